@@ -1,0 +1,1 @@
+"""Accelerator families: config, golden function and models per family."""

@@ -1,0 +1,1 @@
+"""Amaranth generators per family, and the Verilator/cocotb runner they share."""
