@@ -1,0 +1,131 @@
+"""CLI of the systolic-array family: ``hwsim run systolic``, ``hwsim rtl export systolic``."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from hwsim.arch.systolic.config import DATAFLOWS, SystolicConfig
+from hwsim.errors import ConfigError
+from hwsim.workloads.ops import GemmOp, IntFormat, parse_gemm
+
+# Config field -> command-line option, so that errors name what the user typed.
+_OPTION = {
+    "rows": "--rows", "cols": "--cols", "dataflow": "--dataflow", "a_bits": "--a-bits",
+    "b_bits": "--b-bits", "acc_bits": "--acc-bits", "signed": "--unsigned",
+    "ifmap_sram_kb": "--ifmap-kb", "filter_sram_kb": "--filter-kb", "ofmap_sram_kb": "--ofmap-kb",
+    "dram_bw_bytes_per_cycle": "--dram-bw", "freq_mhz": "--freq-mhz", "acc_depth": "--acc-depth",
+}
+
+
+def add_config_options(p: argparse.ArgumentParser) -> None:
+    d = SystolicConfig()
+    g = p.add_argument_group("array configuration")
+    g.add_argument("--rows", type=int, default=d.rows, help=f"PE rows (1-256; default {d.rows})")
+    g.add_argument("--cols", type=int, default=d.cols, help=f"PE columns (1-256; default {d.cols})")
+    g.add_argument("--dataflow", default=d.dataflow, metavar="{os,ws,is}",
+                   help="output, weight or input stationary (default os)")
+    g.add_argument("--a-bits", type=int, default=d.a_bits, help=f"width of A / activations, 2-16 (default {d.a_bits})")
+    g.add_argument("--b-bits", type=int, default=d.b_bits, help=f"width of B / weights, 2-16 (default {d.b_bits})")
+    g.add_argument("--acc-bits", type=int, default=d.acc_bits,
+                   help=f"accumulator width, >= a-bits + b-bits, <= 64; sums wrap (default {d.acc_bits})")
+    g.add_argument("--unsigned", action="store_true", help="unsigned operands (default: two's complement)")
+    g.add_argument("--acc-depth", type=int, default=d.acc_depth,
+                   help=f"rows of the ws/is accumulator buffer in the RTL (default {d.acc_depth})")
+
+
+def add_memory_options(p: argparse.ArgumentParser) -> None:
+    d = SystolicConfig()
+    g = p.add_argument_group("memory and clock")
+    g.add_argument("--ifmap-kb", type=int, default=d.ifmap_sram_kb, help=f"A buffer, KiB (default {d.ifmap_sram_kb})")
+    g.add_argument("--filter-kb", type=int, default=d.filter_sram_kb, help=f"B buffer, KiB (default {d.filter_sram_kb})")
+    g.add_argument("--ofmap-kb", type=int, default=d.ofmap_sram_kb, help=f"C buffer, KiB (default {d.ofmap_sram_kb})")
+    g.add_argument("--dram-bw", type=float, default=d.dram_bw_bytes_per_cycle,
+                   help=f"DRAM bandwidth in bytes per cycle (default {d.dram_bw_bytes_per_cycle:g})")
+    g.add_argument("--freq-mhz", type=float, default=d.freq_mhz, help=f"clock in MHz (default {d.freq_mhz:g})")
+
+
+def config_from_args(args) -> SystolicConfig:
+    kw = dict(rows=args.rows, cols=args.cols, dataflow=args.dataflow, a_bits=args.a_bits,
+              b_bits=args.b_bits, acc_bits=args.acc_bits, signed=not args.unsigned,
+              acc_depth=args.acc_depth)
+    for attr, field in (("ifmap_kb", "ifmap_sram_kb"), ("filter_kb", "filter_sram_kb"),
+                        ("ofmap_kb", "ofmap_sram_kb"), ("dram_bw", "dram_bw_bytes_per_cycle"),
+                        ("freq_mhz", "freq_mhz")):
+        if hasattr(args, attr):
+            kw[field] = getattr(args, attr)
+    try:
+        return SystolicConfig(**kw)
+    except ConfigError as e:
+        raise ConfigError(_OPTION.get(e.key, e.key), e.reason) from None
+
+
+def add_run_parser(sub) -> None:
+    p = sub.add_parser(
+        "systolic",
+        help="systolic array (output/weight/input stationary)",
+        description="Evaluate a GEMM C[M,N] = A[M,K] x B[K,N] on a systolic array with the closed-form "
+        "model. By default cycles are those of hwsim's own RTL (folds back to back, preload overlapped); "
+        "--scalesim-compatible gives SCALE-Sim v3's compute cycles instead.",
+    )
+    p.add_argument("--gemm", required=True, metavar="MxKxN", help="GEMM shape, e.g. 512x4096x4096")
+    add_config_options(p)
+    add_memory_options(p)
+    p.add_argument("--scalesim-compatible", action="store_true",
+                   help="use SCALE-Sim v3's (non-overlapping) fold timing instead of the RTL's")
+    p.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
+    p.set_defaults(func=cmd_run)
+
+
+def cmd_run(args) -> int:
+    from hwsim.arch.systolic.model import estimate
+
+    m, k, n = parse_gemm(args.gemm)
+    cfg = config_from_args(args)
+    op = GemmOp(m=m, k=k, n=n, a_fmt=IntFormat(cfg.a_bits, cfg.signed), b_fmt=IntFormat(cfg.b_bits, cfg.signed))
+    perf = estimate(cfg, op, mode="scalesim" if args.scalesim_compatible else "hardware")
+    d = perf.to_dict()
+    d["family"] = "systolic"
+    d["config"] = cfg.to_dict()
+    d["gemm"] = {"m": m, "k": k, "n": n}
+    d["time_us"] = perf.cycles / cfg.freq_mhz
+    d["estimator"] = "closed-form model (timing: %s)" % perf.mode
+    if args.json:
+        json.dump(d, sys.stdout, indent=2)
+        sys.stdout.write("\n")
+        return 0
+    w = sys.stdout.write
+    w(f"systolic {cfg.rows}x{cfg.cols} {cfg.dataflow.upper()}  GEMM M={m} K={k} N={n}  "
+      f"(timing: {perf.mode})\n")
+    w(f"  cycles          {perf.cycles:>14,d}   ({d['time_us']:.3f} us at {cfg.freq_mhz:g} MHz)\n")
+    w(f"  compute cycles  {perf.compute_cycles:>14,d}\n")
+    w(f"  DRAM stalls     {perf.stall_cycles:>14,d}\n")
+    w(f"  folds           {perf.folds:>14,d}\n")
+    w(f"  MACs            {perf.macs:>14,d}\n")
+    w(f"  utilization     {perf.utilization:>14.1%}\n")
+    w("  SRAM reads      " + ", ".join(f"{b} {v:,}" for b, v in perf.sram_reads.items()) + "\n")
+    w("  SRAM writes     " + ", ".join(f"{b} {v:,}" for b, v in perf.sram_writes.items()) + "\n")
+    w("  DRAM bytes      " + ", ".join(f"{b} {v:,}" for b, v in perf.dram_bytes.items()) + "\n")
+    w("  actions\n")
+    for key, v in perf.actions.items():
+        w(f"    {key:<20} {v:>14,d}\n")
+    return 0
+
+
+def add_export_parser(sub) -> None:
+    p = sub.add_parser("systolic", help="systolic array",
+                       description="Write the Verilog of a systolic array (PE grid, skew logic and the "
+                       "tiled-GEMM sequencer) and a JSON file with its configuration.")
+    add_config_options(p)
+    p.add_argument("-o", "--output", default="rtl/generated", help="output folder (default rtl/generated)")
+    p.set_defaults(func=cmd_export)
+
+
+def cmd_export(args) -> int:
+    from hwsim.hdl.systolic_rtl import export_verilog
+
+    cfg = config_from_args(args)
+    path = export_verilog(cfg, args.output)
+    print(path)
+    return 0
