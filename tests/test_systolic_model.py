@@ -166,8 +166,6 @@ def test_count_multiplies_totals():
 
 @pytest.mark.parametrize("mode", ["scalesim", "hardware"])
 def test_estimate_arrays_equals_estimate(rng, mode):
-    if mode == "hardware":
-        pytest.importorskip("hwsim.arch.systolic.timing")
     n = 40
     rows = rng.choice([2, 4, 8, 16], n)
     cols = rng.choice([2, 4, 8, 32], n)
@@ -185,6 +183,12 @@ def test_estimate_arrays_equals_estimate(rng, mode):
         assert res["utilization"][i] == pytest.approx(p.utilization)
         for key, v in p.actions.items():
             assert res[key][i] == v, key
+    # 2-D design grids broadcast the same way.
+    grid = estimate_arrays(rows=rows.reshape(5, 8), cols=cols.reshape(5, 8), dataflow=dfs.reshape(5, 8),
+                           m=m.reshape(5, 8), k=k.reshape(5, 8), n=nn.reshape(5, 8), ifmap_sram_kb=sram.reshape(5, 8),
+                           filter_sram_kb=sram.reshape(5, 8), ofmap_sram_kb=sram.reshape(5, 8),
+                           dram_bw_bytes_per_cycle=4.0, mode=mode)
+    assert np.array_equal(grid["cycles"].reshape(-1), res["cycles"])
 
 
 def _hwsim(*args):

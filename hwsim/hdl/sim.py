@@ -29,7 +29,6 @@ import json
 import logging
 import os
 import shutil
-import sys
 from pathlib import Path
 
 log = logging.getLogger(__name__)
@@ -145,6 +144,8 @@ def run(build_dir: Path, top: str, test_module: str, job: dict, work_dir: Path,
         testcase: str | None = None, waves: bool = False, timeout_s: float | None = None) -> dict:
     """Run cocotb ``test_module`` on a built design with ``job`` as its stimulus.
 
+    ``test_module`` is a dotted module name importable in this process (the runner hands
+    our ``sys.path`` to the simulator); the benches live in :mod:`hwsim.hdl.benches`.
     The bench reads the job from ``$HWSIM_JOB`` and writes a JSON object to
     ``$HWSIM_RESULT``; that object is returned. A failing cocotb test raises
     ``AssertionError`` with the simulator log's tail.
@@ -161,13 +162,11 @@ def run(build_dir: Path, top: str, test_module: str, job: dict, work_dir: Path,
     runner = _runner_class()()
     runner.build_dir = Path(build_dir)
     log_file = work_dir / "sim.log"
-    mod_dir = str(Path(sys.modules[test_module].__file__).parent) if test_module in sys.modules else None
     env = {"HWSIM_JOB": str(job_path), "HWSIM_RESULT": str(res_path)}
-    if mod_dir:
-        env["PYTHONPATH"] = mod_dir + os.pathsep + os.environ.get("PYTHONPATH", "")
     xml = runner.test(
         test_module=test_module,
         hdl_toplevel=top,
+        hdl_toplevel_lang="verilog",
         build_dir=build_dir,
         test_dir=work_dir,
         testcase=testcase,

@@ -242,7 +242,7 @@ def estimate_arrays(*, rows, cols, dataflow, m, k, n, count=1, a_bits=8, b_bits=
                                      acc_depth=int(row[5]))
                 w = inv.reshape(-1) == u
                 sub[w] = np.asarray(hardware_cycles(cfg, mm[w], kk[w], nn[w]), dtype=np.int64)
-            comp[idx] = sub
+            comp.reshape(-1)[idx] = sub
         t = traffic(args[0], args[1], str(df), mm, kk, nn, a_bits[sel], b_bits[sel], acc_bits[sel],
                     ifk[sel], fik[sel], ofk[sel])
         for key, v in t.items():

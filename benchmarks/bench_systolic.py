@@ -1,0 +1,45 @@
+"""Wall time of hwsim's closed-form systolic model vs SCALE-Sim 3.0.0 on the same GEMMs.
+
+Run: ``python benchmarks/bench_systolic.py [--sizes 128 256 512] [--rows 32 --cols 32]``.
+Both tools compute the same compute-cycle count (the script checks it); the ratio is
+SCALE-Sim wall time / hwsim wall time, measured in one run on this machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+from hwsim.arch.systolic.config import SystolicConfig
+from hwsim.arch.systolic.model import estimate
+from hwsim.arch.systolic.scalesim import run_scalesim
+from hwsim.workloads.ops import GemmOp
+
+
+def time_model(cfg, op, repeat=200):
+    t0 = time.perf_counter()
+    for _ in range(repeat):
+        p = estimate(cfg, op, mode="scalesim")
+    return (time.perf_counter() - t0) / repeat, p
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--sizes", type=int, nargs="+", default=[128, 256, 512], help="M=K=N values")
+    ap.add_argument("--rows", type=int, default=32)
+    ap.add_argument("--cols", type=int, default=32)
+    ap.add_argument("--dataflow", default="os")
+    args = ap.parse_args()
+    cfg = SystolicConfig(rows=args.rows, cols=args.cols, dataflow=args.dataflow)
+    print(f"{'GEMM':>12} {'cycles':>10} {'hwsim s':>10} {'SCALE-Sim s':>12} {'ratio':>10}")
+    for s in args.sizes:
+        op = GemmOp(s, s, s)
+        t_model, p = time_model(cfg, op)
+        ref = run_scalesim(cfg, s, s, s)
+        assert ref["compute_cycles"] == p.compute_cycles, (ref["compute_cycles"], p.compute_cycles)
+        print(f"{s:>4}^3 {args.dataflow:>3} {p.compute_cycles:>10} {t_model:>10.2e} {ref['wall_s']:>12.2f} "
+              f"{ref['wall_s'] / t_model:>10.3g}x")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,587 @@
+"""Evaluate one design point on one workload: ``evaluate(point) -> Record``.
+
+A :class:`Point` is a family name, a design configuration (a plain mapping that the
+family's config class validates), a :class:`Workload` (a named list of
+:class:`~hwsim.workloads.ops.GemmOp`), a fidelity and an estimator mode. Its
+:attr:`Point.key` is a content hash of all of these plus the code version, so an
+evaluation is a pure function of the key: sweeps resume by skipping keys already
+stored and distribute by shipping points to any worker.
+
+A :class:`Record` is one tidy row with a versioned schema (:data:`SCHEMA_VERSION`),
+explicit units in field names and provenance columns. Families are found through a
+registry (:data:`FAMILIES`), never through ``isinstance`` chains: each entry names the
+config class, the scalar ``estimate`` function and, if the family has one, the
+vectorised ``estimate_arrays`` used by :func:`evaluate_many` for fast sweeps.
+
+Cost integration point
+----------------------
+``energy_pj``, ``area_um2`` and their per-part breakdowns, ``tops_per_w`` and
+``tops_per_mm2`` are filled from :func:`hwsim.cost.report.cost_record` when that
+function is importable; otherwise they stay ``None`` and ``cost_estimator`` says why.
+No cost figure is ever invented here.
+
+Examples
+--------
+>>> from hwsim.workloads.ops import GemmOp
+>>> wl = Workload.from_gemms("g", [GemmOp(64, 64, 64)])
+>>> p = Point("systolic", {"rows": 8, "cols": 8, "dataflow": "os"}, wl, mode="scalesim")
+>>> r = evaluate(p)
+>>> r.cycles, r.macs
+(4991, 262144)
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import importlib
+import json
+import logging
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+
+from hwsim import __version__
+from hwsim.errors import ConfigError, HwsimError, check_choice
+from hwsim.workloads.ops import GemmOp, IntFormat
+
+log = logging.getLogger(__name__)
+
+#: Version of the :class:`Record` schema; bump when a field changes meaning or name.
+SCHEMA_VERSION = 1
+
+#: Fidelities a sweep can evaluate. Only the closed-form model is fast enough to sweep;
+#: the cycle-level and RTL fidelities are checked against it in the family tests.
+FIDELITIES = ("model",)
+
+
+# --------------------------------------------------------------------------- workloads
+@dataclass(frozen=True)
+class Workload:
+    """A named list of GEMM/GEMV operations evaluated together as one workload.
+
+    Parameters
+    ----------
+    name : str
+        Label used in records and reports (e.g. ``"llama-2-7b/decode/b1/ctx1024"``).
+    ops : tuple of GemmOp
+        The operations; each op's ``count`` says how many times it runs.
+    tokens : int or None
+        Tokens produced (decode) or consumed (prefill) by one pass over ``ops``; used for
+        per-token figures. ``None`` when the workload is not an LLM pass.
+    model, phase : str or None
+        The model and phase the ops were built from, if any.
+    batch : int or None
+        Batch size, if any.
+    """
+
+    name: str
+    ops: tuple
+    tokens: int | None = None
+    model: str | None = None
+    phase: str | None = None
+    batch: int | None = None
+
+    def __post_init__(self):
+        if not self.ops:
+            raise ConfigError("workloads", f"workload {self.name!r} has no operations")
+        for op in self.ops:
+            if not isinstance(op, GemmOp):
+                raise ConfigError("workloads", f"workload {self.name!r} holds {op!r}, not a GemmOp")
+
+    @classmethod
+    def from_gemms(cls, name: str, ops, tokens: int | None = None) -> "Workload":
+        """A workload of explicit GEMMs."""
+        return cls(name=name, ops=tuple(ops), tokens=tokens)
+
+    @property
+    def macs(self) -> int:
+        return int(sum(op.total_macs for op in self.ops))
+
+    def to_dict(self) -> dict:
+        """JSON-able description (every op in full), the input of :attr:`key`."""
+        return {
+            "name": self.name, "tokens": self.tokens, "model": self.model,
+            "phase": self.phase, "batch": self.batch,
+            "ops": [_op_dict(op) for op in self.ops],
+        }
+
+    @property
+    def key(self) -> str:
+        return _hash(self.to_dict())
+
+
+def _fmt_dict(f: IntFormat) -> dict:
+    return {"bits": f.bits, "signed": f.signed, "group_size": f.group_size}
+
+
+def _op_dict(op: GemmOp) -> dict:
+    return {"name": op.name, "m": op.m, "k": op.k, "n": op.n, "count": op.count,
+            "a_fmt": _fmt_dict(op.a_fmt), "b_fmt": _fmt_dict(op.b_fmt)}
+
+
+def _hash(obj) -> str:
+    blob = json.dumps(obj, sort_keys=True, separators=(",", ":")).encode()
+    return hashlib.sha256(blob).hexdigest()[:20]
+
+
+# ---------------------------------------------------------------------------- registry
+@dataclass(frozen=True)
+class Family:
+    """How the evaluator reaches one accelerator family.
+
+    Every callable is given as ``"module:attribute"`` and imported on first use, so a
+    family whose code is absent only fails when it is actually swept.
+
+    Parameters
+    ----------
+    name : str
+        Family name used in specs and records.
+    config : str
+        The frozen config class; must offer ``from_dict(d, source)`` and ``to_dict()``.
+    estimate : str
+        ``estimate(cfg, op, mode=...) -> Perf``.
+    estimate_arrays : str or None
+        Vectorised estimator taking design fields and ``m, k, n, count`` as keyword
+        arrays (see :func:`hwsim.arch.systolic.model.estimate_arrays`).
+    array_fields : tuple of str
+        Config fields passed to ``estimate_arrays``.
+    peak_macs_per_cycle : callable
+        ``cfg -> int``: MACs per cycle at full utilisation.
+    freq_mhz, dram_bw_bytes_per_cycle : callable
+        ``cfg -> float``.
+    modes : tuple of str
+        Estimator timing modes; the first is the default.
+    code_modules : tuple of str
+        Modules whose source is part of the code version (see :func:`code_version`).
+    cost_inputs : str or None
+        ``cfg -> hwsim.cost.report.CostInputs`` (``"module:attribute"``); ``None`` when
+        the family has no cost model yet (cost fields then stay empty).
+    """
+
+    name: str
+    config: str
+    estimate: str
+    estimate_arrays: str | None
+    array_fields: tuple
+    peak_macs_per_cycle: Callable[[Any], int]
+    freq_mhz: Callable[[Any], float]
+    dram_bw_bytes_per_cycle: Callable[[Any], float]
+    modes: tuple = ("default",)
+    code_modules: tuple = ()
+    cost_inputs: str | None = None
+
+    def config_class(self):
+        return _resolve(self.config)
+
+    def estimate_fn(self):
+        return _resolve(self.estimate)
+
+    def estimate_arrays_fn(self):
+        return _resolve(self.estimate_arrays) if self.estimate_arrays else None
+
+    def fields(self) -> tuple:
+        """Names of the config fields, in declaration order."""
+        return tuple(f.name for f in dataclasses.fields(self.config_class()))
+
+    def make_config(self, design: dict, source: str | None = None):
+        return self.config_class().from_dict(dict(design), source)
+
+
+def _resolve(path: str):
+    mod, _, attr = path.partition(":")
+    try:
+        return getattr(importlib.import_module(mod), attr)
+    except (ImportError, AttributeError) as e:
+        raise HwsimError(f"{path} is not available ({e})") from None
+
+
+#: name -> :class:`Family`. Families are listed here explicitly (no discovery from the
+#: file system); a new family adds one entry.
+FAMILIES: dict[str, Family] = {}
+
+
+def register_family(family: Family) -> Family:
+    """Add (or replace) a family in :data:`FAMILIES`."""
+    FAMILIES[family.name] = family
+    return family
+
+
+def get_family(name: str, key: str = "family", source: str | None = None) -> Family:
+    if name not in FAMILIES:
+        raise ConfigError(key, f"must be one of {', '.join(repr(f) for f in FAMILIES)}, not {name!r}", source)
+    return FAMILIES[name]
+
+
+register_family(Family(
+    name="systolic",
+    config="hwsim.arch.systolic.config:SystolicConfig",
+    estimate="hwsim.arch.systolic.model:estimate",
+    estimate_arrays="hwsim.arch.systolic.model:estimate_arrays",
+    array_fields=("rows", "cols", "dataflow", "a_bits", "b_bits", "acc_bits", "ifmap_sram_kb",
+                  "filter_sram_kb", "ofmap_sram_kb", "dram_bw_bytes_per_cycle", "acc_depth"),
+    peak_macs_per_cycle=lambda c: c.rows * c.cols,
+    freq_mhz=lambda c: float(c.freq_mhz),
+    dram_bw_bytes_per_cycle=lambda c: float(c.dram_bw_bytes_per_cycle),
+    modes=("hardware", "scalesim"),
+    code_modules=("hwsim.arch.systolic.config", "hwsim.arch.systolic.model",
+                  "hwsim.arch.systolic.timing"),
+    cost_inputs="hwsim.cost.report:systolic_inputs",
+))
+
+
+# ------------------------------------------------------------------------ code version
+_CODE_MODULES = ("hwsim.evaluate", "hwsim.workloads.ops", "hwsim.arch.base",
+                 "hwsim.cost.report", "hwsim.cost.energy", "hwsim.cost.area", "hwsim.cost.tech")
+#: Data folders (inside the package) whose files are part of the code version.
+_CODE_DATA = ("data/tech",)
+
+
+@lru_cache(maxsize=None)
+def code_version(family: str) -> str:
+    """``"<package version>+<hash of the estimator's source files>"``.
+
+    The hash covers this module, the op definitions, the family's model modules and the
+    cost module when present, so a change to any of them gives new point keys (old
+    records are never mistaken for new results). Workload graphs are covered by the
+    workload hash (every op is hashed in full).
+    """
+    h = hashlib.sha256()
+    mods = _CODE_MODULES + FAMILIES[family].code_modules
+    for name in mods:
+        try:
+            spec = importlib.util.find_spec(name)
+        except (ImportError, ValueError):
+            spec = None
+        if spec is None or not spec.origin or not Path(spec.origin).is_file():
+            h.update(f"{name}:absent;".encode())
+            continue
+        h.update(f"{name}:".encode())
+        h.update(Path(spec.origin).read_bytes())
+    root = Path(__file__).parent
+    for folder in _CODE_DATA:
+        for f in sorted((root / folder).rglob("*")) if (root / folder).is_dir() else ():
+            if f.is_file():
+                h.update(f"{f.relative_to(root)}:".encode())
+                h.update(f.read_bytes())
+    return f"{__version__}+{h.hexdigest()[:12]}"
+
+
+# ------------------------------------------------------------------------------ point
+@dataclass(frozen=True)
+class Point:
+    """One design evaluated on one workload.
+
+    Parameters
+    ----------
+    family : str
+        A key of :data:`FAMILIES`.
+    design : dict
+        Design fields; missing fields take the config class defaults.
+    workload : Workload
+    fidelity : str
+        One of :data:`FIDELITIES`.
+    mode : str or None
+        The family's estimator timing mode (``None``: the family default).
+    seed : int
+        Recorded as provenance (closed-form models draw no random numbers).
+    """
+
+    family: str
+    design: dict
+    workload: Workload
+    fidelity: str = "model"
+    mode: str | None = None
+    seed: int = 0
+
+    def __post_init__(self):
+        fam = get_family(self.family)
+        check_choice("fidelity", self.fidelity, FIDELITIES)
+        if self.mode is None:
+            object.__setattr__(self, "mode", fam.modes[0])
+        check_choice("mode", self.mode, fam.modes)
+
+    def config(self):
+        return FAMILIES[self.family].make_config(self.design)
+
+    @property
+    def design_full(self) -> dict:
+        """Every config field, defaults filled in (what the hash covers)."""
+        return self.config().to_dict()
+
+    @property
+    def design_id(self) -> str:
+        return _hash({"family": self.family, "design": self.design_full})
+
+    @property
+    def key(self) -> str:
+        return point_key(self.family, self.design_full, self.workload.key, self.fidelity,
+                         self.mode, code_version(self.family))
+
+
+def point_key(family, design_full, workload_key, fidelity, mode, code_ver) -> str:
+    return _hash({"family": family, "design": design_full, "workload": workload_key,
+                  "fidelity": fidelity, "mode": mode, "code": code_ver})
+
+
+# ----------------------------------------------------------------------------- record
+@dataclass(frozen=True)
+class Record:
+    """The result of evaluating one :class:`Point`: one tidy row.
+
+    Units are in the field names; ``None`` means "not available" (never zero). Dict
+    fields hold named breakdowns. Throughput is in operations (2 per MAC) per second.
+    """
+
+    schema_version: int
+    point_key: str
+    design_id: str
+    family: str
+    fidelity: str
+    mode: str
+    estimator: str
+    code_version: str
+    seed: int
+    design: dict
+    workload: str
+    workload_key: str
+    model: str | None
+    phase: str | None
+    batch: int | None
+    tokens: int | None
+    n_ops: int
+    # performance
+    cycles: int
+    compute_cycles: int
+    stall_cycles: int
+    macs: int
+    ops: int
+    utilization: float
+    freq_mhz: float
+    latency_s: float
+    throughput_ops_per_s: float
+    tops: float
+    peak_macs_per_cycle: int
+    peak_tops: float
+    dram_bw_bytes_per_s: float
+    sram_reads: int
+    sram_writes: int
+    dram_bytes: int
+    ops_per_dram_byte: float | None
+    tokens_per_s: float | None
+    actions: dict
+    # cost (integration point: hwsim.cost.report.cost_record)
+    energy_pj: float | None = None
+    area_um2: float | None = None
+    energy_pj_by_part: dict = field(default_factory=dict)
+    area_um2_by_part: dict = field(default_factory=dict)
+    energy_per_op_pj: float | None = None
+    energy_per_token_pj: float | None = None
+    tops_per_w: float | None = None
+    tops_per_mm2: float | None = None
+    cost_estimator: str | None = None
+    cost_provenance: dict = field(default_factory=dict)
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "Record":
+        return cls(**{f.name: d.get(f.name) for f in dataclasses.fields(cls)})
+
+
+#: Numeric record fields usable as objectives and constraints.
+METRICS = tuple(
+    f.name for f in dataclasses.fields(Record)
+    if f.type in ("int", "float", "float | None", "int | None")
+    and f.name not in ("schema_version", "seed", "batch")
+)
+
+
+# -------------------------------------------------------------------------- evaluation
+_PERF_KEYS = frozenset(("cycles", "compute_cycles", "stall_cycles", "macs", "utilization", "folds"))
+
+
+def _estimator_name(fam: Family, mode: str) -> str:
+    # The scalar and vectorised paths give equal records, so both carry the model's name.
+    return f"{fam.estimate.partition(':')[0]}[{mode}]"
+
+
+@lru_cache(maxsize=None)
+def _cost_fn():
+    """:func:`hwsim.cost.report.cost_record` if present, else ``None``."""
+    try:
+        mod = importlib.import_module("hwsim.cost.report")
+    except ModuleNotFoundError as e:
+        if e.name in ("hwsim.cost", "hwsim.cost.report"):
+            return None
+        raise
+    return getattr(mod, "cost_record", None)
+
+
+@lru_cache(maxsize=None)
+def _tech():
+    from hwsim.cost.tech import load_tech
+
+    return load_tech()
+
+
+def cost_status(family: str | None = None) -> str:
+    """One line saying whether cost figures are wired (recorded and shown in reports)."""
+    if _cost_fn() is None:
+        return "not available: hwsim.cost.report.cost_record is not importable"
+    if family is not None and FAMILIES[family].cost_inputs is None:
+        return f"not available: family {family!r} has no cost inputs registered"
+    return "hwsim.cost.report.cost_record"
+
+
+def _compact_provenance(c: dict) -> dict:
+    """The cost provenance without per-record counts (so that it repeats across records)."""
+    p = c.get("provenance", {})
+    return {
+        "status": "hwsim.cost.report.cost_record",
+        "cost_record_version": c.get("cost_record_version"),
+        "node_nm": c.get("node_nm"),
+        "tech": p.get("tech"),
+        "area_sources": p.get("area_sources"),
+        "energy_sources": [{k: ln.get(k) for k in ("component", "action", "energy_each_pj", "source")}
+                           for ln in p.get("energy_lines", [])],
+        "leakage_sources": [{k: ln.get(k) for k in ("component", "source")}
+                            for ln in p.get("leakage_lines", [])],
+        "calibration": p.get("calibration"),
+        "synthesis_run_id": p.get("synthesis_run_id"),
+        "tools": p.get("tools"),
+    }
+
+
+def _make_record(point: Point, cfg, totals: dict, actions: dict, estimator: str) -> Record:
+    fam = FAMILIES[point.family]
+    wl = point.workload
+    cycles = int(totals["cycles"])
+    macs = int(totals["macs"])
+    freq = fam.freq_mhz(cfg)
+    peak = int(fam.peak_macs_per_cycle(cfg))
+    latency = cycles / (freq * 1e6)
+    ops = 2 * macs
+    thr = ops / latency if latency > 0 else 0.0
+    dram = int(totals["dram_bytes"])
+    design = cfg.to_dict()
+    rec = dict(
+        schema_version=SCHEMA_VERSION,
+        point_key=point_key(point.family, design, wl.key, point.fidelity, point.mode,
+                            code_version(point.family)),
+        design_id=_hash({"family": point.family, "design": design}),
+        family=point.family, fidelity=point.fidelity, mode=point.mode, estimator=estimator,
+        code_version=code_version(point.family), seed=int(point.seed), design=design,
+        workload=wl.name, workload_key=wl.key, model=wl.model, phase=wl.phase, batch=wl.batch,
+        tokens=wl.tokens, n_ops=len(wl.ops),
+        cycles=cycles, compute_cycles=int(totals["compute_cycles"]),
+        stall_cycles=int(totals["stall_cycles"]), macs=macs, ops=ops,
+        utilization=float(macs / (cycles * peak)) if cycles else 0.0,
+        freq_mhz=float(freq), latency_s=float(latency), throughput_ops_per_s=float(thr),
+        tops=float(thr / 1e12), peak_macs_per_cycle=peak,
+        peak_tops=float(2 * peak * freq * 1e6 / 1e12),
+        dram_bw_bytes_per_s=float(fam.dram_bw_bytes_per_cycle(cfg) * freq * 1e6),
+        sram_reads=int(totals["sram_reads"]), sram_writes=int(totals["sram_writes"]),
+        dram_bytes=dram, ops_per_dram_byte=float(ops / dram) if dram else None,
+        tokens_per_s=float(wl.tokens / latency) if wl.tokens and latency > 0 else None,
+        actions={k: int(v) for k, v in sorted(actions.items())},
+    )
+    cost = _cost_fn()
+    if cost is None or fam.cost_inputs is None:
+        rec["cost_provenance"] = {"status": cost_status(point.family)}
+    else:
+        # Integration point: hwsim.cost prices this record's action counts (table area
+        # for the PEs; a synthesised area would be passed as pe_array_area).
+        inputs = _resolve(fam.cost_inputs)(cfg)
+        c = cost(point.family, design, {"cycles": cycles, "macs": macs, "actions": rec["actions"]},
+                 _tech(), inputs)
+        rec["energy_pj"] = float(c["energy_pj"])
+        rec["area_um2"] = float(c["area_um2"])
+        rec["energy_pj_by_part"] = {k: float(v) for k, v in c["energy_pj_by_part"].items()}
+        rec["area_um2_by_part"] = {k: float(v) for k, v in c["area_um2_by_part"].items()}
+        rec["cost_estimator"] = f"hwsim.cost.report.cost_record v{c.get('cost_record_version')} " \
+                                f"({c.get('node_nm')} nm table)"
+        rec["cost_provenance"] = _compact_provenance(c)
+        e = rec["energy_pj"]
+        rec["energy_per_op_pj"] = e / ops if ops else None
+        rec["energy_per_token_pj"] = e / wl.tokens if wl.tokens else None
+        rec["tops_per_w"] = float(c["tops_per_w"])
+        rec["tops_per_mm2"] = float(c["tops_per_mm2"])
+    return Record(**rec)
+
+
+def evaluate(point: Point) -> Record:
+    """Evaluate ``point`` with the family's scalar estimator (one op at a time).
+
+    Pure: the same point (and code version) always gives the same record.
+    """
+    fam = FAMILIES[point.family]
+    cfg = point.config()
+    est = fam.estimate_fn()
+    totals = dict.fromkeys(("cycles", "compute_cycles", "stall_cycles", "macs", "sram_reads",
+                            "sram_writes", "dram_bytes"), 0)
+    actions: dict[str, int] = {}
+    for op in point.workload.ops:
+        d = est(cfg, op, mode=point.mode).to_dict()
+        for k in totals:
+            totals[k] += int(d[k])
+        for k, v in d["actions"].items():
+            actions[k] = actions.get(k, 0) + int(v)
+    return _make_record(point, cfg, totals, actions, _estimator_name(fam, point.mode))
+
+
+def evaluate_many(points: list[Point]) -> list[Record]:
+    """Evaluate many points, vectorising over designs that share a workload.
+
+    Uses the family's ``estimate_arrays`` when it has one (records equal those of
+    :func:`evaluate`, which the tests check); otherwise falls back to :func:`evaluate`
+    per point. The order of the result follows ``points``.
+    """
+    out: list[Record | None] = [None] * len(points)
+    groups: dict[tuple, list[int]] = {}
+    for i, p in enumerate(points):
+        groups.setdefault((p.family, p.workload.key, p.fidelity, p.mode), []).append(i)
+    for (family, _, _, mode), idx in groups.items():
+        fam = FAMILIES[family]
+        arr_fn = fam.estimate_arrays_fn()
+        if arr_fn is None:
+            for i in idx:
+                out[i] = evaluate(points[i])
+            continue
+        pts = [points[i] for i in idx]
+        cfgs = [p.config() for p in pts]
+        wl = pts[0].workload
+        kw = {}
+        for f in fam.array_fields:
+            vals = [getattr(c, f) for c in cfgs]
+            kw[f] = np.asarray(vals)[:, None]
+        kw["m"] = np.array([op.m for op in wl.ops])[None, :]
+        kw["k"] = np.array([op.k for op in wl.ops])[None, :]
+        kw["n"] = np.array([op.n for op in wl.ops])[None, :]
+        kw["count"] = np.array([op.count for op in wl.ops])[None, :]
+        # Designs x ops, flattened to 1-D (the estimators are element-wise).
+        shape = (len(pts), len(wl.ops))
+        flat = {k: (np.broadcast_to(v, shape).ravel() if not isinstance(v, str) else v)
+                for k, v in kw.items()}
+        res = arr_fn(mode=mode, **flat)
+        summed = {k: np.asarray(v).reshape(shape).sum(axis=1) for k, v in res.items()
+                  if k not in ("utilization", "folds")}
+        act_keys = [k for k in summed if k not in _PERF_KEYS]
+        sram_r = [k for k in summed if k.startswith("sram_read:")]
+        sram_w = [k for k in summed if k.startswith("sram_write:")]
+        estimator = _estimator_name(fam, mode)
+        for j, (p, cfg) in enumerate(zip(pts, cfgs)):
+            totals = {
+                "cycles": summed["cycles"][j], "compute_cycles": summed["compute_cycles"][j],
+                "stall_cycles": summed["stall_cycles"][j], "macs": summed["macs"][j],
+                "sram_reads": sum(summed[k][j] for k in sram_r),
+                "sram_writes": sum(summed[k][j] for k in sram_w),
+                "dram_bytes": summed["dram_read_bytes"][j] + summed["dram_write_bytes"][j],
+            }
+            actions = {k: int(summed[k][j]) for k in act_keys}
+            out[idx[j]] = _make_record(p, cfg, totals, actions, estimator)
+    return out  # type: ignore[return-value]

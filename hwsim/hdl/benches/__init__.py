@@ -1,0 +1,1 @@
+"""cocotb benches (run inside the simulator process by hwsim.hdl.sim.run)."""

@@ -1,0 +1,324 @@
+"""Durable result store: one SQLite file (WAL mode) per sweep.
+
+* Each record is one row keyed by its point key (a content hash); rows are inserted in
+  transactions, so a point is either fully stored or absent, and a point can never be
+  stored twice (primary key). After ``kill -9`` the committed rows survive and a rerun
+  evaluates only the missing points.
+* One writer at a time: the writer holds an exclusive ``flock`` on ``<store>.lock``
+  (released by the kernel if the process dies, so a killed sweep never leaves a stale
+  lock). A second writer is refused with a message naming the holder.
+* Readers take a snapshot in one read transaction (WAL lets them read while the sweep
+  writes) and never lock the writer out.
+* Cost provenance, identical across many records, is stored once in a ``blobs`` table
+  and referenced by hash from each record (expanded again when records are read).
+* The store records its layout version, the record schema version, the spec it holds
+  and one row per run (start, end, pid, host, executor, code version, counts).
+
+Examples
+--------
+>>> import tempfile, os
+>>> path = os.path.join(tempfile.mkdtemp(), "s.db")
+>>> with Store.open_writer(path) as st:
+...     st.count()
+0
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import fcntl
+import hashlib
+import json
+import logging
+import os
+import socket
+import sqlite3
+from pathlib import Path
+
+from hwsim.errors import ConfigError, HwsimError
+from hwsim.evaluate import SCHEMA_VERSION
+
+log = logging.getLogger(__name__)
+
+#: Version of the store layout (tables and columns); bump on incompatible change.
+STORE_VERSION = 1
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS runs (
+    run_id INTEGER PRIMARY KEY AUTOINCREMENT,
+    started_at TEXT NOT NULL, finished_at TEXT, status TEXT NOT NULL,
+    pid INTEGER NOT NULL, host TEXT NOT NULL, executor TEXT NOT NULL,
+    spec_name TEXT, spec_hash TEXT, strategy TEXT, code_version TEXT,
+    planned INTEGER, evaluated INTEGER NOT NULL DEFAULT 0);
+CREATE TABLE IF NOT EXISTS records (
+    point_key TEXT PRIMARY KEY,
+    design_id TEXT NOT NULL,
+    workload TEXT NOT NULL,
+    schema_version INTEGER NOT NULL,
+    code_version TEXT NOT NULL,
+    run_id INTEGER NOT NULL,
+    committed_at TEXT NOT NULL,
+    data TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS records_design ON records (design_id);
+CREATE TABLE IF NOT EXISTS blobs (hash TEXT PRIMARY KEY, data TEXT NOT NULL);
+"""
+
+
+def _now() -> str:
+    return _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
+
+
+class Store:
+    """A sweep's SQLite store. Open with :meth:`open_writer` or :meth:`open_reader`."""
+
+    def __init__(self, path, conn: sqlite3.Connection, lock_fd: int | None):
+        self.path = Path(path)
+        self._conn = conn
+        self._lock_fd = lock_fd
+
+    # ------------------------------------------------------------------ opening
+    @classmethod
+    def open_writer(cls, path) -> "Store":
+        """Open (creating if needed) for writing; refuse if another writer holds it."""
+        path = Path(path)
+        if path.parent and not path.parent.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+        lock_path = Path(f"{path}.lock")
+        fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.pread(fd, 512, 0).decode(errors="replace").strip() or "another process"
+            os.close(fd)
+            raise HwsimError(f"{path}: the store is being written by {holder}; "
+                             "a second writer is refused (wait for it or use another --store)") from None
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"pid {os.getpid()} on {socket.gethostname()} since {_now()}".encode(), 0)
+        try:
+            conn = sqlite3.connect(path, isolation_level=None, timeout=30.0)
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=NORMAL")
+            conn.executescript(_SCHEMA)
+            st = cls(path, conn, fd)
+            st._init_meta()
+        except sqlite3.DatabaseError as e:
+            fcntl.flock(fd, fcntl.LOCK_UN)
+            os.close(fd)
+            raise HwsimError(f"{path}: not a usable hwsim store ({e})") from None
+        except BaseException:
+            fcntl.flock(fd, fcntl.LOCK_UN)
+            os.close(fd)
+            raise
+        return st
+
+    @classmethod
+    def open_reader(cls, path) -> "Store":
+        """Open an existing store for reading (never blocks a running writer)."""
+        path = Path(path)
+        if not path.is_file():
+            raise ConfigError("STORE", f"no such store: {path}")
+        try:
+            conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, isolation_level=None,
+                                   timeout=30.0)
+            v = conn.execute("SELECT value FROM meta WHERE key='store_version'").fetchone()
+        except sqlite3.DatabaseError as e:
+            raise HwsimError(f"{path}: not a usable hwsim store ({e})") from None
+        st = cls(path, conn, None)
+        st._check_version(v[0] if v else None)
+        return st
+
+    def _check_version(self, v) -> None:
+        if v is None or int(v) != STORE_VERSION:
+            raise HwsimError(f"{self.path}: store layout version {v} is not supported "
+                             f"(this hwsim writes version {STORE_VERSION})")
+
+    def _init_meta(self) -> None:
+        c = self._conn
+        v = c.execute("SELECT value FROM meta WHERE key='store_version'").fetchone()
+        if v is None:
+            with self.transaction():
+                c.executemany("INSERT INTO meta (key, value) VALUES (?, ?)", [
+                    ("store_version", str(STORE_VERSION)),
+                    ("record_schema_version", str(SCHEMA_VERSION)),
+                    ("created_at", _now()),
+                ])
+        else:
+            self._check_version(v[0])
+
+    def close(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+        if self._lock_fd is not None:
+            fcntl.flock(self._lock_fd, fcntl.LOCK_UN)
+            os.close(self._lock_fd)
+            self._lock_fd = None
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    # ------------------------------------------------------------------ helpers
+    def transaction(self):
+        return _Txn(self._conn)
+
+    @property
+    def writable(self) -> bool:
+        return self._lock_fd is not None
+
+    def _need_writer(self):
+        if not self.writable:
+            raise HwsimError(f"{self.path}: opened read-only")
+
+    # ------------------------------------------------------------------- meta
+    def meta(self) -> dict:
+        return dict(self._conn.execute("SELECT key, value FROM meta").fetchall())
+
+    def bind_spec(self, name: str, spec_hash: str, text: str, source: str | None) -> None:
+        """Record which spec this store holds; refuse a different one."""
+        self._need_writer()
+        m = self.meta()
+        if "spec_hash" in m:
+            if m["spec_hash"] != spec_hash:
+                raise ConfigError(
+                    "--store", f"{self.path} holds sweep {m.get('spec_name')!r} from a different "
+                    f"spec (hash {m['spec_hash']}, this one {spec_hash}); use another --store path")
+            return
+        with self.transaction():
+            self._conn.executemany("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", [
+                ("spec_name", name), ("spec_hash", spec_hash), ("spec_text", text),
+                ("spec_source", source or ""),
+            ])
+
+    # ------------------------------------------------------------------- runs
+    def start_run(self, *, executor: str, spec_name: str, spec_hash: str, strategy: str,
+                  code_version: str, planned: int | None) -> int:
+        self._need_writer()
+        with self.transaction():
+            cur = self._conn.execute(
+                "INSERT INTO runs (started_at, status, pid, host, executor, spec_name, spec_hash,"
+                " strategy, code_version, planned) VALUES (?, 'running', ?, ?, ?, ?, ?, ?, ?, ?)",
+                (_now(), os.getpid(), socket.gethostname(), executor, spec_name, spec_hash,
+                 strategy, code_version, planned))
+            return int(cur.lastrowid)
+
+    def finish_run(self, run_id: int, status: str = "done", planned: int | None = None) -> None:
+        with self.transaction():
+            self._conn.execute("UPDATE runs SET finished_at=?, status=?, planned=COALESCE(?, planned)"
+                               " WHERE run_id=?", (_now(), status, planned, run_id))
+
+    def runs(self) -> list[dict]:
+        cur = self._conn.execute("SELECT * FROM runs ORDER BY run_id")
+        cols = [d[0] for d in cur.description]
+        return [dict(zip(cols, row)) for row in cur.fetchall()]
+
+    # ---------------------------------------------------------------- records
+    def put_rows(self, rows, run_id: int) -> int:
+        """Insert encoded records in one transaction; return how many were new.
+
+        ``rows`` are tuples made by :func:`encode`.
+        """
+        self._need_writer()
+        now = _now()
+        blobs = {h: b for r in rows for h, b in r[6]}
+        with self.transaction():
+            if blobs:
+                self._conn.executemany("INSERT OR IGNORE INTO blobs (hash, data) VALUES (?, ?)",
+                                       list(blobs.items()))
+            before = self._conn.total_changes
+            self._conn.executemany(
+                "INSERT OR IGNORE INTO records (point_key, design_id, workload, schema_version,"
+                " code_version, run_id, committed_at, data) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                [(r[0], r[1], r[2], r[3], r[4], run_id, now, r[5]) for r in rows])
+            n = self._conn.total_changes - before
+            self._conn.execute("UPDATE runs SET evaluated = evaluated + ? WHERE run_id=?", (n, run_id))
+        return n
+
+    def _blobs(self) -> dict:
+        return {h: json.loads(d) for h, d in self._conn.execute("SELECT hash, data FROM blobs")}
+
+    def count(self) -> int:
+        return int(self._conn.execute("SELECT COUNT(*) FROM records").fetchone()[0])
+
+    def keys(self) -> set:
+        return {r[0] for r in self._conn.execute("SELECT point_key FROM records")}
+
+    def get(self, keys) -> dict:
+        """``point_key -> record dict`` for the stored ones among ``keys``."""
+        out = {}
+        keys = list(keys)
+        for i in range(0, len(keys), 500):
+            part = keys[i:i + 500]
+            q = f"SELECT point_key, data FROM records WHERE point_key IN ({','.join('?' * len(part))})"
+            for k, data in self._conn.execute(q, part):
+                out[k] = json.loads(data)
+        if out:
+            blobs = self._blobs()
+            for d in out.values():
+                _expand(d, blobs)
+        return out
+
+    def snapshot(self) -> tuple[dict, list[dict], list[dict]]:
+        """``(meta, runs, records)`` read in one transaction (a consistent snapshot)."""
+        c = self._conn
+        c.execute("BEGIN")
+        try:
+            meta = self.meta()
+            runs = self.runs()
+            blobs = self._blobs()
+            recs = []
+            for run_id, committed_at, data in c.execute(
+                    "SELECT run_id, committed_at, data FROM records ORDER BY rowid"):
+                d = _expand(json.loads(data), blobs)
+                d["run_id"] = run_id
+                d["committed_at"] = committed_at
+                recs.append(d)
+        finally:
+            c.execute("COMMIT")
+        return meta, runs, recs
+
+
+class _Txn:
+    def __init__(self, conn):
+        self.conn = conn
+
+    def __enter__(self):
+        self.conn.execute("BEGIN IMMEDIATE")
+        return self.conn
+
+    def __exit__(self, exc_type, exc, tb):
+        self.conn.execute("COMMIT" if exc_type is None else "ROLLBACK")
+        return False
+
+
+_BLOB_FIELDS = ("cost_provenance",)
+
+
+def _expand(d: dict, blobs: dict) -> dict:
+    for f in _BLOB_FIELDS:
+        v = d.get(f)
+        if isinstance(v, dict) and set(v) == {"blob"}:
+            d[f] = blobs[v["blob"]]
+    return d
+
+
+def encode(record_dict: dict) -> tuple:
+    """A record (as a dict) encoded for :meth:`Store.put_rows`.
+
+    Returns ``(point_key, design_id, workload, schema_version, code_version, json_text,
+    blobs)`` where ``blobs`` lists the ``(hash, json_text)`` of the fields stored once.
+    """
+    d = dict(record_dict)
+    blobs = []
+    for f in _BLOB_FIELDS:
+        v = d.get(f)
+        if isinstance(v, dict) and len(v) > 1:
+            text = json.dumps(v, sort_keys=True, allow_nan=False)
+            h = hashlib.sha256(text.encode()).hexdigest()[:24]
+            blobs.append((h, text))
+            d[f] = {"blob": h}
+    return (d["point_key"], d["design_id"], d["workload"], int(d["schema_version"]),
+            d["code_version"], json.dumps(d, sort_keys=True, allow_nan=False), blobs)

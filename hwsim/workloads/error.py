@@ -1,0 +1,60 @@
+"""Numerical error of a quantised GEMM against its float32 result."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass
+
+import numpy as np
+
+from hwsim.errors import ConfigError
+
+
+@dataclass(frozen=True)
+class GemmError:
+    """Error of an output ``Y_q`` against a reference ``Y``.
+
+    Parameters
+    ----------
+    sqnr_db : float
+        ``10 log10(sum Y^2 / sum (Y - Y_q)^2)``; ``inf`` when the outputs are equal.
+    rel_fro : float
+        ``||Y - Y_q||_F / ||Y||_F``.
+    max_abs : float
+        ``max |Y - Y_q|``.
+    """
+
+    sqnr_db: float
+    rel_fro: float
+    max_abs: float
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def gemm_error(reference: np.ndarray, output: np.ndarray) -> GemmError:
+    """Compare ``output`` with ``reference`` (same shape), in float64.
+
+    >>> gemm_error(np.array([[3.0, 4.0]]), np.array([[3.0, 4.5]])).rel_fro
+    0.1
+    """
+    ref = np.asarray(reference, dtype=np.float64)
+    out = np.asarray(output, dtype=np.float64)
+    if ref.shape != out.shape:
+        raise ConfigError("output", f"shape {out.shape} differs from the reference {ref.shape}")
+    diff = ref - out
+    sig = float(np.sum(ref * ref))
+    noise = float(np.sum(diff * diff))
+    if noise == 0.0:
+        sqnr = math.inf
+    elif sig == 0.0:
+        sqnr = -math.inf
+    else:
+        sqnr = 10.0 * math.log10(sig / noise)
+    rel = math.sqrt(noise / sig) if sig > 0 else (0.0 if noise == 0 else math.inf)
+    return GemmError(sqnr, rel, float(np.max(np.abs(diff))) if diff.size else 0.0)
+
+
+def float32_gemm(x: np.ndarray, w: np.ndarray) -> np.ndarray:
+    """The float32 reference product ``x @ w`` (returned as float64)."""
+    return (np.asarray(x, np.float32) @ np.asarray(w, np.float32)).astype(np.float64)
