@@ -135,11 +135,14 @@ def test_traffic_counts_by_dataflow():
     # OS: A re-read per column fold, B per row fold, C written once.
     t = traffic(4, 4, "os", 8, 12, 8, 8, 8, 32, 64, 64, 64)
     assert (t["sram_read:ifmap"], t["sram_read:filter"], t["sram_write:ofmap"]) == (8 * 12 * 2, 12 * 8 * 2, 64)
-    # WS: each weight read once; psums over K folds read-modify-written.
-    t = traffic(4, 4, "ws", 8, 12, 8, 8, 8, 32, 64, 64, 64)
-    assert t["sram_read:filter"] == 96 and t["sram_write:ofmap"] == 64 * 3 and t["sram_read:ofmap"] == 64 * 2
-    # IS: each activation read once.
-    t = traffic(4, 4, "is", 8, 12, 8, 8, 8, 32, 64, 64, 64)
+    assert t["sram_read:acc"] == 0
+    # WS: A re-read per N block, each B tile per M chunk (acc_depth 4 -> 2 chunks), psums
+    # over the 3 K blocks read-modify-written in the accumulator buffer twice.
+    t = traffic(4, 4, "ws", 8, 12, 8, 8, 8, 32, 64, 64, 64, 4)
+    assert t["sram_read:ifmap"] == 96 * 2 and t["sram_read:filter"] == 96 * 2
+    assert t["sram_read:acc"] == t["sram_write:acc"] == 64 * 2 and t["sram_write:ofmap"] == 64
+    # IS: A re-read per chunk of acc_depth columns of B, B per M block.
+    t = traffic(4, 4, "is", 8, 12, 8, 8, 8, 32, 64, 64, 64, 64)
     assert t["sram_read:ifmap"] == 96 and t["sram_read:filter"] == 96 * 2
 
 

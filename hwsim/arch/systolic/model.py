@@ -20,10 +20,10 @@ Two timing modes share one traffic/action model:
 
 Traffic follows the loop order of the RTL's sequencer (column folds outer for ``os``;
 N folds outer, K folds inner for ``ws``; M folds outer, K folds inner for ``is``).
-SRAM accesses are counted in operand words. DRAM bytes assume each operand is fetched
-once if it fits in its buffer and re-fetched on every outer fold otherwise; partial sums
-spill to DRAM when the output buffer cannot hold an M x cols (``ws``) or cols x N
-(``is``) slab. **Approximation**: DRAM transfers are assumed to overlap compute
+SRAM accesses are counted in words of the buffer's width. DRAM bytes assume each operand
+is fetched once if it fits in its buffer and re-fetched on every fold that re-reads it
+otherwise; partial sums never leave the chip (``os`` keeps them in the PEs, ``ws``/``is``
+in the ``acc_depth x cols`` accumulator buffer ``acc``). **Approximation**: DRAM transfers are assumed to overlap compute
 perfectly (double-buffered), so total cycles are ``max(compute, dram_bytes / bandwidth)``;
 no DRAM latency, bank or refresh effects are modelled for this family.
 
@@ -32,7 +32,8 @@ Named action counts (priced by :mod:`hwsim.cost`):
 ``mac``
     useful multiply-accumulates (M*K*N);
 ``sram_read:<buf>``, ``sram_write:<buf>``
-    word accesses to the ``ifmap``, ``filter`` and ``ofmap`` buffers;
+    word accesses to the ``ifmap`` (A), ``filter`` (B), ``acc`` (partial sums, ``ws``/``is``)
+    and ``ofmap`` (C) buffers;
 ``dram_read_bytes``, ``dram_write_bytes``
     off-chip traffic;
 ``reg_write_bits``
@@ -81,46 +82,51 @@ def scalesim_cycles(rows, cols, dataflow: str, m, k, n):
 
 
 def traffic(rows, cols, dataflow: str, m, k, n, a_bits, b_bits, acc_bits,
-            ifmap_kb, filter_kb, ofmap_kb):
+            ifmap_kb, filter_kb, ofmap_kb, acc_depth=64):
     """SRAM word accesses, DRAM bytes and register writes for one GEMM.
 
+    The loop order is the RTL's (see :mod:`hwsim.arch.systolic.timing`):
+
+    * ``os``: column folds outer, row folds inner; A is re-read for every column fold,
+      B for every row fold; each C element is written once.
+    * ``ws``: N blocks outer, M chunks of ``acc_depth`` rows, K blocks inner; A is re-read
+      for every N block and each B tile for every M chunk; partial sums over the K blocks
+      stay in the ``acc_depth x cols`` accumulator buffer (``acc``): every K block but the
+      last reads and writes it, the last streams C out.
+    * ``is``: the ``ws`` machine on ``C^T = B^T A^T`` (M and N, A and B swapped).
+
     All arguments may be NumPy arrays (broadcast together). Returns a dict of arrays
-    keyed by action name (see the module docstring).
+    keyed by action name (see the module docstring); keys starting with ``_`` are the
+    DRAM bytes per operand.
     """
-    r, c = rows, cols
+    r, c, d = rows, cols, acc_depth
     ab, bb, ob = _bytes(a_bits), _bytes(b_bits), _bytes(acc_bits)
     a_sz, b_sz, c_sz = m * k * ab, k * n * bb, m * n * ob
-    ifmap_cap, filter_cap, ofmap_cap = ifmap_kb * 1024, filter_kb * 1024, ofmap_kb * 1024
+    ifmap_cap, filter_cap = ifmap_kb * 1024, filter_kb * 1024
     macs = m * k * n
+    zero = 0 * macs
     if dataflow == "os":
         fr, fc = _cdiv(m, r), _cdiv(n, c)
         rd_a, rd_b = m * k * fc, k * n * fr
-        wr_c, rd_c = m * n, 0 * m
+        acc_rw = zero
         # A is re-read for every column fold; a K x cols slab of B serves all row folds.
         dram_a = np.where(a_sz <= ifmap_cap, a_sz, a_sz * fc)
         dram_b = np.where(k * c * bb <= filter_cap, b_sz, b_sz * fr)
-        dram_c_w, dram_c_r = c_sz, 0 * c_sz
         regs = macs * (a_bits + b_bits)
     elif dataflow == "ws":
-        fk, fn = _cdiv(k, r), _cdiv(n, c)
-        rd_a, rd_b = m * k * fn, k * n
-        wr_c, rd_c = m * n * fk, m * n * (fk - 1)
-        dram_a = np.where(a_sz <= ifmap_cap, a_sz, a_sz * fn)
-        dram_b = b_sz
-        spill = m * c * ob > ofmap_cap  # partial sums of one N fold do not fit
-        dram_c_w = np.where(spill, c_sz * fk, c_sz)
-        dram_c_r = np.where(spill, c_sz * (fk - 1), 0 * c_sz)
-        regs = macs * (a_bits + acc_bits) + k * n * b_bits * r
+        kt, nt, mc = _cdiv(k, r), _cdiv(n, c), _cdiv(m, d)
+        rd_a, rd_b = m * k * nt, k * n * mc
+        acc_rw = m * n * (kt - 1)
+        dram_a = np.where(a_sz <= ifmap_cap, a_sz, a_sz * nt)
+        dram_b = np.where(b_sz <= filter_cap, b_sz, b_sz * mc)
+        regs = macs * (a_bits + acc_bits) + k * n * mc * b_bits * r
     elif dataflow == "is":
-        fk, fm = _cdiv(k, r), _cdiv(m, c)
-        rd_a, rd_b = m * k, k * n * fm
-        wr_c, rd_c = m * n * fk, m * n * (fk - 1)
-        dram_a = a_sz
-        dram_b = np.where(b_sz <= filter_cap, b_sz, b_sz * fm)
-        spill = n * c * ob > ofmap_cap
-        dram_c_w = np.where(spill, c_sz * fk, c_sz)
-        dram_c_r = np.where(spill, c_sz * (fk - 1), 0 * c_sz)
-        regs = macs * (b_bits + acc_bits) + m * k * a_bits * r
+        kt, mt, nc = _cdiv(k, r), _cdiv(m, c), _cdiv(n, d)
+        rd_a, rd_b = m * k * nc, k * n * mt
+        acc_rw = m * n * (kt - 1)
+        dram_a = np.where(a_sz <= ifmap_cap, a_sz, a_sz * nc)
+        dram_b = np.where(b_sz <= filter_cap, b_sz, b_sz * mt)
+        regs = macs * (b_bits + acc_bits) + m * k * nc * a_bits * r
     else:
         check_choice("dataflow", dataflow, DATAFLOWS)
         raise AssertionError("unreachable")
@@ -128,14 +134,15 @@ def traffic(rows, cols, dataflow: str, m, k, n, a_bits, b_bits, acc_bits,
         "mac": macs,
         "sram_read:ifmap": rd_a,
         "sram_read:filter": rd_b,
-        "sram_read:ofmap": rd_c,
-        "sram_write:ofmap": wr_c,
-        "dram_read_bytes": dram_a + dram_b + dram_c_r,
-        "dram_write_bytes": dram_c_w,
+        "sram_read:acc": acc_rw,
+        "sram_write:acc": acc_rw,
+        "sram_write:ofmap": m * n + zero,
+        "dram_read_bytes": dram_a + dram_b,
+        "dram_write_bytes": c_sz + zero,
         "reg_write_bits": regs,
         "_dram_a": dram_a,
         "_dram_b": dram_b,
-        "_dram_c": dram_c_w + dram_c_r,
+        "_dram_c": c_sz + zero,
     }
 
 
@@ -165,7 +172,7 @@ def estimate(cfg: SystolicConfig, op: GemmOp, mode: str = "hardware") -> Perf:
     m, k, n = op.m, op.k, op.n
     comp = int(compute_cycles(cfg, m, k, n, mode))
     t = traffic(cfg.rows, cfg.cols, cfg.dataflow, m, k, n, cfg.a_bits, cfg.b_bits, cfg.acc_bits,
-                cfg.ifmap_sram_kb, cfg.filter_sram_kb, cfg.ofmap_sram_kb)
+                cfg.ifmap_sram_kb, cfg.filter_sram_kb, cfg.ofmap_sram_kb, cfg.acc_depth)
     dram_total = int(t["dram_read_bytes"] + t["dram_write_bytes"])
     dram_cycles = int(np.ceil(dram_total / cfg.dram_bw_bytes_per_cycle))
     cyc1 = max(comp, dram_cycles)
@@ -178,8 +185,8 @@ def estimate(cfg: SystolicConfig, op: GemmOp, mode: str = "hardware") -> Perf:
         cycles=cycles,
         macs=macs,
         utilization=util,
-        sram_reads={b: rep[f"sram_read:{b}"] for b in ("ifmap", "filter", "ofmap")},
-        sram_writes={"ofmap": rep["sram_write:ofmap"]},
+        sram_reads={b: rep[f"sram_read:{b}"] for b in ("ifmap", "filter", "acc")},
+        sram_writes={b: rep[f"sram_write:{b}"] for b in ("acc", "ofmap")},
         dram_bytes={"a": rep["_dram_a"], "b": rep["_dram_b"], "c": rep["_dram_c"]},
         actions={key: v for key, v in rep.items() if not key.startswith("_")},
         compute_cycles=comp * cnt,
@@ -244,7 +251,7 @@ def estimate_arrays(*, rows, cols, dataflow, m, k, n, count=1, a_bits=8, b_bits=
                 sub[w] = np.asarray(hardware_cycles(cfg, mm[w], kk[w], nn[w]), dtype=np.int64)
             comp.reshape(-1)[idx] = sub
         t = traffic(args[0], args[1], str(df), mm, kk, nn, a_bits[sel], b_bits[sel], acc_bits[sel],
-                    ifk[sel], fik[sel], ofk[sel])
+                    ifk[sel], fik[sel], ofk[sel], acc_depth[sel])
         for key, v in t.items():
             if key not in out:
                 out[key] = np.zeros(shape, dtype=np.int64)
