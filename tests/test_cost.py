@@ -192,3 +192,16 @@ def test_smaller_node_is_more_efficient():
 def test_action_energy_doc_example(t45):
     comp, e = action_energy("sram_write:ofmap", t45, sram={"ofmap": SramSpec(1024, 32)})
     assert comp == "sram:ofmap" and e.unit == "pJ" and "CACTI" in e.source
+
+
+def test_unconfigured_buffer_is_ignored_only_when_untouched():
+    from hwsim.cost.energy import energy_from_actions
+    from hwsim.cost.tech import load_tech
+    from hwsim.errors import ConfigError as _CE
+
+    tech = load_tech(45)
+    kw = dict(cycles=10, freq_mhz=1000.0, a_bits=8, b_bits=8, acc_bits=32, sram={})
+    e = energy_from_actions({"mac": 4, "sram_read:acc": 0}, tech, **kw)
+    assert e.total_pj > 0
+    with pytest.raises(_CE, match="'sram_read:acc' names SRAM buffer 'acc', which is not configured"):
+        energy_from_actions({"mac": 4, "sram_read:acc": 1}, tech, **kw)

@@ -6,7 +6,7 @@ import argparse
 import json
 import sys
 
-from hwsim.arch.systolic.config import DATAFLOWS, SystolicConfig
+from hwsim.arch.systolic.config import SystolicConfig
 from hwsim.errors import ConfigError
 from hwsim.workloads.ops import GemmOp, IntFormat, parse_gemm
 
@@ -74,6 +74,11 @@ def add_run_parser(sub) -> None:
     add_memory_options(p)
     p.add_argument("--scalesim-compatible", action="store_true",
                    help="use SCALE-Sim v3's (non-overlapping) fold timing instead of the RTL's")
+    p.add_argument("--node-nm", type=int, default=45, help="technology node for area/energy, nm (default 45)")
+    p.add_argument("--dram", default="lpddr4", help="DRAM type priced for off-chip traffic (default lpddr4)")
+    p.add_argument("--synth", action="append", choices=("asic", "ice40", "ecp5"), default=[],
+                   help="also synthesise the RTL (repeatable): asic gives the PE array's area from the "
+                   "project's cell library (used for the cost record), ice40/ecp5 give LUTs, FFs, DSPs and Fmax")
     p.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
     p.set_defaults(func=cmd_run)
 
@@ -91,6 +96,22 @@ def cmd_run(args) -> int:
     d["gemm"] = {"m": m, "k": k, "n": n}
     d["time_us"] = perf.cycles / cfg.freq_mhz
     d["estimator"] = "closed-form model (timing: %s)" % perf.mode
+    d["synthesis"] = {}
+    pe_array_area = periphery = None
+    for target in dict.fromkeys(args.synth):
+        if target == "asic":
+            from hwsim.cost.systolic_synth import asic_area, asic_parts
+
+            pe_array_area, periphery = asic_parts(cfg)
+            d["synthesis"]["asic"] = asic_area(cfg).to_dict()
+        else:
+            from hwsim.cost.systolic_synth import fpga_resources
+
+            d["synthesis"][target] = fpga_resources(cfg, target).to_dict()
+    d["cost"] = _cost(cfg, perf, args.node_nm, args.dram, pe_array_area,
+                      {"periphery": periphery} if pe_array_area is not None else None)
+    for key in ("area_um2", "energy_pj", "tops", "tops_per_w", "tops_per_mm2"):
+        d[key] = d["cost"][key]
     if args.json:
         json.dump(d, sys.stdout, indent=2)
         sys.stdout.write("\n")
@@ -110,7 +131,39 @@ def cmd_run(args) -> int:
     w("  actions\n")
     for key, v in perf.actions.items():
         w(f"    {key:<20} {v:>14,d}\n")
+    c = d["cost"]
+    w(f"  cost ({c['node_nm']} nm; area: {'synthesis' if pe_array_area is not None else 'tables'})\n")
+    w(f"    area            {c['area_um2'] / 1e6:>12.4f} mm^2  ("
+      + ", ".join(f"{k} {v / 1e6:.4f}" for k, v in c["area_um2_by_part"].items()) + ")\n")
+    w(f"    energy          {c['energy_pj'] / 1e6:>12.4f} uJ    ("
+      + ", ".join(f"{k} {v / 1e6:.4f}" for k, v in c["energy_pj_by_part"].items()) + ")\n")
+    w(f"    throughput      {c['tops']:>12.4f} TOPS  (peak {c['peak_tops']:.4f})\n")
+    w(f"    efficiency      {c['tops_per_w']:>12.4f} TOPS/W, {c['tops_per_mm2']:.4f} TOPS/mm^2\n")
+    for target, r in d["synthesis"].items():
+        if target == "asic":
+            w(f"  synthesis asic    {r['area_um2']:>12,.1f} um^2 logic (PE {r['unit_area_um2']:,.1f} x {r['n_units']})\n")
+        else:
+            w(f"  synthesis {target:<6}  {r['luts']} LUTs, {r['ffs']} FFs, {r['dsps']} DSPs, "
+              f"Fmax {r['fmax_mhz']} MHz\n")
     return 0
+
+
+def _cost(cfg, perf, node_nm, dram, pe_array_area, extra_area):
+    from hwsim.cost.report import cost_record, systolic_inputs
+    from hwsim.cost.tech import load_tech
+
+    try:
+        tech = load_tech(node_nm)
+    except ConfigError as e:
+        raise ConfigError("--node-nm", e.reason) from None
+    try:
+        inputs = systolic_inputs(cfg, dram=dram)
+        return cost_record("systolic", cfg.to_dict(), perf, tech, inputs, pe_array_area=pe_array_area,
+                           extra_area=extra_area)
+    except ConfigError as e:
+        if e.key in ("dram", "dram_type"):
+            raise ConfigError("--dram", e.reason) from None
+        raise
 
 
 def add_export_parser(sub) -> None:
@@ -128,4 +181,50 @@ def cmd_export(args) -> int:
     cfg = config_from_args(args)
     path = export_verilog(cfg, args.output)
     print(path)
+    return 0
+
+
+def add_synth_parser(sub) -> None:
+    p = sub.add_parser("systolic", help="systolic array",
+                       description="Synthesise a systolic array's RTL. asic: area by block on the project's "
+                       "standard-cell library (one PE synthesised and composed with the periphery, or the whole "
+                       "array with --flat). ice40/ecp5: Yosys + nextpnr behind a serialising I/O wrapper; reports "
+                       "LUTs, flip-flops, DSPs, BRAMs and Fmax.")
+    add_config_options(p)
+    p.add_argument("--freq-mhz", type=float, default=12.0,
+                   help="clock constraint for nextpnr, MHz (default 12; Fmax is reported either way)")
+    p.add_argument("--target", choices=("asic", "ice40", "ecp5"), default="asic", help="flow (default asic)")
+    p.add_argument("--flat", action="store_true", help="asic: synthesise the whole array instead of composing")
+    p.add_argument("--liberty", default=None, help="asic: a liberty file instead of the project's cell library")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.set_defaults(func=cmd_synth)
+
+
+def cmd_synth(args) -> int:
+    from hwsim.cost.systolic_synth import asic_area, fpga_resources
+
+    cfg = config_from_args(args)
+    if args.target == "asic":
+        res = asic_area(cfg, "flat" if args.flat else "composed", args.liberty)
+        d = res.to_dict()
+        if "area_um2_by_part" not in d:
+            d["area_um2_by_part"] = dict(d.get("by_block", {}))
+    else:
+        d = fpga_resources(cfg, args.target).to_dict()
+    d["target"] = args.target
+    d["config"] = cfg.to_dict()
+    if args.json:
+        json.dump(d, sys.stdout, indent=2, default=str)
+        sys.stdout.write("\n")
+        return 0
+    w = sys.stdout.write
+    w(f"systolic {cfg.rows}x{cfg.cols} {cfg.dataflow.upper()} int{cfg.a_bits}xint{cfg.b_bits} acc{cfg.acc_bits}: "
+      f"{args.target}\n")
+    if args.target == "asic":
+        w(f"  area            {d['area_um2']:>12,.1f} um^2\n")
+        for k, v in d["area_um2_by_part"].items():
+            w(f"    {k:<24} {v:>12,.1f} um^2\n")
+    else:
+        for k in ("device", "package", "luts", "ffs", "dsps", "brams", "logic_cells", "fmax_mhz"):
+            w(f"  {k:<14} {d.get(k)}\n")
     return 0

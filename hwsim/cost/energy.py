@@ -273,6 +273,11 @@ def energy_from_actions(actions: Mapping[str, float], tech: Tech, *, cycles: int
     lines = []
     for name, v in actions.items():
         n = _count(name, v)
+        m = _SRAM_RE.match(name)
+        if n == 0 and m and m.group(2) not in sram:
+            # a buffer the design does not have (e.g. the ws/is accumulator buffer in an
+            # os array), touched zero times: nothing to price. Non-zero counts still raise.
+            continue
         comp, each = action_energy(name, tech, a_bits=a_bits, b_bits=b_bits, acc_bits=acc_bits, sram=sram,
                                    dram=dram, shift_bits=shift_bits, lut_entry_bits=lut_entry_bits)
         lines.append(EnergyLine(comp, name, n, each))

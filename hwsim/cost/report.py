@@ -63,8 +63,10 @@ def systolic_inputs(cfg, dram: str = "lpddr4") -> CostInputs:
         sram={"ifmap": SramSpec(cfg.ifmap_sram_kb * 1024, cfg.a_bits),
               "filter": SramSpec(cfg.filter_sram_kb * 1024, cfg.b_bits),
               "ofmap": SramSpec(cfg.ofmap_sram_kb * 1024, cfg.acc_bits),
-              # the ws/is partial-sum buffer of the RTL: acc_depth x cols words
-              "acc": SramSpec(max(1, cfg.acc_depth * cfg.cols * cfg.acc_bits // 8), cfg.acc_bits)},
+              # the ws/is partial-sum buffer of the RTL: acc_depth x cols words (os keeps
+              # its sums in the PEs and has none)
+              **({"acc": SramSpec(max(1, cfg.acc_depth * cfg.cols * cfg.acc_bits // 8), cfg.acc_bits)}
+                 if cfg.dataflow in ("ws", "is") else {})},
         dram=dram,
     )
 
