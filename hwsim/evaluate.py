@@ -160,6 +160,10 @@ class Family:
     cost_inputs : str or None
         ``cfg -> hwsim.cost.report.CostInputs`` (``"module:attribute"``); ``None`` when
         the family has no cost model yet (cost fields then stay empty).
+    pe_array_area : str or None
+        ``cfg -> area`` of the compute array (a synthesis result or a
+        :class:`~hwsim.cost.tech.Figure`), for families whose PEs are not MAC units and so
+        cannot be priced from the MAC area table; ``None`` uses the table.
     """
 
     name: str
@@ -173,6 +177,7 @@ class Family:
     modes: tuple = ("default",)
     code_modules: tuple = ()
     cost_inputs: str | None = None
+    pe_array_area: str | None = None
 
     def config_class(self):
         return _resolve(self.config)
@@ -230,6 +235,21 @@ register_family(Family(
     code_modules=("hwsim.arch.systolic.config", "hwsim.arch.systolic.model",
                   "hwsim.arch.systolic.timing"),
     cost_inputs="hwsim.cost.report:systolic_inputs",
+))
+
+register_family(Family(
+    name="lut",
+    config="hwsim.arch.lut.config:LutConfig",
+    estimate="hwsim.arch.lut.model:estimate_priced",
+    estimate_arrays=None,
+    array_fields=(),
+    peak_macs_per_cycle=lambda c: c.macs_per_cycle,
+    freq_mhz=lambda c: float(c.freq_mhz),
+    dram_bw_bytes_per_cycle=lambda c: float(c.dram_bw_bytes_per_cycle),
+    modes=("default", "lut", "mac"),
+    code_modules=("hwsim.arch.lut.config", "hwsim.arch.lut.model", "hwsim.arch.lut.compare"),
+    cost_inputs="hwsim.arch.lut.compare:cost_inputs",
+    pe_array_area="hwsim.arch.lut.compare:pe_array_area",
 ))
 
 
@@ -497,8 +517,9 @@ def _make_record(point: Point, cfg, totals: dict, actions: dict, estimator: str)
         # Integration point: hwsim.cost prices this record's action counts (table area
         # for the PEs; a synthesised area would be passed as pe_array_area).
         inputs = _resolve(fam.cost_inputs)(cfg)
+        area = _resolve(fam.pe_array_area)(cfg) if fam.pe_array_area else None
         c = cost(point.family, design, {"cycles": cycles, "macs": macs, "actions": rec["actions"]},
-                 _tech(), inputs)
+                 _tech(), inputs, pe_array_area=area)
         rec["energy_pj"] = float(c["energy_pj"])
         rec["area_um2"] = float(c["area_um2"])
         rec["energy_pj_by_part"] = {k: float(v) for k, v in c["energy_pj_by_part"].items()}
