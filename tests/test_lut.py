@@ -308,3 +308,23 @@ def test_cli_synth(capsys):
     d = json.loads(capsys.readouterr().out)
     assert set(d["tiles"]) == {"lut", "mac"}
     assert all(t["area_um2"] > 1000 and t["cells"] > 100 for t in d["tiles"].values())
+
+
+def test_report_study_puts_our_ratios_beside_the_paper():
+    from pathlib import Path
+
+    from hwsim.evaluate import evaluate
+    from hwsim.report.data import flatten
+    from hwsim.report.html import Item
+    from hwsim.report.studies import study_items
+    from hwsim.sweep.spec import load_spec
+
+    spec = load_spec(Path(__file__).parents[1] / "sweeps" / "lut_vs_mac.toml")
+    wl = spec.build_workloads()[1]
+    recs = [evaluate(pt).to_dict() for d in spec.grid_designs() for pt in spec.points([d], [wl])]
+    items = {it.id: it for it in study_items(flatten(recs), Item)}
+    assert set(items) == {"lut-vs-mac", "lut-paper", "lut-gap"}
+    table = items["lut-vs-mac"].table
+    dens = {row[1]: float(row[2]) for row in table[1:]}
+    assert dens[1] > dens[2] > dens[4]  # the advantage shrinks as weight bits grow
+    assert any(">10x" in row[1] for row in items["lut-paper"].table[1:])

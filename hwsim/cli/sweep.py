@@ -69,7 +69,7 @@ def cmd_sweep(args) -> int:
     res = run_sweep(spec, store, executor=args.executor, jobs=args.jobs, scheduler=args.scheduler,
                     progress=progress, chunk_size=args.chunk_size)
     print(f"{spec.name}: {res.planned} points ({res.evaluated} evaluated, {res.reused} already "
-          f"stored) in {res.seconds:.1f} s, {res.points_per_s:.0f} points/s -> {store}")
+          f"stored) in {res.seconds:.1f} s, {res.points_per_s:.3g} points/s -> {store}")
     return 0
 
 

@@ -259,6 +259,11 @@ def build_items(data, objectives: dict | None, constraints: dict | None, top: in
                               png=plots.to_png(fig)))
     else:
         notes.append("Utilisation heatmap: needs at least two swept numeric fields.")
+
+    # ---- study-specific sections (paper comparisons), from the same records
+    from hwsim.report.studies import study_items
+
+    items += study_items(df, Item)
     return items, notes
 
 

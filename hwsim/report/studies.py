@@ -1,0 +1,116 @@
+"""Study-specific report sections: our measured ratios beside a paper's published ones.
+
+A family may register a function ``(records DataFrame) -> list[Item]`` here; the report
+appends its items after the generic ones. Figures come only from stored records; the
+paper's claims are cited constants kept with the family (e.g.
+:data:`hwsim.arch.lut.compare.PAPER_CLAIMS`).
+"""
+
+from __future__ import annotations
+
+import importlib
+
+import numpy as np
+import pandas as pd
+
+from hwsim.report import plots
+
+#: family -> "module:function" building that family's study items.
+STUDIES = {
+    "lut": "hwsim.report.studies:lut_vs_mac_items",
+}
+
+
+def study_items(df: pd.DataFrame, item_cls) -> list:
+    out = []
+    for fam in sorted(set(df["family"])):
+        path = STUDIES.get(fam)
+        if path:
+            mod, _, fn = path.partition(":")
+            out += getattr(importlib.import_module(mod), fn)(df[df["family"] == fam], item_cls)
+    return out
+
+
+def _core_pj(parts) -> float:
+    if not isinstance(parts, dict):
+        return float("nan")
+    return float(sum(v for k, v in parts.items() if not (k.startswith("sram") or k == "dram")))
+
+
+def lut_vs_mac_items(df: pd.DataFrame, Item) -> list:
+    """LUT/MAC ratios per (workload, weight bits), with the LUT Tensor Core paper's claims."""
+    from hwsim.arch.lut.compare import GAP_NOTES, PAPER_CLAIMS
+
+    need = {"design.core", "design.w_bits"}
+    if not need <= set(df.columns) or set(df["design.core"]) != {"lut", "mac"}:
+        return []
+    d = df.copy()
+    d["core_energy_pj"] = d["energy_pj_by_part"].map(_core_pj)
+    d["core_tops_per_w"] = 2.0 * d["macs"] / (d["core_energy_pj"] * 1e-12) / 1e12
+    # density of the tile itself: compute cycles (no DRAM stalls) over the tile's area
+    tile_mm2 = d["area_um2_by_part"].map(lambda p: p.get("pe_array", np.nan) if isinstance(p, dict) else np.nan) / 1e6
+    core_tops = 2.0 * d["macs"] * d["design.freq_mhz"].astype(float) * 1e6 / d["compute_cycles"] / 1e12
+    d["tile_tops_per_mm2"] = core_tops / tile_mm2
+    other = [c for c in d.columns if c.startswith("design.") and c not in need and d[c].nunique() > 1]
+    keys = ["workload", "design.w_bits"] + other
+    rows = [["workload", "W bits"] + [c[len("design."):] for c in other]
+            + ["tile TOPS/mm^2 LUT/MAC", "core TOPS/W LUT/MAC", "TOPS/W with memory LUT/MAC", "speed-up LUT/MAC"]]
+    plot_rows = []
+    for key, g in d.groupby(keys, sort=True):
+        by = {r["design.core"]: r for _, r in g.iterrows()}
+        if set(by) != {"lut", "mac"}:
+            continue
+        lut, mac = by["lut"], by["mac"]
+        dens = lut["tile_tops_per_mm2"] / mac["tile_tops_per_mm2"]
+        core = lut["core_tops_per_w"] / mac["core_tops_per_w"]
+        sys_ = lut["tops_per_w"] / mac["tops_per_w"] if mac["tops_per_w"] else float("nan")
+        speed = mac["compute_cycles"] / lut["compute_cycles"]
+        key = key if isinstance(key, tuple) else (key,)
+        rows.append([key[0], int(key[1])] + list(key[2:]) + [f"{dens:.2f}", f"{core:.2f}", f"{sys_:.2f}",
+                                                             f"{speed:.2f}"])
+        plot_rows.append((key[0], int(key[1]), dens, core))
+    if len(rows) == 1:
+        return []
+    claims = [["claim", "ratio", "source"]] + [[c["claim"], c["ratio"], c["source"]] for c in PAPER_CLAIMS]
+    items = []
+    fig = _ratio_figure(plot_rows)
+    prov = {"records": len(d), "metrics": "compute_cycles, macs, area_um2_by_part['pe_array'], tops_per_w, energy_pj_by_part (core = all parts but "
+            "SRAM and DRAM), compute_cycles", "area": "synthesised tiles (cost provenance of each record)",
+            "paper": "hwsim.arch.lut.compare.PAPER_CLAIMS"}
+    items.append(Item("lut-vs-mac", "LUT tensor core vs MAC tensor core: our ratios beside the paper's",
+                      "LUT over MAC for the same tile (> 1 favours the LUT core), from the stored records. "
+                      "Compute density uses the compute cycles and the synthesised tile area; core energy "
+                      "efficiency counts the tile's arithmetic, registers and control only.",
+                      prov, png=plots.to_png(fig) if fig is not None else None, table=rows))
+    items.append(Item("lut-paper", "The LUT Tensor Core paper's published figures",
+                      "Headline claims as published (per-precision tensor-core ratios are not in the text "
+                      "available to us).", {"source": "hwsim.arch.lut.compare.PAPER_CLAIMS"}, table=claims))
+    items.append(Item("lut-gap", "Why our ratios differ from the paper's",
+                      " ".join(line.strip() for line in GAP_NOTES.splitlines()).replace("* ", "\u2022 "),
+                      {"source": "hwsim.arch.lut.compare.GAP_NOTES"}))
+    return items
+
+
+def _ratio_figure(rows):
+    if not rows:
+        return None
+    import matplotlib.pyplot as plt
+
+    wls = sorted({r[0] for r in rows})
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4), constrained_layout=True)
+    for ax, idx, title in ((axes[0], 2, "compute density (TOPS/mm^2)"), (axes[1], 3, "core energy efficiency (TOPS/W)")):
+        width = 0.8 / max(len(wls), 1)
+        for i, wl in enumerate(wls):
+            pts = sorted((r[1], r[idx]) for r in rows if r[0] == wl)
+            xs = np.arange(len(pts)) + i * width
+            ax.bar(xs, [p[1] for p in pts], width, label=wl)
+            ax.set_xticks(np.arange(len(pts)) + 0.4 - width / 2, [f"W{p[0]}" for p in pts])
+        ax.axhline(1.0, color="k", lw=0.8)
+        ax.axhline(10.0, color="tab:red", ls="--", lw=1, label="paper: >10x (headline)")
+        ax.set_yscale("log")
+        ax.set_ylabel("LUT / MAC")
+        ax.set_title(title)
+        ax.grid(True, axis="y", alpha=0.3)
+    axes[0].legend(fontsize=7)
+    fig.suptitle("LUT tensor core over MAC tensor core with dequantisation (same tile)")
+    return fig
