@@ -51,7 +51,7 @@ from hwsim.workloads.ops import GemmOp, IntFormat
 log = logging.getLogger(__name__)
 
 #: Version of the :class:`Record` schema; bump when a field changes meaning or name.
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: quant, sqnr_db, rel_fro_error, error_source
 
 #: Fidelities a sweep can evaluate. Only the closed-form model is fast enough to sweep;
 #: the cycle-level and RTL fidelities are checked against it in the family tests.
@@ -76,6 +76,9 @@ class Workload:
         The model and phase the ops were built from, if any.
     batch : int or None
         Batch size, if any.
+    quant : str or None
+        Quantisation recipe (:data:`hwsim.workloads.recipes.RECIPES`) the ops' formats come
+        from; records of such workloads carry the recipe's numerical error.
     """
 
     name: str
@@ -84,6 +87,7 @@ class Workload:
     model: str | None = None
     phase: str | None = None
     batch: int | None = None
+    quant: str | None = None
 
     def __post_init__(self):
         if not self.ops:
@@ -105,7 +109,7 @@ class Workload:
         """JSON-able description (every op in full), the input of :attr:`key`."""
         return {
             "name": self.name, "tokens": self.tokens, "model": self.model,
-            "phase": self.phase, "batch": self.batch,
+            "phase": self.phase, "batch": self.batch, "quant": self.quant,
             "ops": [_op_dict(op) for op in self.ops],
         }
 
@@ -254,7 +258,7 @@ register_family(Family(
 
 
 # ------------------------------------------------------------------------ code version
-_CODE_MODULES = ("hwsim.evaluate", "hwsim.workloads.ops", "hwsim.arch.base",
+_CODE_MODULES = ("hwsim.evaluate", "hwsim.workloads.ops", "hwsim.workloads.error", "hwsim.arch.base",
                  "hwsim.cost.report", "hwsim.cost.energy", "hwsim.cost.area", "hwsim.cost.tech")
 #: Data folders (inside the package) whose files are part of the code version.
 _CODE_DATA = ("data/tech",)
@@ -404,6 +408,11 @@ class Record:
     tops_per_mm2: float | None = None
     cost_estimator: str | None = None
     cost_provenance: dict = field(default_factory=dict)
+    # numerical error of the workload's quantisation recipe (None without a recipe)
+    quant: str | None = None
+    sqnr_db: float | None = None
+    rel_fro_error: float | None = None
+    error_source: str | None = None
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
@@ -532,6 +541,12 @@ def _make_record(point: Point, cfg, totals: dict, actions: dict, estimator: str)
         rec["energy_per_token_pj"] = e / wl.tokens if wl.tokens else None
         rec["tops_per_w"] = float(c["tops_per_w"])
         rec["tops_per_mm2"] = float(c["tops_per_mm2"])
+    if wl.quant:
+        from hwsim.workloads.error import recipe_error
+
+        err = recipe_error(wl.quant, int(point.seed))
+        rec.update(quant=wl.quant, sqnr_db=float(err["sqnr_db"]), rel_fro_error=float(err["rel_fro"]),
+                   error_source=err["error_source"])
     return Record(**rec)
 
 

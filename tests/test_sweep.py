@@ -235,3 +235,23 @@ def test_llama_workloads_and_quickstart_spec(tmp_path):
         assert recs[(df, "decode")]["utilization"] <= 1 / 16 + 1e-9
         assert recs[(df, "decode")]["ops_per_dram_byte"] < 2.01
         assert recs[(df, "prefill")]["utilization"] > 0.9
+
+
+def test_records_carry_the_recipes_numerical_error():
+    from hwsim.evaluate import Point, evaluate
+    from hwsim.sweep.spec import WorkloadSpec
+    from hwsim.workloads.error import recipe_error
+
+    recs = {}
+    for q in ("w8a8", "w4a8-g128"):
+        wl = WorkloadSpec(name=f"l7/{q}", model="llama-2-7b", phase="decode", batch=1, context=128,
+                          quant=q).build()
+        recs[q] = evaluate(Point("systolic", {"rows": 8, "cols": 8}, wl))
+    r8, r4 = recs["w8a8"], recs["w4a8-g128"]
+    assert r8.quant == "w8a8" and r8.sqnr_db == recipe_error("w8a8")["sqnr_db"]
+    assert r8.sqnr_db > r4.sqnr_db > 0 and "hardware path vs float32" in r8.error_source
+    assert r8.energy_pj is not None  # error sits beside cost in the same record
+    plain = evaluate(Point("systolic", {"rows": 8, "cols": 8},
+                           WorkloadSpec(name="l7", model="llama-2-7b", phase="decode", batch=1,
+                                        context=128).build()))
+    assert plain.sqnr_db is None and plain.quant is None

@@ -30,7 +30,7 @@ log = logging.getLogger(__name__)
 
 _TABLE_METRICS = ("tops", "utilization", "cycles", "latency_s", "tokens_per_s", "peak_tops",
                   "dram_bytes", "ops_per_dram_byte", "area_um2", "energy_pj", "energy_per_op_pj",
-                  "energy_per_token_pj", "tops_per_w", "tops_per_mm2")
+                  "energy_per_token_pj", "tops_per_w", "tops_per_mm2", "sqnr_db")
 
 
 @dataclass

@@ -149,7 +149,7 @@ class WorkloadSpec:
             raise ConfigError(f"{key}.{e.key}", e.reason, source) from None
         tokens = self.batch * self.seq_len if self.phase == "prefill" else self.batch
         return Workload(name=self.name, ops=tuple(ops), tokens=tokens, model=self.model,
-                        phase=self.phase, batch=self.batch)
+                        phase=self.phase, batch=self.batch, quant=self.quant)
 
 
 @dataclass(frozen=True)

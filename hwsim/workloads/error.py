@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass
+from functools import lru_cache
 
 import numpy as np
 
@@ -58,3 +59,33 @@ def gemm_error(reference: np.ndarray, output: np.ndarray) -> GemmError:
 def float32_gemm(x: np.ndarray, w: np.ndarray) -> np.ndarray:
     """The float32 reference product ``x @ w`` (returned as float64)."""
     return (np.asarray(x, np.float32) @ np.asarray(w, np.float32)).astype(np.float64)
+
+
+#: Shape of the seeded synthetic GEMM that :func:`recipe_error` measures a recipe on: a
+#: 64-token slice of a 4096-wide hidden state with 1 % outlier channels, against 256
+#: output features (big enough for groups of 128 and for LLM.int8()'s outlier columns).
+RECIPE_ERROR_SHAPE = (64, 4096, 256)
+
+
+@lru_cache(maxsize=None)
+def recipe_error(recipe: str, seed: int = 0) -> dict:
+    """Numerical error of a quantisation recipe's linear layers, on seeded synthetic tensors.
+
+    The recipe's quantiser (:data:`hwsim.workloads.recipes.RECIPES`) runs its *hardware*
+    compute path on heavy-tailed activations with outlier channels and Student-t weights
+    (:mod:`hwsim.workloads.synthetic`, shape :data:`RECIPE_ERROR_SHAPE`); the output is
+    compared with the float32 product. Returns ``sqnr_db``, ``rel_fro``, ``max_abs`` and
+    ``error_source`` (what was measured, so a record says where its error came from).
+    """
+    from hwsim.workloads import synthetic
+    from hwsim.workloads.quant import get_scheme
+    from hwsim.workloads.recipes import get_recipe
+
+    r = get_recipe(recipe)
+    rng = np.random.default_rng(seed)
+    m, k, n = RECIPE_ERROR_SHAPE
+    x, _ = synthetic.activations(rng, m, k)
+    w = synthetic.weights(rng, k, n)
+    e = get_scheme(r.scheme).error(x, w)
+    return {**e.to_dict(), "error_source": f"{r.scheme} hardware path vs float32 on synthetic "
+            f"{m}x{k}x{n} (1% outlier channels, seed {seed})"}
