@@ -206,6 +206,7 @@ def test_nsga2_search_is_seeded_and_resumes(tmp_path):
     r1 = run_sweep(spec, tmp_path / "a.db", jobs=1)
     assert 0 < r1.planned <= 24 and r1.evaluated == r1.planned
     r2 = run_sweep(spec, tmp_path / "b.db", jobs=1)
+    assert r2.evaluated == r1.evaluated
     assert _records(tmp_path / "a.db") == _records(tmp_path / "b.db")
     again = run_sweep(spec, tmp_path / "a.db", jobs=1)
     assert again.evaluated == 0 and again.planned == r1.planned

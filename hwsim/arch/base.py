@@ -7,7 +7,40 @@ elsewhere (:mod:`hwsim.cost`), never inside a model.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import hashlib
+import json
+from dataclasses import asdict, dataclass, field
+
+from hwsim.errors import ConfigError
+
+
+class ConfigMixin:
+    """Views shared by every family's frozen config dataclass.
+
+    ``to_dict`` (plain JSON-able fields), ``from_dict`` (rejects unknown keys and names
+    the file they came from) and ``key`` (a stable content hash, used for build and
+    synthesis caches).
+    """
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict, source: str | None = None):
+        """Build from a mapping, rejecting unknown keys (naming ``source``)."""
+        known = set(cls.__dataclass_fields__)
+        for k in d:
+            if k not in known:
+                raise ConfigError(k, f"unknown key (expected one of {', '.join(sorted(known))})", source)
+        try:
+            return cls(**d)
+        except ConfigError as e:
+            raise ConfigError(e.key, e.reason, source) from None
+
+    def key(self) -> str:
+        """Content hash of the configuration (stable across runs)."""
+        blob = json.dumps(self.to_dict(), sort_keys=True).encode()
+        return hashlib.sha256(blob).hexdigest()[:16]
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,7 @@ import json
 import sys
 
 from hwsim.arch.lut.config import ACT_FORMATS, WEIGHT_MODES, LutConfig
+from hwsim.cli.common import print_json, print_perf
 from hwsim.errors import ConfigError
 from hwsim.workloads.ops import GemmOp, IntFormat, parse_gemm
 
@@ -115,22 +116,11 @@ def cmd_run(args) -> int:
     d.update(family="lut", core=cfg.core, config=cfg.to_dict(), gemm={"m": m, "k": k, "n": n},
              time_us=perf.cycles / cfg.freq_mhz, estimator=estimator)
     if args.json:
-        json.dump(d, sys.stdout, indent=2)
-        sys.stdout.write("\n")
-        return 0
+        return print_json(d)
     w = sys.stdout.write
     w(f"{cfg.core} core M{cfg.tile_m} N{cfg.tile_n} K{cfg.tile_k}  W{cfg.w_bits} ({cfg.weight_mode}) x "
       f"{cfg.act_format.upper()}  GEMM M={m} K={k} N={n}  ({estimator})\n")
-    w(f"  cycles          {perf.cycles:>14,d}   ({d['time_us']:.3f} us at {cfg.freq_mhz:g} MHz)\n")
-    w(f"  output tiles    {perf.folds:>14,d}\n")
-    w(f"  MACs            {perf.macs:>14,d}\n")
-    w(f"  utilization     {perf.utilization:>14.1%}\n")
-    w("  SRAM reads      " + ", ".join(f"{b} {v:,}" for b, v in perf.sram_reads.items()) + "\n")
-    w("  SRAM writes     " + ", ".join(f"{b} {v:,}" for b, v in perf.sram_writes.items()) + "\n")
-    w("  DRAM bytes      " + ", ".join(f"{b} {v:,}" for b, v in perf.dram_bytes.items()) + "\n")
-    w("  actions\n")
-    for key, v in perf.actions.items():
-        w(f"    {key:<20} {v:>14,d}\n")
+    print_perf(perf, cfg.freq_mhz, (("output tiles", perf.folds),))
     return 0
 
 

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 
 from hwsim.arch.systolic.config import SystolicConfig
+from hwsim.cli.common import print_json, print_perf
 from hwsim.errors import ConfigError
 from hwsim.workloads.ops import GemmOp, IntFormat, parse_gemm
 
@@ -113,24 +113,12 @@ def cmd_run(args) -> int:
     for key in ("area_um2", "energy_pj", "tops", "tops_per_w", "tops_per_mm2"):
         d[key] = d["cost"][key]
     if args.json:
-        json.dump(d, sys.stdout, indent=2)
-        sys.stdout.write("\n")
-        return 0
+        return print_json(d)
     w = sys.stdout.write
     w(f"systolic {cfg.rows}x{cfg.cols} {cfg.dataflow.upper()}  GEMM M={m} K={k} N={n}  "
       f"(timing: {perf.mode})\n")
-    w(f"  cycles          {perf.cycles:>14,d}   ({d['time_us']:.3f} us at {cfg.freq_mhz:g} MHz)\n")
-    w(f"  compute cycles  {perf.compute_cycles:>14,d}\n")
-    w(f"  DRAM stalls     {perf.stall_cycles:>14,d}\n")
-    w(f"  folds           {perf.folds:>14,d}\n")
-    w(f"  MACs            {perf.macs:>14,d}\n")
-    w(f"  utilization     {perf.utilization:>14.1%}\n")
-    w("  SRAM reads      " + ", ".join(f"{b} {v:,}" for b, v in perf.sram_reads.items()) + "\n")
-    w("  SRAM writes     " + ", ".join(f"{b} {v:,}" for b, v in perf.sram_writes.items()) + "\n")
-    w("  DRAM bytes      " + ", ".join(f"{b} {v:,}" for b, v in perf.dram_bytes.items()) + "\n")
-    w("  actions\n")
-    for key, v in perf.actions.items():
-        w(f"    {key:<20} {v:>14,d}\n")
+    print_perf(perf, cfg.freq_mhz, (("compute cycles", perf.compute_cycles), ("DRAM stalls", perf.stall_cycles),
+                                    ("folds", perf.folds)))
     c = d["cost"]
     w(f"  cost ({c['node_nm']} nm; area: {'synthesis' if pe_array_area is not None else 'tables'})\n")
     w(f"    area            {c['area_um2'] / 1e6:>12.4f} mm^2  ("
@@ -214,9 +202,7 @@ def cmd_synth(args) -> int:
     d["target"] = args.target
     d["config"] = cfg.to_dict()
     if args.json:
-        json.dump(d, sys.stdout, indent=2, default=str)
-        sys.stdout.write("\n")
-        return 0
+        return print_json(d)
     w = sys.stdout.write
     w(f"systolic {cfg.rows}x{cfg.cols} {cfg.dataflow.upper()} int{cfg.a_bits}xint{cfg.b_bits} acc{cfg.acc_bits}: "
       f"{args.target}\n")

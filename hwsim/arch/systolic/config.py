@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-import hashlib
-import json
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
+from hwsim.arch.base import ConfigMixin
 from hwsim.errors import ConfigError, check_choice, check_int
 
 DATAFLOWS = ("os", "ws", "is")
 
 
 @dataclass(frozen=True)
-class SystolicConfig:
+class SystolicConfig(ConfigMixin):
     """A rows x cols grid of multiply-accumulate PEs with three SRAM buffers.
 
     The same object builds the golden function, the closed-form and cycle-level models,
@@ -98,23 +97,3 @@ class SystolicConfig:
     @property
     def product_bits(self) -> int:
         return self.a_bits + self.b_bits
-
-    def to_dict(self) -> dict:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, d: dict, source: str | None = None) -> "SystolicConfig":
-        """Build from a mapping, rejecting unknown keys (naming ``source``)."""
-        known = set(cls.__dataclass_fields__)
-        for k in d:
-            if k not in known:
-                raise ConfigError(k, f"unknown key (expected one of {', '.join(sorted(known))})", source)
-        try:
-            return cls(**d)
-        except ConfigError as e:
-            raise ConfigError(e.key, e.reason, source) from None
-
-    def key(self) -> str:
-        """Content hash of the configuration (stable across runs)."""
-        blob = json.dumps(self.to_dict(), sort_keys=True).encode()
-        return hashlib.sha256(blob).hexdigest()[:16]

@@ -99,7 +99,6 @@ def _run_os(cfg, k, west, north, n_out):
     dr_active, dr_d, dr_final = False, 0, False
     col_sel = [_Delay(j, (False, 0, False)) for j in range(C)]
     deskew = [_Delay(C - 1 - j, 0) for j in range(C)]
-    sel_out = _Delay(C - 1, (False, 0, False))
 
     fold, t, beat = 0, 0, 0
     feeding = True

@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 
 from hwsim.arch.systolic.config import SystolicConfig
-from hwsim.hdl.sim import cache_root
+from hwsim.cache import cache_root
 
 log = logging.getLogger(__name__)
 
