@@ -168,6 +168,9 @@ class Family:
         ``cfg -> area`` of the compute array (a synthesis result or a
         :class:`~hwsim.cost.tech.Figure`), for families whose PEs are not MAC units and so
         cannot be priced from the MAC area table; ``None`` uses the table.
+    calibration : str or None
+        ``cfg -> {component: Figure}``: measured factors on table energies (see
+        :mod:`hwsim.cost.calibration`); ``None`` prices from the tables alone.
     """
 
     name: str
@@ -182,6 +185,7 @@ class Family:
     code_modules: tuple = ()
     cost_inputs: str | None = None
     pe_array_area: str | None = None
+    calibration: str | None = None
 
     def config_class(self):
         return _resolve(self.config)
@@ -239,6 +243,7 @@ register_family(Family(
     code_modules=("hwsim.arch.systolic.config", "hwsim.arch.systolic.model",
                   "hwsim.arch.systolic.timing"),
     cost_inputs="hwsim.cost.report:systolic_inputs",
+    calibration="hwsim.cost.calibration:systolic_calibration",
 ))
 
 register_family(Family(
@@ -259,9 +264,10 @@ register_family(Family(
 
 # ------------------------------------------------------------------------ code version
 _CODE_MODULES = ("hwsim.evaluate", "hwsim.workloads.ops", "hwsim.workloads.error", "hwsim.arch.base",
-                 "hwsim.cost.report", "hwsim.cost.energy", "hwsim.cost.area", "hwsim.cost.tech")
+                 "hwsim.cost.report", "hwsim.cost.energy", "hwsim.cost.area", "hwsim.cost.tech",
+                 "hwsim.cost.calibration")
 #: Data folders (inside the package) whose files are part of the code version.
-_CODE_DATA = ("data/tech",)
+_CODE_DATA = ("data/tech", "data/calibration")
 
 
 @lru_cache(maxsize=None)
@@ -527,8 +533,9 @@ def _make_record(point: Point, cfg, totals: dict, actions: dict, estimator: str)
         # for the PEs; a synthesised area would be passed as pe_array_area).
         inputs = _resolve(fam.cost_inputs)(cfg)
         area = _resolve(fam.pe_array_area)(cfg) if fam.pe_array_area else None
+        cal = _resolve(fam.calibration)(cfg) if fam.calibration else None
         c = cost(point.family, design, {"cycles": cycles, "macs": macs, "actions": rec["actions"]},
-                 _tech(), inputs, pe_array_area=area)
+                 _tech(), inputs, pe_array_area=area, calibration=cal)
         rec["energy_pj"] = float(c["energy_pj"])
         rec["area_um2"] = float(c["area_um2"])
         rec["energy_pj_by_part"] = {k: float(v) for k, v in c["energy_pj_by_part"].items()}

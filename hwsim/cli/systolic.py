@@ -137,6 +137,7 @@ def cmd_run(args) -> int:
 
 
 def _cost(cfg, perf, node_nm, dram, pe_array_area, extra_area):
+    from hwsim.cost.calibration import systolic_calibration
     from hwsim.cost.report import cost_record, systolic_inputs
     from hwsim.cost.tech import load_tech
 
@@ -147,7 +148,7 @@ def _cost(cfg, perf, node_nm, dram, pe_array_area, extra_area):
     try:
         inputs = systolic_inputs(cfg, dram=dram)
         return cost_record("systolic", cfg.to_dict(), perf, tech, inputs, pe_array_area=pe_array_area,
-                           extra_area=extra_area)
+                           extra_area=extra_area, calibration=systolic_calibration(cfg))
     except ConfigError as e:
         if e.key in ("dram", "dram_type"):
             raise ConfigError("--dram", e.reason) from None
