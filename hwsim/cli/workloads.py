@@ -107,7 +107,8 @@ def register(sub) -> None:
         "each shape in the step (layers, and sequences x KV heads for attention).",
     )
     ps.add_argument("model", metavar="MODEL", help="model name (see 'hwsim workloads list')")
-    ps.add_argument("--phase", required=True, choices=PHASES)
+    ps.add_argument("--phase", required=True, choices=PHASES,
+                    help="prefill (a prompt of --seq tokens) or decode (one token against --context cached tokens)")
     ps.add_argument("--batch", type=int, default=1, help="sequences per step (default 1)")
     ps.add_argument("--seq", type=int, help="prompt length (prefill)")
     ps.add_argument("--context", type=int, help="attended tokens incl. the new one (decode)")
