@@ -194,7 +194,12 @@ def cmd_synth(args) -> int:
 
     cfg = config_from_args(args)
     if args.target == "asic":
-        res = asic_area(cfg, "flat" if args.flat else "composed", args.liberty)
+        try:
+            res = asic_area(cfg, "flat" if args.flat else "composed", args.liberty)
+        except ConfigError as e:
+            if e.key == "liberty":
+                raise ConfigError("--liberty", e.reason) from None
+            raise
         d = res.to_dict()
         if "area_um2_by_part" not in d:
             d["area_um2_by_part"] = dict(d.get("by_block", {}))
