@@ -138,6 +138,11 @@ def add_export_parser(sub) -> None:
                        "weight mode are run-time inputs of both tiles.")
     add_config_options(p, memory=False)
     p.add_argument("--tile", default="both", metavar="{lut,mac,both}", help="which tile(s) to write (default both)")
+    p.add_argument("--with-rescale", action="store_true",
+                   help="also write scaled_lut_tile.v: the LUT tile followed by its group-wise fixed-point "
+                   "output-rescale stage")
+    p.add_argument("--group-size", type=int, default=128,
+                   help="with --with-rescale: K elements per quantisation group (default 128)")
     p.add_argument("-o", "--output", default="rtl/generated", help="output folder (default rtl/generated)")
     p.set_defaults(func=cmd_export)
 
@@ -147,7 +152,23 @@ def cmd_export(args) -> int:
 
     tiles = _tiles(args.tile)
     cfg = config_from_args(args)
+    rcfg = None
+    if args.with_rescale:  # validate everything before writing anything
+        from hwsim.hdl.lut_rescale import rescale_config
+
+        try:
+            rcfg = rescale_config(cfg, args.group_size)
+        except ConfigError as e:
+            raise ConfigError("--group-size" if e.key == "group_size" else e.key, e.reason) from None
     for path in export_verilog(cfg, args.output, tiles):
+        print(path)
+    if rcfg is not None:
+        from pathlib import Path
+
+        from hwsim.hdl.lut_rescale_rtl import verilog_text
+
+        path = Path(args.output) / "scaled_lut_tile.v"
+        path.write_text(verilog_text(cfg, rcfg))
         print(path)
     return 0
 
