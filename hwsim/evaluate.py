@@ -256,9 +256,11 @@ register_family(Family(
     freq_mhz=lambda c: float(c.freq_mhz),
     dram_bw_bytes_per_cycle=lambda c: float(c.dram_bw_bytes_per_cycle),
     modes=("default", "lut", "mac"),
-    code_modules=("hwsim.arch.lut.config", "hwsim.arch.lut.model", "hwsim.arch.lut.compare"),
+    code_modules=("hwsim.arch.lut.config", "hwsim.arch.lut.model", "hwsim.arch.lut.compare",
+                  "hwsim.cost.lut_activity"),
     cost_inputs="hwsim.arch.lut.compare:cost_inputs",
     pe_array_area="hwsim.arch.lut.compare:pe_array_area",
+    calibration="hwsim.cost.lut_activity:lut_calibration",
 ))
 
 

@@ -323,8 +323,14 @@ def test_report_study_puts_our_ratios_beside_the_paper():
     wl = spec.build_workloads()[1]
     recs = [evaluate(pt).to_dict() for d in spec.grid_designs() for pt in spec.points([d], [wl])]
     items = {it.id: it for it in study_items(flatten(recs), Item)}
-    assert set(items) == {"lut-vs-mac", "lut-paper", "lut-gap"}
+    assert set(items) == {"lut-vs-mac", "lut-activity", "lut-paper", "lut-gap"}
     table = items["lut-vs-mac"].table
     dens = {row[1]: float(row[2]) for row in table[1:]}
     assert dens[1] > dens[2] > dens[4]  # the advantage shrinks as weight bits grow
+    eff = {row[1]: float(row[3]) for row in table[1:]}
+    assert eff[1] > eff[2] > eff[4]  # so does the (activity-calibrated) energy efficiency
+    act = items["lut-activity"].table
+    assert [row[0] for row in act[1:]] == [1, 2, 3, 4]
+    gate_ratio = [float(row[3]) for row in act[1:]]
+    assert gate_ratio == sorted(gate_ratio)  # LUT/MAC energy per MAC grows with the bits
     assert any(">10x" in row[1] for row in items["lut-paper"].table[1:])

@@ -471,16 +471,22 @@ def _pe_block(name: str) -> str | None:
     return m.group(1) if m else None
 
 
-def _name_block(names) -> str | None:
+def _name_block(names, patterns=None) -> str | None:
     for n in names:
-        for block, pat in _BLOCK_PATTERNS:
+        for block, pat in (_BLOCK_PATTERNS if patterns is None else patterns):
             if pat.match(n):
                 return block
     return None
 
 
-def assign_blocks(netlist: Netlist, cells: CellLib | None = None) -> dict[str, str]:
-    """Block of every cell instance (see the module docstring), by instance name."""
+def assign_blocks(netlist: Netlist, cells: CellLib | None = None, *, patterns=None,
+                  default: str = "sequencer") -> dict[str, str]:
+    """Block of every cell instance (see the module docstring), by instance name.
+
+    ``patterns`` is a sequence of ``(block, compiled regex)`` matched against the names
+    of a flip-flop's output net (default: the systolic array's periphery blocks); a
+    register no pattern names, and logic feeding only such registers, is in ``default``.
+    """
     cells = cells or load_cells()
     block: dict[str, str] = {}
     loads = collections.defaultdict(list)  # net -> cells reading it
@@ -497,7 +503,7 @@ def assign_blocks(netlist: Netlist, cells: CellLib | None = None) -> dict[str, s
         elif c.type.startswith("DFF"):
             names = [n for pin, net in c.pins.items() if cells.is_output(c.type, pin) and net
                      for n in netlist.net_names.get(net, ())]
-            block[c.name] = _name_block(names) or "sequencer"
+            block[c.name] = _name_block(names, patterns) or default
         else:
             comb.append(c)
     # a combinational cell goes with the nearest register / port / PE downstream of it
@@ -513,13 +519,13 @@ def assign_blocks(netlist: Netlist, cells: CellLib | None = None) -> dict[str, s
                     if net is None or not cells.is_output(cell.type, pin):
                         continue
                     if net in out_ports:
-                        hits.append(_name_block(netlist.net_names.get(net, ())) or "sequencer")
+                        hits.append(_name_block(netlist.net_names.get(net, ()), patterns) or default)
                     for ld in loads.get(net, ()):
                         if ld.name in seen:
                             continue
                         seen.add(ld.name)
                         if _pe_block(ld.name):
-                            hits.append("sequencer")  # control fanning out to the PEs
+                            hits.append(default)  # control fanning out to the PEs
                         elif ld.type.startswith("DFF"):
                             hits.append(block[ld.name])
                         else:
@@ -527,7 +533,7 @@ def assign_blocks(netlist: Netlist, cells: CellLib | None = None) -> dict[str, s
             if hits:
                 found = collections.Counter(hits).most_common(1)[0][0]
             frontier = nxt
-        block[c.name] = found or "sequencer"
+        block[c.name] = found or default
     return block
 
 

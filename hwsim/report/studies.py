@@ -80,8 +80,12 @@ def lut_vs_mac_items(df: pd.DataFrame, Item) -> list:
     items.append(Item("lut-vs-mac", "LUT tensor core vs MAC tensor core: our ratios beside the paper's",
                       "LUT over MAC for the same tile (> 1 favours the LUT core), from the stored records. "
                       "Compute density uses the compute cycles and the synthesised tile area; core energy "
-                      "efficiency counts the tile's arithmetic, registers and control only.",
+                      "efficiency counts the tile's arithmetic, registers and control only, priced by the table "
+                      "and scaled by each tile's gate-level activity factor (see the next section).",
                       prov, png=plots.to_png(fig) if fig is not None else None, table=rows))
+    act = _lut_activity_item(Item)
+    if act is not None:
+        items.append(act)
     items.append(Item("lut-paper", "The LUT Tensor Core paper's published figures",
                       "Headline claims as published (per-precision tensor-core ratios are not in the text "
                       "available to us).", {"source": "hwsim.arch.lut.compare.PAPER_CLAIMS"}, table=claims))
@@ -89,6 +93,38 @@ def lut_vs_mac_items(df: pd.DataFrame, Item) -> list:
                       " ".join(line.strip() for line in GAP_NOTES.splitlines()).replace("* ", "\u2022 "),
                       {"source": "hwsim.arch.lut.compare.GAP_NOTES"}))
     return items
+
+
+def _lut_activity_item(Item):
+    """The pinned gate-level activity runs of both tiles, which calibrate the records'
+    core energies (:mod:`hwsim.cost.lut_activity`)."""
+    from hwsim.cost.lut_activity import _pinned
+
+    pin = _pinned()
+    cores = pin["cores"]
+    run = pin["run"]
+    rows = [["W bits", "LUT pJ/MAC (gate level)", "MAC pJ/MAC (gate level)", "LUT/MAC energy (gate level)",
+             "LUT/MAC energy (table)", "LUT datapath factor", "MAC datapath factor"]]
+    for b in sorted(cores["lut"], key=int):
+        if b not in cores["mac"]:
+            continue
+        lut, mac = cores["lut"][b], cores["mac"][b]
+        rows.append([int(b), f"{lut['pj_per_mac']['activity']:.3f}", f"{mac['pj_per_mac']['activity']:.3f}",
+                     f"{lut['pj_per_mac']['activity'] / mac['pj_per_mac']['activity']:.2f}",
+                     f"{lut['pj_per_mac']['table'] / mac['pj_per_mac']['table']:.2f}",
+                     f"{lut['pe_array']['factor']:.2f}", f"{mac['pe_array']['factor']:.2f}"])
+    if len(rows) == 1:
+        return None
+    tile = f"M{run['tile_m']} N{run['tile_n']} K{run['tile_k']}"
+    shape = "x".join(map(str, run["shape"]))
+    return Item("lut-activity", "Gate-level activity energy of the two tiles (calibration runs)",
+                f"Both tiles ({tile}) mapped onto the project's cell library and simulated under Verilator on "
+                f"{run['n_gemms']} LLM-like INT8 GEMMs {shape} per precision; toggles priced with the cells' "
+                "switching energies. Energy per MAC (tile only, no SRAM) and the factors (gate level / table) "
+                "that scale the records' datapath energy. A lower bound: no glitches, wires or clock tree.",
+                {"source": "hwsim/data/calibration/lut.json (hwsim.cost.lut_activity)",
+                 "runs": "; ".join(cores[c][str(rows[1][0])]["pe_array"]["source"].split(" (")[0] for c in ("lut", "mac"))},
+                table=rows)
 
 
 def _ratio_figure(rows):
