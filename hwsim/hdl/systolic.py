@@ -117,6 +117,9 @@ class SystolicPE(wiring.Component):
                 "psum_in": In(sh["acc"]), "psum_out": Out(sh["acc"]),
             }
         super().__init__(sig)
+        #: Ports a PE takes from its west / north neighbour's ``<port>_out``.
+        self.west_links = ("a", "last") if self._os else ("x", "first")
+        self.north_links = ("b",) if self._os else ("w", "w_hops", "w_valid", "psum")
 
     def elaborate(self, platform):
         m = Module()
@@ -205,6 +208,25 @@ class SystolicArray(wiring.Component):
             cur = reg
         return cur
 
+    def _grid(self, m, en, west_edge, north_edge):
+        """The ``rows x cols`` PEs (submodules ``pe_<i>_<j>``, all advancing with ``en``).
+
+        ``west_edge(i)`` / ``north_edge(j)`` return ``{port: value}`` for the inputs of the
+        first column's / first row's PEs; every other PE takes its ``west_links`` /
+        ``north_links`` ports from its neighbour's ``<port>_out``.
+        """
+        R, C = self.cfg.rows, self.cfg.cols
+        pes = [[SystolicPE(self.cfg) for _ in range(C)] for _ in range(R)]
+        for i in range(R):
+            for j in range(C):
+                pe = pes[i][j]
+                m.submodules[f"pe_{i}_{j}"] = pe
+                m.d.comb += pe.en.eq(en)
+                west = west_edge(i) if j == 0 else {p: getattr(pes[i][j - 1], f"{p}_out") for p in pe.west_links}
+                north = north_edge(j) if i == 0 else {p: getattr(pes[i - 1][j], f"{p}_out") for p in pe.north_links}
+                m.d.comb += [getattr(pe, f"{p}_in").eq(v) for p, v in {**west, **north}.items()]
+        return pes
+
     def _handshake(self, m, need_in, out_has, busy):
         # A result beat taken while the array is frozen (operands starved) is marked
         # ``sent`` so that it is neither offered again nor waited for.
@@ -289,23 +311,11 @@ class SystolicArray(wiring.Component):
         for j in range(C):
             m.d.comb += north_in[j].eq(Mux(need_in, self.operands.payload.north[j], 0))
 
-        pes = [[SystolicPE(cfg) for _ in range(C)] for _ in range(R)]
-        for i in range(R):
-            for j in range(C):
-                pe = pes[i][j]
-                m.submodules[f"pe_{i}_{j}"] = pe
-                m.d.comb += pe.en.eq(en)
-                if j == 0:
-                    a_edge = self._chain(m, en, west_in[i], i + 1, f"west_skew_{i}")
-                    l_edge = self._chain(m, en, last_lane, i + 1, f"last_skew_{i}")
-                    m.d.comb += [pe.a_in.eq(a_edge), pe.last_in.eq(l_edge)]
-                else:
-                    m.d.comb += [pe.a_in.eq(pes[i][j - 1].a_out), pe.last_in.eq(pes[i][j - 1].last_out)]
-                if i == 0:
-                    b_edge = self._chain(m, en, north_in[j], j + 1, f"north_skew_{j}")
-                    m.d.comb += pe.b_in.eq(b_edge)
-                else:
-                    m.d.comb += pe.b_in.eq(pes[i - 1][j].b_out)
+        pes = self._grid(
+            m, en,
+            lambda i: {"a": self._chain(m, en, west_in[i], i + 1, f"west_skew_{i}"),
+                       "last": self._chain(m, en, last_lane, i + 1, f"last_skew_{i}")},
+            lambda j: {"b": self._chain(m, en, north_in[j], j + 1, f"north_skew_{j}")})
 
         # drain: a pulse two registers after the last beat starts a row counter; column j
         # sees the counter j cycles later and reads that row through a multiplexer
@@ -424,30 +434,15 @@ class SystolicArray(wiring.Component):
                 north_in[j].valid.eq(w_valid),
             ]
 
-        pes = [[SystolicPE(cfg) for _ in range(C)] for _ in range(R)]
-        for i in range(R):
-            for j in range(C):
-                pe = pes[i][j]
-                m.submodules[f"pe_{i}_{j}"] = pe
-                m.d.comb += pe.en.eq(en)
-                if j == 0:
-                    x_edge = self._chain(m, en, west_in[i], i + 1, f"west_skew_{i}")
-                    f_edge = self._chain(m, en, first, i + 1, f"first_skew_{i}")
-                    m.d.comb += [pe.x_in.eq(x_edge), pe.first_in.eq(f_edge)]
-                else:
-                    m.d.comb += [pe.x_in.eq(pes[i][j - 1].x_out), pe.first_in.eq(pes[i][j - 1].first_out)]
-                if i == 0:
-                    w_edge = self._chain(m, en, north_in[j], j + 1, f"north_skew_{j}")
-                    m.d.comb += [
-                        pe.w_in.eq(w_edge.data), pe.w_hops_in.eq(w_edge.hops),
-                        pe.w_valid_in.eq(w_edge.valid), pe.psum_in.eq(0),
-                    ]
-                else:
-                    up = pes[i - 1][j]
-                    m.d.comb += [
-                        pe.w_in.eq(up.w_out), pe.w_hops_in.eq(up.w_hops_out),
-                        pe.w_valid_in.eq(up.w_valid_out), pe.psum_in.eq(up.psum_out),
-                    ]
+        def north_edge(j):
+            w = self._chain(m, en, north_in[j], j + 1, f"north_skew_{j}")
+            return {"w": w.data, "w_hops": w.hops, "w_valid": w.valid, "psum": 0}
+
+        pes = self._grid(
+            m, en,
+            lambda i: {"x": self._chain(m, en, west_in[i], i + 1, f"west_skew_{i}"),
+                       "first": self._chain(m, en, first, i + 1, f"first_skew_{i}")},
+            north_edge)
 
         # south edge: de-skew, accumulate over K folds, emit on the last one
         tok = self._chain(m, en, token, R + C, "token")
