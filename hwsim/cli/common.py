@@ -6,6 +6,24 @@ import json
 import sys
 
 from hwsim.arch.base import Perf
+from hwsim.errors import ConfigError
+
+
+def config_from_options(cls, kw: dict, args, optional, option_names: dict):
+    """``cls(**kw)``, plus each ``(attribute, field)`` of ``optional`` that ``args`` has
+    (subcommands without memory options leave those fields at their defaults).
+
+    A :class:`~hwsim.errors.ConfigError` is re-raised naming the command-line option
+    (``option_names``: field -> option) instead of the config field.
+    """
+    kw = dict(kw)
+    for attr, field in optional:
+        if hasattr(args, attr):
+            kw[field] = getattr(args, attr)
+    try:
+        return cls(**kw)
+    except ConfigError as e:
+        raise ConfigError(option_names.get(e.key, e.key), e.reason) from None
 
 
 def print_json(d: dict) -> int:

@@ -7,7 +7,7 @@ import json
 import sys
 
 from hwsim.arch.lut.config import ACT_FORMATS, WEIGHT_MODES, LutConfig
-from hwsim.cli.common import print_json, print_perf
+from hwsim.cli.common import config_from_options, print_json, print_perf
 from hwsim.errors import ConfigError
 from hwsim.workloads.ops import GemmOp, IntFormat, parse_gemm
 
@@ -52,14 +52,9 @@ def config_from_args(args) -> LutConfig:
           "act_format": args.act_format, "k_group": args.k_group, "symmetric_table": not args.full_table,
           "tile_m": args.tile_m, "tile_n": args.tile_n, "tile_k": args.tile_k,
           "lookup_units": args.lookup_units, "table_bits": args.table_bits, "acc_bits": args.acc_bits}
-    for attr, field in (("act_kb", "act_sram_kb"), ("weight_kb", "weight_sram_kb"),
-                        ("out_kb", "out_sram_kb"), ("freq_mhz", "freq_mhz")):
-        if hasattr(args, attr):
-            kw[field] = getattr(args, attr)
-    try:
-        return LutConfig(**kw)
-    except ConfigError as e:
-        raise ConfigError(_OPTION.get(e.key, e.key), e.reason) from None
+    optional = (("act_kb", "act_sram_kb"), ("weight_kb", "weight_sram_kb"), ("out_kb", "out_sram_kb"),
+                ("freq_mhz", "freq_mhz"))
+    return config_from_options(LutConfig, kw, args, optional, _OPTION)
 
 
 def add_run_parser(sub) -> None:

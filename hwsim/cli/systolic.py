@@ -6,7 +6,7 @@ import argparse
 import sys
 
 from hwsim.arch.systolic.config import SystolicConfig
-from hwsim.cli.common import print_json, print_perf
+from hwsim.cli.common import config_from_options, print_json, print_perf
 from hwsim.errors import ConfigError
 from hwsim.workloads.ops import GemmOp, IntFormat, parse_gemm
 
@@ -50,15 +50,9 @@ def config_from_args(args) -> SystolicConfig:
     kw = dict(rows=args.rows, cols=args.cols, dataflow=args.dataflow, a_bits=args.a_bits,
               b_bits=args.b_bits, acc_bits=args.acc_bits, signed=not args.unsigned,
               acc_depth=args.acc_depth)
-    for attr, field in (("ifmap_kb", "ifmap_sram_kb"), ("filter_kb", "filter_sram_kb"),
-                        ("ofmap_kb", "ofmap_sram_kb"), ("dram_bw", "dram_bw_bytes_per_cycle"),
-                        ("freq_mhz", "freq_mhz")):
-        if hasattr(args, attr):
-            kw[field] = getattr(args, attr)
-    try:
-        return SystolicConfig(**kw)
-    except ConfigError as e:
-        raise ConfigError(_OPTION.get(e.key, e.key), e.reason) from None
+    optional = (("ifmap_kb", "ifmap_sram_kb"), ("filter_kb", "filter_sram_kb"), ("ofmap_kb", "ofmap_sram_kb"),
+                ("dram_bw", "dram_bw_bytes_per_cycle"), ("freq_mhz", "freq_mhz"))
+    return config_from_options(SystolicConfig, kw, args, optional, _OPTION)
 
 
 def add_run_parser(sub) -> None:

@@ -40,6 +40,7 @@ from hwsim.arch.lut.config import LutConfig
 from hwsim.arch.lut.golden import bit_planes, check_operands
 from hwsim.errors import ConfigError
 from hwsim.hdl.lut import MODE_CODES
+from hwsim.hdl.lut_rtl import unpack_blocks
 from hwsim.hdl.lut_rescale import (
     RescaleConfig,
     ScaledLutTile,
@@ -167,21 +168,7 @@ def feed(cfg: LutConfig, rcfg: RescaleConfig, a, q, scales) -> dict:
 
 def unpack_output(cfg: LutConfig, rcfg: RescaleConfig, beats: list[str], m: int, n: int) -> np.ndarray:
     """Assemble output beats (tile order of :func:`feed`) into ``C[M, N]``."""
-    tm, tn, w = cfg.tile_m, cfg.tile_n, output_bits(cfg, rcfg)
-    mp, np_ = _ceil(m, tm) * tm, _ceil(n, tn) * tn
-    if len(beats) != (mp // tm) * (np_ // tn):
-        raise ValueError(f"expected {(mp // tm) * (np_ // tn)} output beats, got {len(beats)}")
-    c = np.zeros((mp, np_), dtype=np.int64)
-    it = iter(beats)
-    mask = (1 << w) - 1
-    for mi in range(0, mp, tm):
-        for ni in range(0, np_, tn):
-            word = int(next(it), 16)
-            for r in range(tm):
-                for j in range(tn):
-                    v = (word >> ((r * tn + j) * w)) & mask
-                    c[mi + r, ni + j] = v - (1 << w) if v >> (w - 1) else v
-    return c[:m, :n]
+    return unpack_blocks(beats, m, n, cfg.tile_m, cfg.tile_n, output_bits(cfg, rcfg))
 
 
 @dataclass(frozen=True, eq=False)

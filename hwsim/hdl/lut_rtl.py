@@ -84,21 +84,29 @@ def feed(cfg: LutConfig, kind: str, a, q) -> dict:
     return {"act": acts, "wgt": wgts, "n_out": n_out, "shape": [m, k, n]}
 
 
-def unpack_output(cfg: LutConfig, beats: list[str], m: int, n: int) -> np.ndarray:
-    """Assemble output beats (tile order of :func:`feed`) into ``C[M, N]``."""
-    tm, tn, w = cfg.tile_m, cfg.tile_n, cfg.acc_bits
-    mp, np_ = -(-m // tm) * tm, -(-n // tn) * tn
+def unpack_blocks(beats: list[str], m: int, n: int, tile_m: int, tile_n: int, width: int) -> np.ndarray:
+    """Assemble output beats, one ``tile_m x tile_n`` block of signed ``width``-bit values
+    each (element ``r * tile_n + j``), M tiles outer, N tiles inner, into ``C[M, N]``."""
+    mp, np_ = -(-m // tile_m) * tile_m, -(-n // tile_n) * tile_n
+    n_beats = (mp // tile_m) * (np_ // tile_n)
+    if len(beats) != n_beats:
+        raise ValueError(f"expected {n_beats} output beats, got {len(beats)}")
     c = np.zeros((mp, np_), dtype=np.int64)
     it = iter(beats)
-    mask = (1 << w) - 1
-    for mi in range(0, mp, tm):
-        for ni in range(0, np_, tn):
+    mask = (1 << width) - 1
+    for mi in range(0, mp, tile_m):
+        for ni in range(0, np_, tile_n):
             word = int(next(it), 16)
-            for r in range(tm):
-                for j in range(tn):
-                    v = (word >> ((r * tn + j) * w)) & mask
-                    c[mi + r, ni + j] = v - (1 << w) if v >> (w - 1) else v
+            for r in range(tile_m):
+                for j in range(tile_n):
+                    v = (word >> ((r * tile_n + j) * width)) & mask
+                    c[mi + r, ni + j] = v - (1 << width) if v >> (width - 1) else v
     return c[:m, :n]
+
+
+def unpack_output(cfg: LutConfig, beats: list[str], m: int, n: int) -> np.ndarray:
+    """Assemble output beats (tile order of :func:`feed`) into ``C[M, N]``."""
+    return unpack_blocks(beats, m, n, cfg.tile_m, cfg.tile_n, cfg.acc_bits)
 
 
 def run_jobs(cfg: LutConfig, kind: str, gemms, work_dir: str | Path | None = None,
@@ -168,4 +176,4 @@ def export_verilog(cfg: LutConfig, out_dir: str | Path, tiles=KINDS) -> list[Pat
     return paths
 
 
-__all__ = ["KINDS", "component", "export_verilog", "feed", "run_jobs", "unpack_output", "verilog_text"]
+__all__ = ["KINDS", "component", "export_verilog", "feed", "run_jobs", "unpack_blocks", "unpack_output", "verilog_text"]
