@@ -233,17 +233,47 @@ def test_cli_run_json(capsys):
     assert d["cycles"] == model.estimate_mac(LutConfig(tile_n=8), (5, 19, 11)).cycles
 
 
+def test_cli_run_reports_cost_from_synthesis_and_activity(capsys):
+    import json
+
+    from hwsim.arch.lut.compare import tile_area
+    from hwsim.cli import main
+    from hwsim.cost.lut_activity import lut_calibration
+
+    assert main(["run", "lut", "--gemm", "4x16x16", "--w-bits", "1", "--weight-mode", "symmetric",
+                 "--tile-n", "8", "--synth", "asic", "--json"]) == 0
+    d = json.loads(capsys.readouterr().out)
+    cfg = LutConfig(w_bits=1, weight_mode="symmetric", tile_n=8)
+    area = tile_area(cfg, "lut")
+    assert d["cost"]["area_um2_by_part"]["pe_array"] == pytest.approx(area.value)
+    assert d["synthesis"]["asic"]["area_um2"] == pytest.approx(area.value)
+    assert d["area_um2"] > area.value  # plus the SRAM buffers
+    cal = d["cost"]["provenance"]["calibration"]
+    assert cal["pe_array"]["value"] == pytest.approx(lut_calibration(cfg)["pe_array"].value)
+    assert d["energy_pj"] > 0 and d["tops_per_w"] > 0 and d["tops_per_mm2"] > 0
+    # bit-serial: the peak is one K step per weight bit plane
+    assert d["cost"]["peak_tops"] == pytest.approx(2 * cfg.macs_per_cycle * cfg.freq_mhz * 1e6 / 1e12)
+
+
 @pytest.mark.parametrize("argv, msg", [
     (["--tile-k", "6"], "hwsim run: error: --tile-k: must be a multiple of k_group = 4, not 6"),
     (["--core", "dsp"], "hwsim run: error: --core: must be one of 'lut', 'mac', not 'dsp'"),
     (["--weight-mode", "x"], "hwsim run: error: --weight-mode: must be one of 'symmetric', 'signed', 'unsigned', not 'x'"),
     (["--fidelity", "rtl"], "hwsim run: error: --fidelity: must be one of 'model', 'cycle', not 'rtl'"),
+    (["--act-format", "fp16", "--synth", "asic"],
+     "hwsim run: error: --act-format: the RTL supports integer activations only, not 'fp16'"),
+    (["--node-nm", "3"], None),
+    (["--dram-bw", "0"], None),
 ])
 def test_cli_errors(capsys, argv, msg):
     from hwsim.cli import main
 
     assert main(["run", "lut", "--gemm", "8x64x64", *argv]) == 2
-    assert capsys.readouterr().err.strip() == msg
+    err = capsys.readouterr().err.strip()
+    if msg is None:  # the message names the option; its wording comes from the validator
+        assert err.startswith(f"hwsim run: error: {argv[0]}: ") and "\n" not in err
+    else:
+        assert err == msg
 
 
 def test_cli_export(tmp_path, capsys):
@@ -308,6 +338,23 @@ def test_cli_synth(capsys):
     d = json.loads(capsys.readouterr().out)
     assert set(d["tiles"]) == {"lut", "mac"}
     assert all(t["area_um2"] > 1000 and t["cells"] > 100 for t in d["tiles"].values())
+
+
+@pytest.mark.slow
+def test_cli_synth_fpga(capsys):
+    """A small LUT tile through Yosys synth_ice40 and nextpnr-ice40 (behind the serial wrapper)."""
+    import json
+
+    from hwsim.cli import main
+
+    assert main(["rtl", "synth", "lut", "--tile", "lut", "--tile-m", "1", "--tile-n", "2", "--target", "ice40",
+                 "--json"]) == 0
+    d = json.loads(capsys.readouterr().out)
+    t = d["tiles"]["lut"]
+    assert d["target"] == "ice40" and t["luts"] > 100 and t["ffs"] > t["provenance"]["wrapper"]["port_bits_out"]
+    assert t["fmax_mhz"] > 10
+    assert main(["rtl", "synth", "lut", "--target", "ice40", "--liberty", "x.lib"]) == 2
+    assert "--liberty: applies to --target asic only" in capsys.readouterr().err
 
 
 def test_report_study_puts_our_ratios_beside_the_paper():

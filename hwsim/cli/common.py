@@ -49,3 +49,16 @@ def print_perf(perf: Perf, freq_mhz: float, rows: tuple = ()) -> None:
     w("  actions\n")
     for key, v in perf.actions.items():
         w(f"    {key:<20} {v:>14,d}\n")
+
+
+def print_cost(c: dict, area_from: str) -> None:
+    """Print a cost record (:func:`hwsim.cost.report.cost_record`) under the perf table;
+    ``area_from`` says where the logic area came from."""
+    w = sys.stdout.write
+    w(f"  cost ({c['node_nm']} nm; area: {area_from})\n")
+    w(f"    area            {c['area_um2'] / 1e6:>12.4f} mm^2  ("
+      + ", ".join(f"{k} {v / 1e6:.4f}" for k, v in c["area_um2_by_part"].items()) + ")\n")
+    w(f"    energy          {c['energy_pj'] / 1e6:>12.4f} uJ    ("
+      + ", ".join(f"{k} {v / 1e6:.4f}" for k, v in c["energy_pj_by_part"].items()) + ")\n")
+    w(f"    throughput      {c['tops']:>12.4f} TOPS  (peak {c['peak_tops']:.4f})\n")
+    w(f"    efficiency      {c['tops_per_w']:>12.4f} TOPS/W, {c['tops_per_mm2']:.4f} TOPS/mm^2\n")

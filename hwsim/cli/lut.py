@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 
 from hwsim.arch.lut.config import ACT_FORMATS, WEIGHT_MODES, LutConfig
-from hwsim.cli.common import config_from_options, print_json, print_perf
+from hwsim.cli.common import config_from_options, print_cost, print_json, print_perf
 from hwsim.errors import ConfigError
 from hwsim.workloads.ops import GemmOp, IntFormat, parse_gemm
 
@@ -18,6 +17,7 @@ _OPTION = {
     "tile_n": "--tile-n", "tile_k": "--tile-k", "lookup_units": "--lookup-units",
     "table_bits": "--table-bits", "acc_bits": "--acc-bits", "act_sram_kb": "--act-kb",
     "weight_sram_kb": "--weight-kb", "out_sram_kb": "--out-kb", "freq_mhz": "--freq-mhz",
+    "dram_bw_bytes_per_cycle": "--dram-bw",
 }
 
 
@@ -44,6 +44,8 @@ def add_config_options(p: argparse.ArgumentParser, memory: bool = True) -> None:
         g.add_argument("--act-kb", type=int, default=d.act_sram_kb, help=f"activation buffer, KiB (default {d.act_sram_kb})")
         g.add_argument("--weight-kb", type=int, default=d.weight_sram_kb, help=f"weight buffer, KiB (default {d.weight_sram_kb})")
         g.add_argument("--out-kb", type=int, default=d.out_sram_kb, help=f"output buffer, KiB (default {d.out_sram_kb})")
+        g.add_argument("--dram-bw", type=float, default=d.dram_bw_bytes_per_cycle,
+                       help=f"DRAM bandwidth in bytes per cycle (default {d.dram_bw_bytes_per_cycle:g})")
         g.add_argument("--freq-mhz", type=float, default=d.freq_mhz, help=f"clock in MHz (default {d.freq_mhz:g})")
 
 
@@ -53,7 +55,7 @@ def config_from_args(args) -> LutConfig:
           "tile_m": args.tile_m, "tile_n": args.tile_n, "tile_k": args.tile_k,
           "lookup_units": args.lookup_units, "table_bits": args.table_bits, "acc_bits": args.acc_bits}
     optional = (("act_kb", "act_sram_kb"), ("weight_kb", "weight_sram_kb"), ("out_kb", "out_sram_kb"),
-                ("freq_mhz", "freq_mhz"))
+                ("dram_bw", "dram_bw_bytes_per_cycle"), ("freq_mhz", "freq_mhz"))
     return config_from_options(LutConfig, kw, args, optional, _OPTION)
 
 
@@ -64,13 +66,21 @@ def add_run_parser(sub) -> None:
         description="Evaluate C[M,N] = A[M,K] x W[K,N] with low-bit weights on a LUT tensor core tile "
         "(or, with --core mac, on the MAC tile of the same shape that dequantises and multiplies). "
         "--fidelity model uses the closed form; --fidelity cycle runs the cycle-level model on random "
-        "operands (seeded) and checks its result against the golden model.",
+        "operands (seeded) and checks its result against the golden model. Area is the synthesised "
+        "tile's (Yosys on the project's cell library; about a minute the first time, then cached) plus "
+        "the SRAM buffers; energy is the technology table scaled by the tile's gate-level activity "
+        "factors.",
     )
     p.add_argument("--gemm", required=True, metavar="MxKxN", help="GEMM shape, e.g. 1x4096x4096")
     add_config_options(p)
     p.add_argument("--core", default="lut", metavar="{lut,mac}", help="LUT core or MAC baseline (default lut)")
     p.add_argument("--fidelity", default="model", metavar="{model,cycle}", help="closed form or cycle level (default model)")
     p.add_argument("--seed", type=int, default=0, help="seed of the random operands for --fidelity cycle")
+    p.add_argument("--node-nm", type=int, default=45, help="technology node for area/energy, nm (default 45)")
+    p.add_argument("--dram", default="lpddr4", help="DRAM type priced for off-chip traffic (default lpddr4)")
+    p.add_argument("--synth", action="append", choices=("asic", "ice40", "ecp5"), default=[],
+                   help="also report synthesis of the tile (repeatable): asic gives its cell area on the "
+                   "project's library, ice40/ecp5 give LUTs, FFs, DSPs and Fmax (behind a serial wrapper)")
     p.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
     p.set_defaults(func=cmd_run)
 
@@ -110,13 +120,67 @@ def cmd_run(args) -> int:
     d = perf.to_dict()
     d.update(family="lut", core=cfg.core, config=cfg.to_dict(), gemm={"m": m, "k": k, "n": n},
              time_us=perf.cycles / cfg.freq_mhz, estimator=estimator)
+    d["synthesis"] = _synth(cfg, cfg.core, args.synth)
+    d["cost"] = _cost(cfg, perf, args.node_nm, args.dram)
+    for key in ("area_um2", "energy_pj", "tops", "tops_per_w", "tops_per_mm2"):
+        d[key] = d["cost"][key]
     if args.json:
         return print_json(d)
     w = sys.stdout.write
     w(f"{cfg.core} core M{cfg.tile_m} N{cfg.tile_n} K{cfg.tile_k}  W{cfg.w_bits} ({cfg.weight_mode}) x "
       f"{cfg.act_format.upper()}  GEMM M={m} K={k} N={n}  ({estimator})\n")
     print_perf(perf, cfg.freq_mhz, (("output tiles", perf.folds),))
+    print_cost(d["cost"], "synthesis" if cfg.is_integer else "tables (no RTL for this format)")
+    for target, r in d["synthesis"].items():
+        w(_synth_line(f"{cfg.core}_tile", target, r) + "\n")
     return 0
+
+
+def _cost(cfg: LutConfig, perf, node_nm: int, dram: str) -> dict:
+    from dataclasses import replace
+
+    from hwsim.arch.lut.compare import cost_inputs, pe_array_area
+    from hwsim.arch.lut.model import priced_actions
+    from hwsim.cost.lut_activity import lut_calibration
+    from hwsim.cost.report import cost_record
+    from hwsim.cost.tech import load_tech
+
+    try:
+        tech = load_tech(node_nm)
+    except ConfigError as e:
+        raise ConfigError("--node-nm", e.reason) from None
+    priced = replace(perf, actions=priced_actions(cfg, perf))
+    try:
+        return cost_record("lut", cfg.to_dict(), priced, tech, replace(cost_inputs(cfg), dram=dram),
+                           pe_array_area=pe_array_area(cfg), calibration=lut_calibration(cfg),
+                           peak_macs_per_cycle=cfg.macs_per_cycle)
+    except ConfigError as e:
+        if e.key in ("dram", "dram_type"):
+            raise ConfigError("--dram", e.reason) from None
+        raise
+
+
+def _synth(cfg: LutConfig, core: str, targets) -> dict:
+    """``{target: result dict}`` for each requested synthesis target of ``core``'s tile."""
+    from hwsim.arch.lut.compare import tile_area, tile_fpga
+
+    if targets and not cfg.is_integer:
+        raise ConfigError("--act-format", f"the RTL supports integer activations only, not {cfg.act_format!r}")
+    out = {}
+    for target in dict.fromkeys(targets):
+        if target == "asic":
+            f = tile_area(cfg, core)
+            out["asic"] = {"area_um2": f.value, "source": f.source}
+        else:
+            out[target] = tile_fpga(cfg, core, target).to_dict()
+    return out
+
+
+def _synth_line(name: str, target: str, r: dict) -> str:
+    if target == "asic":
+        return f"  synthesis asic    {name}: {r['area_um2']:,.0f} um^2 ({r['source']})"
+    return (f"  synthesis {target:<6}  {name}: {r['luts']} LUTs, {r['ffs']} FFs, {r['dsps']} DSPs, "
+            f"Fmax {r['fmax_mhz']} MHz")
 
 
 def _tiles(value: str) -> tuple[str, ...]:
@@ -170,32 +234,48 @@ def cmd_export(args) -> int:
 
 def add_synth_parser(sub) -> None:
     p = sub.add_parser("lut", help="LUT tensor core tile (and its MAC baseline)",
-                       description="Synthesise the LUT and/or MAC tile onto the project's standard-cell "
-                       "library with Yosys and report cell area (um^2).")
+                       description="Synthesise the LUT and/or MAC tile: onto the project's standard-cell "
+                       "library with Yosys (--target asic: cell area in um^2), or for an FPGA with Yosys and "
+                       "nextpnr from PyPI (--target ice40 / ecp5: LUTs, flip-flops, DSPs, BRAMs, Fmax; the "
+                       "tile sits behind a serial wrapper so that its wide buses fit the package).")
     add_config_options(p, memory=False)
     p.add_argument("--tile", default="both", metavar="{lut,mac,both}", help="which tile(s) (default both)")
-    p.add_argument("--liberty", default=None, help="a liberty file (default: the project's 45 nm cells)")
+    p.add_argument("--target", default="asic", metavar="{asic,ice40,ecp5}",
+                   help="standard cells (asic) or an FPGA: iCE40 HX8K, ECP5 LFE5U-85F (default asic)")
+    p.add_argument("--liberty", default=None, help="asic: a liberty file (default: the project's 45 nm cells)")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(func=cmd_synth)
 
 
 def cmd_synth(args) -> int:
+    from hwsim.arch.lut.compare import tile_fpga
     from hwsim.cost.synth import synth_asic
     from hwsim.hdl.lut_rtl import top_name, verilog_text
 
     tiles = _tiles(args.tile)
+    if args.target not in ("asic", "ice40", "ecp5"):
+        raise ConfigError("--target", f"must be one of 'asic', 'ice40', 'ecp5', not {args.target!r}")
+    if args.liberty is not None and args.target != "asic":
+        raise ConfigError("--liberty", f"applies to --target asic only, not {args.target!r}")
     cfg = config_from_args(args)
     out = {}
     for kind in tiles:
-        r = synth_asic(verilog_text(cfg, kind), top_name(kind), args.liberty,
-                       name=f"{kind}_m{cfg.tile_m}n{cfg.tile_n}k{cfg.tile_k}")
-        out[kind] = {"area_um2": r.area_um2, "sequential_area_um2": r.sequential_area_um2,
-                     "cells": r.cell_count, "provenance": r.provenance}
+        if args.target == "asic":
+            r = synth_asic(verilog_text(cfg, kind), top_name(kind), args.liberty,
+                           name=f"{kind}_m{cfg.tile_m}n{cfg.tile_n}k{cfg.tile_k}")
+            out[kind] = {"area_um2": r.area_um2, "sequential_area_um2": r.sequential_area_um2,
+                         "cells": r.cell_count, "provenance": r.provenance}
+        else:
+            out[kind] = tile_fpga(cfg, kind, args.target).to_dict()
     if args.json:
-        json.dump({"family": "lut", "config": cfg.to_dict(), "tiles": out}, sys.stdout, indent=2)
-        sys.stdout.write("\n")
-        return 0
+        return print_json({"family": "lut", "target": args.target, "config": cfg.to_dict(), "tiles": out})
     for kind, r in out.items():
-        print(f"{kind}_tile M{cfg.tile_m} N{cfg.tile_n} K{cfg.tile_k}: {r['area_um2']:,.0f} um^2 "
-              f"({r['cells']:,} cells, sequential {r['sequential_area_um2']:,.0f} um^2)")
+        name = f"{kind}_tile M{cfg.tile_m} N{cfg.tile_n} K{cfg.tile_k}"
+        if args.target == "asic":
+            print(f"{name}: {r['area_um2']:,.0f} um^2 ({r['cells']:,} cells, sequential "
+                  f"{r['sequential_area_um2']:,.0f} um^2)")
+        else:
+            print(f"{name} on {args.target}: {r['luts']:,} LUTs, {r['ffs']:,} FFs, {r['dsps']} DSPs, "
+                  f"{r['brams']} BRAMs, Fmax {r['fmax_mhz']} MHz (wrapper adds "
+                  f"{r['provenance']['wrapper']['wrapper_ffs']} FFs)")
     return 0

@@ -6,7 +6,7 @@ import argparse
 import sys
 
 from hwsim.arch.systolic.config import SystolicConfig
-from hwsim.cli.common import config_from_options, print_json, print_perf
+from hwsim.cli.common import config_from_options, print_cost, print_json, print_perf
 from hwsim.errors import ConfigError
 from hwsim.workloads.ops import GemmOp, IntFormat, parse_gemm
 
@@ -113,14 +113,7 @@ def cmd_run(args) -> int:
       f"(timing: {perf.mode})\n")
     print_perf(perf, cfg.freq_mhz, (("compute cycles", perf.compute_cycles), ("DRAM stalls", perf.stall_cycles),
                                     ("folds", perf.folds)))
-    c = d["cost"]
-    w(f"  cost ({c['node_nm']} nm; area: {'synthesis' if pe_array_area is not None else 'tables'})\n")
-    w(f"    area            {c['area_um2'] / 1e6:>12.4f} mm^2  ("
-      + ", ".join(f"{k} {v / 1e6:.4f}" for k, v in c["area_um2_by_part"].items()) + ")\n")
-    w(f"    energy          {c['energy_pj'] / 1e6:>12.4f} uJ    ("
-      + ", ".join(f"{k} {v / 1e6:.4f}" for k, v in c["energy_pj_by_part"].items()) + ")\n")
-    w(f"    throughput      {c['tops']:>12.4f} TOPS  (peak {c['peak_tops']:.4f})\n")
-    w(f"    efficiency      {c['tops_per_w']:>12.4f} TOPS/W, {c['tops_per_mm2']:.4f} TOPS/mm^2\n")
+    print_cost(d["cost"], "synthesis" if pe_array_area is not None else "tables")
     for target, r in d["synthesis"].items():
         if target == "asic":
             w(f"  synthesis asic    {r['area_um2']:>12,.1f} um^2 logic (PE {r['unit_area_um2']:,.1f} x {r['n_units']})\n")

@@ -87,7 +87,8 @@ def _perf_fields(perf) -> tuple[int, int, dict]:
 def cost_record(family: str, cfg: Mapping, perf, tech: Tech, inputs: CostInputs, *,
                 pe_array_area: AsicResult | ComposedArea | Figure | None = None,
                 extra_area: Mapping[str, AsicResult | ComposedArea | Figure] | None = None,
-                calibration: Mapping[str, Figure] | None = None) -> dict:
+                calibration: Mapping[str, Figure] | None = None,
+                peak_macs_per_cycle: float | None = None) -> dict:
     """Area, energy, derived metrics and provenance of one evaluation.
 
     Parameters
@@ -105,6 +106,8 @@ def cost_record(family: str, cfg: Mapping, perf, tech: Tech, inputs: CostInputs,
         Further blocks (control, read-out) by name.
     calibration : mapping, optional
         Component -> energy factor (see :mod:`hwsim.cost.activity`).
+    peak_macs_per_cycle : float, optional
+        For ``peak_tops``; default ``inputs.n_pes`` (one MAC per PE per cycle).
 
     Returns
     -------
@@ -146,7 +149,8 @@ def cost_record(family: str, cfg: Mapping, perf, tech: Tech, inputs: CostInputs,
         "dynamic_energy_pj": e.dynamic_pj,
         "leakage_energy_pj": e.leakage_pj,
         "tops": tops,
-        "peak_tops": 2.0 * inputs.n_pes * inputs.freq_mhz * 1e6 / 1e12,
+        "peak_tops": 2.0 * (inputs.n_pes if peak_macs_per_cycle is None else peak_macs_per_cycle)
+        * inputs.freq_mhz * 1e6 / 1e12,
         "tops_per_w": ops / energy_j / 1e12 if energy_j > 0 else 0.0,
         "tops_per_mm2": tops / area_mm2 if area_mm2 > 0 else 0.0,
         "config": dict(cfg),

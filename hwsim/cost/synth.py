@@ -443,6 +443,23 @@ def synth_fpga(verilog: str, top: str, target: str = "ice40", *, package: str | 
     return _cached_run(key, work, files, lambda: _stored_json(res_path, FpgaResult, ("wall_s",)), compute)
 
 
+def fpga_wrapped(dut, top: str, target: str = "ice40", *, pnr: bool = True, freq_mhz: float = 12.0) -> FpgaResult:
+    """:func:`synth_fpga` of an Amaranth component behind
+    :class:`hwsim.hdl.fpga_wrap.SerialWrapper` (its buses are wider than any package's
+    pins); the wrapper's own cost (one flip-flop per port bit, two for inputs) is named
+    in ``provenance["wrapper"]``."""
+    from amaranth.back import verilog
+
+    from hwsim.hdl.fpga_wrap import SerialWrapper
+
+    wrapper = SerialWrapper(dut)
+    res = synth_fpga(verilog.convert(wrapper, name=top), top, target, pnr=pnr, freq_mhz=freq_mhz, name=top)
+    res.provenance["wrapper"] = {"estimator": "SerialWrapper", "port_bits_in": wrapper.in_bits,
+                                 "port_bits_out": wrapper.out_bits,
+                                 "wrapper_ffs": 2 * wrapper.in_bits + wrapper.out_bits}
+    return res
+
+
 # ---------------------------------------------------------------------------------------
 # composition
 

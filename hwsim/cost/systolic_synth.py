@@ -18,7 +18,7 @@ from __future__ import annotations
 import logging
 
 from hwsim.arch.systolic.config import SystolicConfig
-from hwsim.cost.synth import AsicResult, ComposedArea, FpgaResult, compose_area, synth_asic, synth_fpga
+from hwsim.cost.synth import AsicResult, ComposedArea, FpgaResult, compose_area, synth_asic
 from hwsim.errors import check_choice
 
 log = logging.getLogger(__name__)
@@ -72,18 +72,9 @@ def asic_parts(cfg: SystolicConfig, liberty=None) -> tuple[ComposedArea, AsicRes
 
 def fpga_resources(cfg: SystolicConfig, target: str = "ice40", pnr: bool = True) -> FpgaResult:
     """LUTs, flip-flops, DSPs, BRAMs and Fmax of the array (behind a serial wrapper)."""
-    from amaranth.back import verilog
-
-    from hwsim.hdl.fpga_wrap import SerialWrapper
+    from hwsim.cost.synth import fpga_wrapped
     from hwsim.hdl.systolic import SystolicArray
     from hwsim.hdl.systolic_rtl import top_name
 
-    top = top_name(cfg) + "_fpga"
-    wrapper = SerialWrapper(SystolicArray(cfg))
-    text = verilog.convert(wrapper, name=top)
-    res = synth_fpga(text, top, target, pnr=pnr, freq_mhz=float(cfg.freq_mhz) if cfg.freq_mhz < 500 else 12.0,
-                     name=top)
-    res.provenance["wrapper"] = {"estimator": "SerialWrapper", "port_bits_in": wrapper.in_bits,
-                                 "port_bits_out": wrapper.out_bits,
-                                 "wrapper_ffs": 2 * wrapper.in_bits + wrapper.out_bits}
-    return res
+    freq = float(cfg.freq_mhz) if cfg.freq_mhz < 500 else 12.0
+    return fpga_wrapped(SystolicArray(cfg), top_name(cfg) + "_fpga", target, pnr=pnr, freq_mhz=freq)

@@ -23,7 +23,7 @@ from dataclasses import replace
 
 from hwsim.arch.lut import model
 from hwsim.arch.lut.config import CORES, LutConfig
-from hwsim.errors import ConfigError
+from hwsim.errors import ConfigError, check_choice
 
 log = logging.getLogger(__name__)
 
@@ -76,6 +76,18 @@ def tile_area(cfg: LutConfig, core: str, liberty=None):
     value = r0.area_um2 + slope * (cfg.tile_n - n0)
     ids = ", ".join(f"N={n}: {r.area_um2:.0f} um2 (run {r.provenance.get('run_id', '?')})" for n, r in runs.items())
     return Figure(value, "um2", f"yosys synthesis of {top_name(core)} at {ids}; linear in tile_n to N={cfg.tile_n}")
+
+
+def tile_fpga(cfg: LutConfig, core: str, target: str = "ice40", pnr: bool = True):
+    """LUTs, flip-flops, DSPs, BRAMs and Fmax (:class:`hwsim.cost.synth.FpgaResult`) of the
+    ``core`` tile of ``cfg`` on ``target``, behind a serial wrapper."""
+    from hwsim.cost.synth import fpga_wrapped
+    from hwsim.hdl.lut_rtl import component, top_name
+
+    check_choice("core", core, CORES)
+    top = f"{top_name(core)}_m{cfg.tile_m}n{cfg.tile_n}k{cfg.tile_k}_fpga"
+    freq = float(cfg.freq_mhz) if cfg.freq_mhz < 500 else 12.0
+    return fpga_wrapped(component(replace(cfg, lookup_units=None), core), top, target, pnr=pnr, freq_mhz=freq)
 
 
 def _sram(cfg: LutConfig, core: str) -> dict:
@@ -143,7 +155,13 @@ def cost_inputs(cfg: LutConfig):
 
 def pe_array_area(cfg: LutConfig):
     """Synthesised area of ``cfg.core``'s tile (a :class:`~hwsim.cost.tech.Figure`), for an
-    evaluator that accepts a per-family array area."""
+    evaluator that accepts a per-family array area.
+
+    ``None`` for activation formats the RTL does not implement (FP16): the evaluator then
+    prices the tile from the table as a MAC array of the same lanes (see
+    :func:`cost_inputs`), and the record's area source says so."""
+    if not cfg.is_integer:
+        return None
     return tile_area(cfg, cfg.core)
 
 
@@ -266,4 +284,5 @@ GAP_NOTES = """\
 """
 
 
-__all__ = ["PAPER_CLAIMS", "compare", "cost_inputs", "default_workloads", "evaluate_core", "markdown", "pe_array_area", "tile_area"]
+__all__ = ["PAPER_CLAIMS", "compare", "cost_inputs", "default_workloads", "evaluate_core", "markdown", "pe_array_area",
+           "tile_area", "tile_fpga"]
