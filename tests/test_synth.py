@@ -112,3 +112,31 @@ def test_bad_arguments():
 def test_tool_failure_raises():
     with pytest.raises(RuntimeError, match="failed"):
         synth_asic("module broken(input a, output b); assign b = ; endmodule\n", "broken", name="test_broken")
+
+
+def test_design_too_big_for_the_fpga_is_one_clear_error(monkeypatch, tmp_path):
+    """nextpnr running out of logic cells is a property of the design, said in one line
+    (the tools are stubbed: a real overflow takes minutes to place)."""
+    import json
+
+    from hwsim.cost import synth
+
+    monkeypatch.setenv("HWSIM_CACHE", str(tmp_path))
+
+    def fake_yosys(script, cwd):
+        (cwd / "stat.json").write_text(json.dumps({"design": {"num_cells_by_type": {"SB_LUT4": 9000}}}))
+        return 0.1
+
+    def fake_pnr(module_fn, args, cwd, log_name):
+        text = "ERROR: Unable to place cell 'x', no BELs remaining to implement cell type 'ICESTORM_LC'\n"
+        (cwd / log_name).write_text(text)
+        raise synth.ToolError("nextpnr failed", text)
+
+    monkeypatch.setattr(synth, "_yosys", fake_yosys)
+    monkeypatch.setattr(synth, "_run_tool", fake_pnr)
+    with pytest.raises(ConfigError, match=r"target: big does not fit the ice40 device \(hx8k ct256\): it needs "
+                                          r"more ICESTORM_LC cells") as e:
+        synth_fpga("module big; endmodule", "big", "ice40", name="big")
+    assert "\n" not in str(e.value)
+    # nothing is cached for a failed run
+    assert not list(tmp_path.rglob("result.json"))

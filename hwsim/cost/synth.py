@@ -119,8 +119,17 @@ def _hash(*parts) -> str:
 
 
 
+class ToolError(RuntimeError):
+    """A synthesis or place-and-route tool failed; ``log`` is its output."""
+
+    def __init__(self, message: str, log: str):
+        super().__init__(message)
+        self.log = log
+
+
 def _run_tool(module_fn: str, args: list[str], cwd: Path, log_name: str) -> float:
-    """Run a YoWASP tool in ``cwd``; return wall seconds; raise with the log tail on failure."""
+    """Run a YoWASP tool in ``cwd``; return wall seconds; raise :class:`ToolError` with
+    the log tail on failure."""
     mod, fn = module_fn.split(":")
     code = f"import sys, {mod}; sys.exit({mod}.{fn}(sys.argv[1:]))"
     t0 = time.monotonic()
@@ -129,8 +138,8 @@ def _run_tool(module_fn: str, args: list[str], cwd: Path, log_name: str) -> floa
                               stderr=subprocess.STDOUT, env={**os.environ})
     wall = time.monotonic() - t0
     if proc.returncode != 0:
-        tail = (cwd / log_name).read_text()[-3000:]
-        raise RuntimeError(f"{mod} {' '.join(args)} failed (exit {proc.returncode}) in {cwd}:\n{tail}")
+        text = (cwd / log_name).read_text()
+        raise ToolError(f"{mod} {' '.join(args)} failed (exit {proc.returncode}) in {cwd}:\n{text[-3000:]}", text)
     return wall
 
 
@@ -415,7 +424,15 @@ def synth_fpga(verilog: str, top: str, target: str = "ice40", *, package: str | 
             counts[what] = sum(n for t, n in cells.items() if t.startswith(prefixes))
         pnr_s, fmax, util, lcs = 0.0, None, {}, None
         if pnr:
-            pnr_s = _run_tool(pnr_entry, pnr_args, work, "nextpnr.log")
+            try:
+                pnr_s = _run_tool(pnr_entry, pnr_args, work, "nextpnr.log")
+            except ToolError as e:
+                full = re.search(r"no BELs remaining to implement cell type '(\w+)'", e.log)
+                if full:  # a property of the design and device, not a bug: say it in one line
+                    raise ConfigError("target", f"{top} does not fit the {target} device ({dev_flag.lstrip('-')} "
+                                      f"{package}): it needs more {full.group(1)} cells than the device has "
+                                      f"(nextpnr log: {work / 'nextpnr.log'})") from None
+                raise
             rep = json.loads((work / "report.json").read_text())
             util = rep.get("utilization", {})
             clocks = rep.get("fmax", {})
