@@ -32,10 +32,11 @@ and diffs one core).
 Where this is approximate: beyond the gate-level caveats of :mod:`hwsim.cost.activity`
 (no glitches, no wires: a lower bound on combinational energy), the calibration tile is
 small (``tile_n`` = 8) while the study's tile is ``tile_n`` = 64. The LUT tile's table
-precompute is shared by all N columns, so its share of the energy is larger at N = 8
-than at N = 64; since the factor multiplies the table estimate (which prices the table
-build per N column correctly), only the *ratio* of gate-level to table energy is carried
-over, and ``table`` is reported separately so that the shift can be seen.
+precompute is shared by all N columns, so its share of the energy is larger at N = 8;
+the factor multiplies the table estimate (which amortises the table build over N
+itself), so only the ratio of gate-level to table energy is carried over. Measured on the
+LUT tile at N = 16 (4x64x32 GEMMs, same seed): datapath factors 3.47 / 2.45 / 1.98 at
+W1 / W2 / W4 against 3.41 / 2.58 / 2.09 at N = 8, i.e. within 5.4 %.
 """
 
 from __future__ import annotations
