@@ -25,7 +25,10 @@ is fetched once if it fits in its buffer and re-fetched on every fold that re-re
 otherwise; partial sums never leave the chip (``os`` keeps them in the PEs, ``ws``/``is``
 in the ``acc_depth x cols`` accumulator buffer ``acc``). **Approximation**: DRAM transfers are assumed to overlap compute
 perfectly (double-buffered), so total cycles are ``max(compute, dram_bytes / bandwidth)``;
-no DRAM latency, bank or refresh effects are modelled for this family.
+no DRAM latency, bank or refresh effects are modelled for this family. The event-driven
+replay of :mod:`hwsim.arch.systolic.memsim` (double-buffered, fold by fold) measures the
+error of this bound: within 1.4 % on Llama-2-7B GEMMs on 32x32 arrays, up to 20 % on tiny
+GEMMs whose first load and last write-back cannot be hidden.
 
 Named action counts (priced by :mod:`hwsim.cost`):
 
