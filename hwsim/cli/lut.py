@@ -120,8 +120,8 @@ def cmd_run(args) -> int:
     d = perf.to_dict()
     d.update(family="lut", core=cfg.core, config=cfg.to_dict(), gemm={"m": m, "k": k, "n": n},
              time_us=perf.cycles / cfg.freq_mhz, estimator=estimator)
+    d["cost"] = _cost(cfg, perf, args.node_nm, args.dram)  # validates --node-nm / --dram before any FPGA run
     d["synthesis"] = _synth(cfg, cfg.core, args.synth)
-    d["cost"] = _cost(cfg, perf, args.node_nm, args.dram)
     for key in ("area_um2", "energy_pj", "tops", "tops_per_w", "tops_per_mm2"):
         d[key] = d["cost"][key]
     if args.json:
@@ -149,6 +149,10 @@ def _cost(cfg: LutConfig, perf, node_nm: int, dram: str) -> dict:
         tech = load_tech(node_nm)
     except ConfigError as e:
         raise ConfigError("--node-nm", e.reason) from None
+    try:
+        tech.dram_energy_per_bit(dram)  # before the (first-time slow) tile synthesis
+    except ConfigError as e:
+        raise ConfigError("--dram", e.reason) from None
     priced = replace(perf, actions=priced_actions(cfg, perf))
     try:
         return cost_record("lut", cfg.to_dict(), priced, tech, replace(cost_inputs(cfg), dram=dram),
