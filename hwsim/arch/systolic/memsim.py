@@ -49,6 +49,11 @@ def _span(total: int, size: int, i: int) -> int:
     return min(size, total - i * size)
 
 
+def _load(a_tile: int, fetch_a: bool, b_tile: int, fetch_b: bool) -> int:
+    """Bytes loaded before a fold: each operand tile if it is (re)fetched for it."""
+    return a_tile * fetch_a + b_tile * fetch_b
+
+
 @dataclass(frozen=True)
 class Fold:
     """One fold: DRAM bytes to load before it, bytes to write after it."""
@@ -70,11 +75,7 @@ def folds(cfg: SystolicConfig, m: int, k: int, n: int) -> list[Fold]:
             nc = _span(n, c, ci)
             for ri in range(_cdiv(m, r)):
                 mr = _span(m, r, ri)
-                load = 0
-                if not a_fits or ci == 0:
-                    load += mr * k * ab
-                if not b_fits or ri == 0:
-                    load += k * nc * bb
+                load = _load(mr * k * ab, not a_fits or ci == 0, k * nc * bb, not b_fits or ri == 0)
                 out.append(Fold(load, mr * nc * ob))
         return out
     # ws; is = ws on C^T = B^T A^T (streamed operand A <-> B, M <-> N)
@@ -92,11 +93,7 @@ def folds(cfg: SystolicConfig, m: int, k: int, n: int) -> list[Fold]:
             mr = _span(m, d, mi)
             for ki in range(kt):
                 kr = _span(k, r, ki)
-                load = 0
-                if not a_fits or ni == 0:
-                    load += mr * kr * ab
-                if not b_fits or mi == 0:
-                    load += kr * nc * bb
+                load = _load(mr * kr * ab, not a_fits or ni == 0, kr * nc * bb, not b_fits or mi == 0)
                 out.append(Fold(load, mr * nc * ob if ki == kt - 1 else 0))
     return out
 
