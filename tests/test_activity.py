@@ -248,3 +248,37 @@ def test_gate_level_run_2x2_ws_llm_operands():
     assert set(rep["ratio_by_part"]) == {"pe_array", "control", "acc_buffer"}
     assert all(math.isfinite(r) and r > 0 for r in rep["ratio_by_part"].values())
     assert np.isfinite(rep["pe_pj_per_mac"]) and rep["pe_pj_per_mac"] > 0
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("dataflow", ["os", "ws"])
+def test_control_bits_formula_tracks_the_periphery_flip_flops(dataflow):
+    """The table's control term counts the periphery's register bits by formula; the 2x2
+    gate netlist (the calibration run's) has about as many flip-flops outside the PEs and
+    the accumulator buffer, and exactly the formula's skew and de-skew triangles."""
+    import collections
+
+    from hwsim.cost.activity import assign_blocks, gate_build
+    from hwsim.cost.report import systolic_control_bits
+
+    cfg = SystolicConfig(rows=2, cols=2, dataflow=dataflow)
+    _, netlist, _ = gate_build(cfg)
+    blocks = assign_blocks(netlist)
+    ffs = collections.Counter(blocks[c.name] for c in netlist.cells if c.type.startswith("DFF"))
+    periphery = sum(v for b, v in ffs.items() if not b.startswith("pe_") and b != "acc_buffer")
+    assert systolic_control_bits(cfg) == pytest.approx(periphery, rel=0.15)
+    if dataflow == "ws":  # the de-skew triangle of the partial sums
+        assert ffs["output"] == cfg.acc_bits * cfg.cols * (cfg.cols - 1) // 2
+
+
+def test_control_bits_grow_with_the_square_of_the_sides():
+    from hwsim.cost.report import SEQUENCER_BITS, systolic_control_bits, systolic_inputs
+
+    small, big = SystolicConfig(rows=2, cols=2), SystolicConfig(rows=32, cols=32)
+    assert systolic_control_bits(small) == SEQUENCER_BITS + 8 + 8 + 32
+    assert systolic_control_bits(big) == SEQUENCER_BITS + (8 + 8 + 32) * 32 * 31 // 2
+    inp = systolic_inputs(big)
+    e = energy_from_actions({}, load_tech(45), cycles=10, freq_mhz=1000.0, control_bits=inp.control_bits,
+                            control_source=inp.control_source)
+    line = e.to_dict()["lines"][0]
+    assert line["component"] == "control" and "systolic_control_bits" in line["source"]

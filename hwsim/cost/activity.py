@@ -833,7 +833,7 @@ def activity_report(cfg, n_gemms: int = 2, seed: int = 0, *, shape: tuple[int, i
     tech = load_tech(45)
     e = energy_from_actions(perf.actions, tech, cycles=perf.cycles, freq_mhz=inp.freq_mhz, a_bits=inp.a_bits,
                             b_bits=inp.b_bits, acc_bits=inp.acc_bits, sram=inp.sram, dram=inp.dram,
-                            control_bits=inp.control_bits)
+                            control_bits=inp.control_bits, control_source=inp.control_source)
     table = e.dynamic_pj_by_part
     table_parts = {"pe_array": table.get("pe_array", 0.0), "control": table.get("control", 0.0)}
     act_parts = {"pe_array": pe_pj, "control": control_pj}

@@ -219,6 +219,7 @@ def energy_from_actions(actions: Mapping[str, float], tech: Tech, *, cycles: int
                         sram: Mapping[str, SramSpec] | None = None, dram: str = "lpddr4",
                         shift_bits: int | None = None, lut_entry_bits: int | None = None,
                         n_pes: int = 0, pe_reg_bits: int = 0, control_bits: int = 64,
+                        control_source: str | None = None,
                         calibration: Mapping[str, Figure] | None = None) -> EnergyBreakdown:
     """Energy of a run from its named action counts.
 
@@ -251,6 +252,8 @@ def energy_from_actions(actions: Mapping[str, float], tech: Tech, *, cycles: int
         For PE-array leakage.
     control_bits : int
         Register bits of control toggled per cycle.
+    control_source : str, optional
+        Where ``control_bits`` comes from (default: "assumed").
     calibration : mapping of str to Figure, optional
         Component -> factor (unit ``"x"``) applied to its dynamic energy, e.g. from
         :func:`hwsim.cost.activity.calibrate`.
@@ -282,7 +285,8 @@ def energy_from_actions(actions: Mapping[str, float], tech: Tech, *, cycles: int
                                    dram=dram, shift_bits=shift_bits, lut_entry_bits=lut_entry_bits)
         lines.append(EnergyLine(comp, name, n, each))
     if cycles and control_bits:
-        each = tech.reg_bit_energy().times(control_bits, f"assumed {control_bits} control register bits written per cycle")
+        each = tech.reg_bit_energy().times(
+            control_bits, control_source or f"assumed {control_bits} control register bits written per cycle")
         lines.append(EnergyLine(CONTROL, "cycle", float(cycles), each))
     runtime_s = cycles / (freq_mhz * 1e6)
     leak = []
