@@ -35,6 +35,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import importlib
+import importlib.util
 import json
 import logging
 from dataclasses import dataclass, field
