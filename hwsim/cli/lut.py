@@ -168,15 +168,16 @@ def _synth(cfg: LutConfig, core: str, targets) -> dict:
     """``{target: result dict}`` for each requested synthesis target of ``core``'s tile."""
     from hwsim.arch.lut.compare import tile_area, tile_fpga
 
-    if targets and not cfg.is_integer:
-        raise ConfigError("--act-format", f"the RTL supports integer activations only, not {cfg.act_format!r}")
     out = {}
-    for target in dict.fromkeys(targets):
-        if target == "asic":
-            f = tile_area(cfg, core)
-            out["asic"] = {"area_um2": f.value, "source": f.source}
-        else:
-            out[target] = tile_fpga(cfg, core, target).to_dict()
+    try:
+        for target in dict.fromkeys(targets):
+            if target == "asic":
+                f = tile_area(cfg, core)
+                out["asic"] = {"area_um2": f.value, "source": f.source}
+            else:
+                out[target] = tile_fpga(cfg, core, target).to_dict()
+    except ConfigError as e:  # the RTL's own checks (e.g. integer activations only), named as options
+        raise ConfigError(_OPTION.get(e.key, e.key), e.reason) from None
     return out
 
 

@@ -42,7 +42,8 @@ MAC_CODE_BITS = MAX_W_BITS
 MODE_CODES = {name: i for i, name in enumerate(WEIGHT_MODES)}
 
 
-def _check(cfg: LutConfig) -> None:
+def check_config(cfg: LutConfig) -> None:
+    """Raise :class:`ConfigError` unless the tiles can be generated for ``cfg``."""
     if not isinstance(cfg, LutConfig):
         raise ConfigError("cfg", f"must be a LutConfig, not {cfg!r}")
     if not cfg.is_integer:
@@ -86,7 +87,7 @@ class LutTile(wiring.Component):
     """
 
     def __init__(self, cfg: LutConfig):
-        _check(cfg)
+        check_config(cfg)
         self.cfg = cfg
         super().__init__(_ports(cfg, cfg.tile_n * cfg.tile_k))
 
@@ -235,7 +236,7 @@ class MacTile(wiring.Component):
     """
 
     def __init__(self, cfg: LutConfig):
-        _check(cfg)
+        check_config(cfg)
         self.cfg = cfg
         super().__init__(_ports(cfg, cfg.tile_n * cfg.tile_k * MAC_CODE_BITS))
 
@@ -296,4 +297,4 @@ class MacTile(wiring.Component):
         return m
 
 
-__all__ = ["MAC_CODE_BITS", "MODE_CODES", "LutTile", "MacTile"]
+__all__ = ["MAC_CODE_BITS", "MODE_CODES", "LutTile", "MacTile", "check_config"]

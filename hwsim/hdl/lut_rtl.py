@@ -22,7 +22,7 @@ from hwsim.arch.lut.config import LutConfig
 from hwsim.arch.lut.cyclesim import tile_steps
 from hwsim.arch.lut.golden import bit_planes, check_operands
 from hwsim.errors import ConfigError
-from hwsim.hdl.lut import MAC_CODE_BITS, MODE_CODES, LutTile, MacTile
+from hwsim.hdl.lut import MAC_CODE_BITS, MODE_CODES, LutTile, MacTile, check_config
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +39,7 @@ def component(cfg: LutConfig, kind: str):
     """The Amaranth component of one tile (``"lut"`` or ``"mac"``)."""
     if kind not in KINDS:
         raise ConfigError("kind", f"must be one of {', '.join(map(repr, KINDS))}, not {kind!r}")
+    check_config(cfg)  # before construction: a half-built Elaboratable warns when collected
     return LutTile(cfg) if kind == "lut" else MacTile(cfg)
 
 

@@ -115,6 +115,7 @@ def _lut_activity_item(Item):
                      f"{lut['pe_array']['factor']:.2f}", f"{mac['pe_array']['factor']:.2f}"])
     if len(rows) == 1:
         return None
+    first = str(rows[1][0])
     tile = f"M{run['tile_m']} N{run['tile_n']} K{run['tile_k']}"
     shape = "x".join(map(str, run["shape"]))
     return Item("lut-activity", "Gate-level activity energy of the two tiles (calibration runs)",
@@ -123,7 +124,7 @@ def _lut_activity_item(Item):
                 "switching energies. Energy per MAC (tile only, no SRAM) and the factors (gate level / table) "
                 "that scale the records' datapath energy. A lower bound: no glitches, wires or clock tree.",
                 {"source": "hwsim/data/calibration/lut.json (hwsim.cost.lut_activity)",
-                 "runs": "; ".join(cores[c][str(rows[1][0])]["pe_array"]["source"].split(" (")[0] for c in ("lut", "mac"))},
+                 "runs": "; ".join(cores[c][first]["pe_array"]["source"].split(" (")[0] for c in ("lut", "mac"))},
                 table=rows)
 
 

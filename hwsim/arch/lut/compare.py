@@ -107,7 +107,8 @@ def evaluate_core(cfg: LutConfig, ops, core: str, tech, area_um2: float, calibra
 
     ``calibration`` (``{component: Figure}``, e.g. from
     :func:`hwsim.cost.lut_activity.lut_calibration`) scales the table's dynamic energy of
-    those components; ``None`` prices from the table alone."""
+    those components; ``None`` prices from the table alone. The table-only figures of the
+    same run are returned beside them (``*_table`` keys)."""
     from hwsim.cost.energy import energy_from_actions
 
     cycles = compute = macs = 0
@@ -124,7 +125,12 @@ def evaluate_core(cfg: LutConfig, ops, core: str, tech, area_um2: float, calibra
                             shift_bits=cfg.acc_bits, lut_entry_bits=cfg.stored_table_bits,
                             calibration=calibration)
     parts = e.by_part
-    core_pj = sum(v for k, v in parts.items() if not (k.startswith("sram") or k == "dram"))
+
+    def core_of(by_part):
+        return sum(v for k, v in by_part.items() if not (k.startswith("sram") or k == "dram"))
+
+    core_pj = core_of(parts)
+    table_core_pj = core_of(replace(e, calibration={}).by_part)
     # throughput of the core itself (compute cycles: the area is the tile's only);
     # ``cycles`` keeps the DRAM-bound time of the whole run
     runtime_s = compute / (cfg.freq_mhz * 1e6)
@@ -138,6 +144,8 @@ def evaluate_core(cfg: LutConfig, ops, core: str, tech, area_um2: float, calibra
         "tops_per_mm2": ops2 / runtime_s / 1e12 / (area_um2 * 1e-6),
         "core_tops_per_w": ops2 / (core_pj * 1e-12) / 1e12,
         "tops_per_w": ops2 / (e.total_pj * 1e-12) / 1e12,
+        "core_pj_per_mac_table": table_core_pj / macs,
+        "core_tops_per_w_table": ops2 / (table_core_pj * 1e-12) / 1e12,
     }
 
 
@@ -205,11 +213,8 @@ def compare(base: LutConfig | None = None, w_bits=(1, 2, 4), workloads: dict | N
             cfg = replace(base, w_bits=b, weight_mode=MODE_FOR_BITS[b])
             res = {core: evaluate_core(cfg, ops, core, tech, areas[core].value, lut_calibration(cfg, core))
                    for core in CORES}
-            table = {core: evaluate_core(cfg, ops, core, tech, areas[core].value) for core in CORES}
             for core, r in res.items():
                 rows.append({"workload": wl, "w_bits": b, "a_format": cfg.act_format, **r,
-                             "core_pj_per_mac_table": table[core]["core_pj_per_mac"],
-                             "core_tops_per_w_table": table[core]["core_tops_per_w"],
                              "area_source": areas[core].source})
             lut, mac = res["lut"], res["mac"]
             rows.append({
@@ -220,7 +225,7 @@ def compare(base: LutConfig | None = None, w_bits=(1, 2, 4), workloads: dict | N
                 "core_tops_per_w_ratio": lut["core_tops_per_w"] / mac["core_tops_per_w"],
                 "tops_per_w_ratio": lut["tops_per_w"] / mac["tops_per_w"],
                 "core_energy_ratio": mac["core_pj_per_mac"] / lut["core_pj_per_mac"],
-                "core_tops_per_w_ratio_table": table["lut"]["core_tops_per_w"] / table["mac"]["core_tops_per_w"],
+                "core_tops_per_w_ratio_table": lut["core_tops_per_w_table"] / mac["core_tops_per_w_table"],
             })
     return rows
 

@@ -30,7 +30,7 @@ form's; ``(event - closed) / closed`` is the closed form's error on that GEMM.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 
 import simpy
 
@@ -116,7 +116,7 @@ class MemSimResult:
         return (self.closed_form_cycles - self.cycles) / self.cycles if self.cycles else 0.0
 
     def to_dict(self) -> dict:
-        return {**self.__dict__, "error": self.error}
+        return {**asdict(self), "error": self.error}
 
 
 def simulate(cfg: SystolicConfig, m: int, k: int, n: int, buffers: int = 2) -> MemSimResult:
