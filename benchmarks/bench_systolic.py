@@ -3,7 +3,7 @@
 Run: ``python benchmarks/bench_systolic.py [--sizes 128 256 512] [--rows 32 --cols 32]``.
 Both tools compute the same compute-cycle count (the script checks it); the ratio is
 SCALE-Sim wall time / hwsim wall time, measured in one run on this machine. The last
-column times hwsim's event-driven DRAM replay (:mod:`hwsim.arch.systolic.memsim`, fold by
+column times hwsim's event-driven DRAM replay (:mod:`hwsim.families.systolic.memsim`, fold by
 fold in simpy) of the same GEMM, the slower check on the closed form's DRAM overlap.
 """
 
@@ -12,10 +12,10 @@ from __future__ import annotations
 import argparse
 import time
 
-from hwsim.arch.systolic.config import SystolicConfig
-from hwsim.arch.systolic.memsim import simulate
-from hwsim.arch.systolic.model import estimate
-from hwsim.arch.systolic.scalesim import run_scalesim
+from hwsim.families.systolic.config import SystolicConfig
+from hwsim.families.systolic.memsim import simulate
+from hwsim.families.systolic.model import estimate
+from hwsim.families.systolic.scalesim import run_scalesim
 from hwsim.workloads.ops import GemmOp
 
 

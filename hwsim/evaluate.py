@@ -151,7 +151,7 @@ class Family:
         ``estimate(cfg, op, mode=...) -> Perf``.
     estimate_arrays : str or None
         Vectorised estimator taking design fields and ``m, k, n, count`` as keyword
-        arrays (see :func:`hwsim.arch.systolic.model.estimate_arrays`).
+        arrays (see :func:`hwsim.families.systolic.model.estimate_arrays`).
     array_fields : tuple of str
         Config fields passed to ``estimate_arrays``.
     peak_macs_per_cycle : callable
@@ -171,7 +171,7 @@ class Family:
         cannot be priced from the MAC area table; ``None`` uses the table.
     calibration : str or None
         ``cfg -> {component: Figure}``: measured factors on table energies (see
-        :mod:`hwsim.cost.calibration`); ``None`` prices from the tables alone.
+        :mod:`hwsim.families.systolic.calibration`); ``None`` prices from the tables alone.
     """
 
     name: str
@@ -232,43 +232,43 @@ def get_family(name: str, key: str = "family", source: str | None = None) -> Fam
 
 register_family(Family(
     name="systolic",
-    config="hwsim.arch.systolic.config:SystolicConfig",
-    estimate="hwsim.arch.systolic.model:estimate",
-    estimate_arrays="hwsim.arch.systolic.model:estimate_arrays",
+    config="hwsim.families.systolic.config:SystolicConfig",
+    estimate="hwsim.families.systolic.model:estimate",
+    estimate_arrays="hwsim.families.systolic.model:estimate_arrays",
     array_fields=("rows", "cols", "dataflow", "a_bits", "b_bits", "acc_bits", "ifmap_sram_kb",
                   "filter_sram_kb", "ofmap_sram_kb", "dram_bw_bytes_per_cycle", "acc_depth"),
     peak_macs_per_cycle=lambda c: c.rows * c.cols,
     freq_mhz=lambda c: float(c.freq_mhz),
     dram_bw_bytes_per_cycle=lambda c: float(c.dram_bw_bytes_per_cycle),
     modes=("hardware", "scalesim"),
-    code_modules=("hwsim.arch.systolic.config", "hwsim.arch.systolic.model",
-                  "hwsim.arch.systolic.timing"),
+    code_modules=("hwsim.families.systolic.config", "hwsim.families.systolic.model",
+                  "hwsim.families.systolic.timing"),
     cost_inputs="hwsim.cost.report:systolic_inputs",
-    calibration="hwsim.cost.calibration:systolic_calibration",
+    calibration="hwsim.families.systolic.calibration:systolic_calibration",
 ))
 
 register_family(Family(
     name="lut",
-    config="hwsim.arch.lut.config:LutConfig",
-    estimate="hwsim.arch.lut.model:estimate_priced",
+    config="hwsim.families.lut.config:LutConfig",
+    estimate="hwsim.families.lut.model:estimate_priced",
     estimate_arrays=None,
     array_fields=(),
     peak_macs_per_cycle=lambda c: c.macs_per_cycle,
     freq_mhz=lambda c: float(c.freq_mhz),
     dram_bw_bytes_per_cycle=lambda c: float(c.dram_bw_bytes_per_cycle),
     modes=("default", "lut", "mac"),
-    code_modules=("hwsim.arch.lut.config", "hwsim.arch.lut.model", "hwsim.arch.lut.compare",
-                  "hwsim.cost.lut_activity"),
-    cost_inputs="hwsim.arch.lut.compare:cost_inputs",
-    pe_array_area="hwsim.arch.lut.compare:pe_array_area",
-    calibration="hwsim.cost.lut_activity:lut_calibration",
+    code_modules=("hwsim.families.lut.config", "hwsim.families.lut.model", "hwsim.families.lut.compare",
+                  "hwsim.families.lut.activity"),
+    cost_inputs="hwsim.families.lut.compare:cost_inputs",
+    pe_array_area="hwsim.families.lut.compare:pe_array_area",
+    calibration="hwsim.families.lut.activity:lut_calibration",
 ))
 
 
 # ------------------------------------------------------------------------ code version
-_CODE_MODULES = ("hwsim.evaluate", "hwsim.workloads.ops", "hwsim.workloads.error", "hwsim.arch.base",
+_CODE_MODULES = ("hwsim.evaluate", "hwsim.workloads.ops", "hwsim.workloads.error", "hwsim.families.base",
                  "hwsim.cost.report", "hwsim.cost.energy", "hwsim.cost.area", "hwsim.cost.tech",
-                 "hwsim.cost.calibration")
+                 "hwsim.families.systolic.calibration")
 #: Data folders (inside the package) whose files are part of the code version.
 _CODE_DATA = ("data/tech", "data/calibration")
 

@@ -14,7 +14,7 @@ from importlib import resources
 import numpy as np
 import pytest
 
-from hwsim.arch.systolic.config import SystolicConfig
+from hwsim.families.systolic.config import SystolicConfig
 from hwsim.cost.activity import (
     Calibration,
     assign_blocks,

@@ -7,12 +7,12 @@ from importlib import resources
 
 import pytest
 
-from hwsim.arch.systolic.config import SystolicConfig
-from hwsim.cost.calibration import PARTS, measure_systolic, systolic_calibration
+from hwsim.families.systolic.config import SystolicConfig
+from hwsim.families.systolic.calibration import PARTS, measure_systolic, systolic_calibration
 
 
 def _pinned():
-    return json.loads(resources.files("hwsim").joinpath("data", "calibration", "systolic.json").read_text())
+    return json.loads(resources.files("hwsim.families.systolic").joinpath("data", "calibration.json").read_text())
 
 
 @pytest.mark.slow
@@ -28,7 +28,7 @@ def test_pinned_os_calibration_matches_a_fresh_gate_level_run():
 def test_calibration_is_applied_and_named_as_the_source():
     from hwsim.cost.report import cost_record, systolic_inputs
     from hwsim.cost.tech import load_tech
-    from hwsim.arch.systolic.model import estimate
+    from hwsim.families.systolic.model import estimate
     from hwsim.workloads.ops import GemmOp
 
     for df in ("os", "ws", "is"):

@@ -142,8 +142,8 @@ def test_calibration_scales_only_its_component(t45):
 
 
 def test_model_actions_are_all_priced(t45):
-    from hwsim.arch.systolic.config import SystolicConfig
-    from hwsim.arch.systolic.model import estimate
+    from hwsim.families.systolic.config import SystolicConfig
+    from hwsim.families.systolic.model import estimate
     from hwsim.workloads.ops import GemmOp
 
     for df in ("os", "ws", "is"):
@@ -176,8 +176,8 @@ def test_cost_record_metrics_by_hand(t45):
 
 
 def test_smaller_node_is_more_efficient():
-    from hwsim.arch.systolic.config import SystolicConfig
-    from hwsim.arch.systolic.model import estimate
+    from hwsim.families.systolic.config import SystolicConfig
+    from hwsim.families.systolic.model import estimate
     from hwsim.workloads.ops import GemmOp
 
     cfg = SystolicConfig(rows=8, cols=8)

@@ -7,10 +7,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from hwsim.arch.lut import model
-from hwsim.arch.lut.config import LutConfig
-from hwsim.arch.lut.cyclesim import simulate_lut, simulate_mac
-from hwsim.arch.lut.golden import (
+from hwsim.families.lut import model
+from hwsim.families.lut.config import LutConfig
+from hwsim.families.lut.cyclesim import simulate_lut, simulate_mac
+from hwsim.families.lut.golden import (
     build_tables,
     golden_lut_gemm,
     golden_lut_gemm_scaled,
@@ -236,9 +236,9 @@ def test_cli_run_json(capsys):
 def test_cli_run_reports_cost_from_synthesis_and_activity(capsys):
     import json
 
-    from hwsim.arch.lut.compare import tile_area
+    from hwsim.families.lut.compare import tile_area
     from hwsim.cli import main
-    from hwsim.cost.lut_activity import lut_calibration
+    from hwsim.families.lut.activity import lut_calibration
 
     assert main(["run", "lut", "--gemm", "4x16x16", "--w-bits", "1", "--weight-mode", "symmetric",
                  "--tile-n", "8", "--synth", "asic", "--json"]) == 0
@@ -311,7 +311,7 @@ def test_sweep_spec_evaluates():
 @pytest.mark.slow
 def test_comparison_advantage_shrinks_with_weight_bits():
     """Synthesises both tiles (4 small Yosys runs, cached) and prices both cores."""
-    from hwsim.arch.lut.compare import compare, markdown
+    from hwsim.families.lut.compare import compare, markdown
     from hwsim.workloads.ops import GemmOp
 
     wl = {"gemv": [GemmOp(m=1, k=4096, n=4096, count=4)], "gemm": [GemmOp(m=64, k=4096, n=4096)]}

@@ -7,8 +7,8 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from hwsim.arch.lut.config import CORES, LutConfig
-from hwsim.cost.lut_activity import (
+from hwsim.families.lut.config import CORES, LutConfig
+from hwsim.families.lut.activity import (
     MODE_FOR_BITS,
     PARTS,
     _pinned,
@@ -47,7 +47,7 @@ def test_pinned_file_covers_both_cores_and_every_precision():
 
 
 def test_calibration_scales_the_core_energy_by_its_factors():
-    from hwsim.arch.lut.compare import evaluate_core
+    from hwsim.families.lut.compare import evaluate_core
     from hwsim.cost.tech import load_tech
     from hwsim.workloads.ops import GemmOp
 
@@ -87,7 +87,7 @@ def test_sweep_records_of_the_lut_family_name_the_calibration_run():
 
 @pytest.mark.parametrize("w_bits", [1, 2, 3, 4])
 def test_activity_stimulus_is_the_studys_quantisation(w_bits):
-    from hwsim.arch.lut.golden import weight_values
+    from hwsim.families.lut.golden import weight_values
 
     cfg = LutConfig(tile_m=2, tile_n=8, tile_k=4, w_bits=w_bits, weight_mode=MODE_FOR_BITS[w_bits])
     (a, q), = stimulus(cfg, (4, 64, 16), 1, seed=3)

@@ -10,10 +10,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from hwsim.arch.lut import model
-from hwsim.arch.lut.config import LutConfig
-from hwsim.arch.lut.cyclesim import simulate_lut, simulate_mac
-from hwsim.arch.lut.golden import golden_lut_gemm, golden_mac_gemm
+from hwsim.families.lut import model
+from hwsim.families.lut.config import LutConfig
+from hwsim.families.lut.cyclesim import simulate_lut, simulate_mac
+from hwsim.families.lut.golden import golden_lut_gemm, golden_mac_gemm
 
 pytestmark = [pytest.mark.rtl, pytest.mark.slow]
 
@@ -36,7 +36,7 @@ def _stimulus(seed: int, w_bits: int):
 @pytest.mark.parametrize("shape", list(SHAPES))
 @pytest.mark.parametrize("w_bits", [1, 2, 4])
 def test_rtl_equals_golden_and_model(tmp_path, kind, shape, w_bits):
-    from hwsim.hdl.lut_rtl import run_jobs
+    from hwsim.families.lut.rtl import run_jobs
 
     cfg = LutConfig(w_bits=w_bits, weight_mode=MODES[w_bits], **SHAPES[shape])
     gemms = _stimulus(1000 + w_bits, w_bits)
@@ -52,7 +52,7 @@ def test_rtl_equals_golden_and_model(tmp_path, kind, shape, w_bits):
 def test_rtl_cycles_equal_cycle_level_model_under_stalls(tmp_path, kind):
     """Random gaps on both input streams and back-pressure on the output: the RTL and the
     cycle-level model see the same per-cycle enables and must agree cycle for cycle."""
-    from hwsim.hdl.lut_rtl import run_jobs
+    from hwsim.families.lut.rtl import run_jobs
 
     cfg = LutConfig(w_bits=2, weight_mode="signed", **SHAPES["m2n8k4"])
     rng = np.random.default_rng(7)

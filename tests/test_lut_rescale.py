@@ -12,12 +12,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from hwsim.arch.lut import model
-from hwsim.arch.lut.config import LutConfig
-from hwsim.arch.lut.golden import golden_lut_gemm_scaled, rescale
+from hwsim.families.lut import model
+from hwsim.families.lut.config import LutConfig
+from hwsim.families.lut.golden import golden_lut_gemm_scaled, rescale
 from hwsim.errors import ConfigError
-from hwsim.hdl.lut_rescale import Rescale, RescaleConfig, rescale_config, sum_bits
-from hwsim.hdl.lut_rescale_rtl import (
+from hwsim.families.lut.rescale import Rescale, RescaleConfig, rescale_config, sum_bits
+from hwsim.families.lut.rescale_rtl import (
     ScaledJob,
     feed,
     group_bounds,
@@ -230,7 +230,7 @@ def test_amaranth_sim_property(seed, frac_bits, scale_bits, out_bits, w_bits, gr
 @pytest.mark.rtl
 @pytest.mark.slow
 def test_rtl_equals_golden_and_scaled_cycles(tmp_path):
-    from hwsim.hdl.lut_rescale_rtl import run_jobs
+    from hwsim.families.lut.rescale_rtl import run_jobs
 
     jobs = _jobs(2024, RESCALE)
     results = run_jobs(jobs, work_dir=tmp_path)
@@ -251,7 +251,7 @@ def test_rtl_equals_golden_and_scaled_cycles(tmp_path):
 def test_rtl_back_pressure_equals_golden_and_amaranth(tmp_path):
     """Random gaps on the three input streams and back-pressure on the output: results
     still equal golden, and Verilator and Amaranth's simulator agree cycle for cycle."""
-    from hwsim.hdl.lut_rescale_rtl import run_jobs
+    from hwsim.families.lut.rescale_rtl import run_jobs
 
     jobs = _stalls(_jobs(77, RESCALE, gemms=[(4, 16, 16), (3, 12, 9)]), seed=9)
     results = run_jobs(jobs, work_dir=tmp_path)

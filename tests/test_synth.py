@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from hwsim.cost.synth import compose_area, synth_asic, synth_fpga
-from hwsim.cost.testunits import MacGrid, MacUnit, verilog_of
+from hwsim.eda.synth import compose_area, synth_asic, synth_fpga
+from hwsim.eda.testunits import MacGrid, MacUnit, verilog_of
 from hwsim.errors import ConfigError
 
 log = logging.getLogger(__name__)
@@ -119,7 +119,7 @@ def test_design_too_big_for_the_fpga_is_one_clear_error(monkeypatch, tmp_path):
     (the tools are stubbed: a real overflow takes minutes to place)."""
     import json
 
-    from hwsim.cost import synth
+    from hwsim.eda import synth
 
     monkeypatch.setenv("HWSIM_CACHE", str(tmp_path))
 

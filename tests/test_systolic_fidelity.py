@@ -15,10 +15,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from hwsim.arch.systolic.config import SystolicConfig
-from hwsim.arch.systolic.cyclesim import simulate
-from hwsim.arch.systolic.golden import golden_gemm
-from hwsim.arch.systolic.timing import assemble_output, hardware_cycles, operand_beats, result_beat_count
+from hwsim.families.systolic.config import SystolicConfig
+from hwsim.families.systolic.cyclesim import simulate
+from hwsim.families.systolic.golden import golden_gemm
+from hwsim.families.systolic.timing import assemble_output, hardware_cycles, operand_beats, result_beat_count
 from hwsim.errors import ConfigError
 
 # Three array shapes x three dataflows, with varied widths, signedness and accumulator
@@ -85,13 +85,13 @@ def _cyclesim(cfg, jobs):
 
 
 def _amaranth(cfg, jobs):
-    from hwsim.hdl.systolic_rtl import run_gemms_amaranth
+    from hwsim.families.systolic.rtl import run_gemms_amaranth
 
     return run_gemms_amaranth(cfg, jobs)
 
 
 def _rtl(cfg, jobs):
-    from hwsim.hdl.systolic_rtl import run_gemms
+    from hwsim.families.systolic.rtl import run_gemms
 
     return run_gemms(cfg, jobs)
 
@@ -135,7 +135,7 @@ def test_gemm_fidelity(impl, name):
 @pytest.mark.parametrize("name", ["os-3x5-s5x3-acc20", "ws-2x2-u8x8-acc18-d3", "is-3x5-s8x8-acc24-d2"])
 def test_rtl_backpressure(name):
     """Random valid/ready gaps: same results, cycles = hardware cycles + stalls."""
-    from hwsim.hdl.systolic_rtl import run_gemms_detailed
+    from hwsim.families.systolic.rtl import run_gemms_detailed
 
     cfg = SystolicConfig(**CONFIGS[name])
     rng = np.random.default_rng([7, list(CONFIGS).index(name)])
@@ -181,7 +181,7 @@ def test_hardware_cycles_vectorised_equals_scalar(dataflow):
 
 
 def test_hardware_cycles_pinned():
-    """Hand-derived values of the schedule (see hwsim.arch.systolic.timing)."""
+    """Hand-derived values of the schedule (see hwsim.families.systolic.timing)."""
     os_ = SystolicConfig(rows=4, cols=4, dataflow="os")
     # K >= rows: 4 folds back to back, K each, plus rows + cols to fill and drain
     assert hardware_cycles(os_, 8, 12, 8) == 3 * 12 + 12 + 4 + 4
@@ -226,7 +226,7 @@ def test_beats_round_trip(dataflow):
 
 
 def test_rtl_runner_rejects_bad_backpressure():
-    from hwsim.hdl.systolic_rtl import run_gemms
+    from hwsim.families.systolic.rtl import run_gemms
 
     cfg = SystolicConfig(rows=2, cols=2)
     with pytest.raises(ConfigError, match=r"^backpressure.in_gap: must be a probability"):
@@ -238,7 +238,7 @@ def test_rtl_runner_rejects_bad_backpressure():
 
 
 def test_export_verilog(tmp_path):
-    from hwsim.hdl.systolic_rtl import export_verilog
+    from hwsim.families.systolic.rtl import export_verilog
 
     cfg = SystolicConfig(rows=2, cols=3, dataflow="ws", acc_depth=4)
     path = export_verilog(cfg, tmp_path)
@@ -253,7 +253,7 @@ def test_pe_is_its_own_component():
     """The PE elaborates and converts alone (for per-PE synthesis)."""
     from amaranth.back import rtlil
 
-    from hwsim.hdl.systolic import SystolicPE
+    from hwsim.families.systolic.hdl import SystolicPE
 
     for df in ("os", "ws"):
         text = rtlil.convert(SystolicPE(SystolicConfig(rows=4, cols=4, dataflow=df)), name="pe")

@@ -6,9 +6,9 @@ import itertools
 
 import pytest
 
-from hwsim.arch.systolic.config import SystolicConfig
-from hwsim.arch.systolic.memsim import folds, simulate
-from hwsim.arch.systolic.model import traffic
+from hwsim.families.systolic.config import SystolicConfig
+from hwsim.families.systolic.memsim import folds, simulate
+from hwsim.families.systolic.model import traffic
 from hwsim.errors import ConfigError
 
 SHAPES = [(1, 64, 64), (37, 53, 29), (128, 128, 128), (200, 96, 300), (16, 512, 64)]

@@ -9,9 +9,9 @@ import sys
 import numpy as np
 import pytest
 
-from hwsim.arch.systolic.config import SystolicConfig
-from hwsim.arch.systolic.golden import golden_gemm, wrap
-from hwsim.arch.systolic.model import estimate, estimate_arrays, scalesim_cycles, traffic
+from hwsim.families.systolic.config import SystolicConfig
+from hwsim.families.systolic.golden import golden_gemm, wrap
+from hwsim.families.systolic.model import estimate, estimate_arrays, scalesim_cycles, traffic
 from hwsim.errors import ConfigError
 from hwsim.workloads.ops import GemmOp, IntFormat, parse_gemm
 
@@ -120,7 +120,7 @@ LIVE_SHAPES = [(4, 4, 10, 9, 6), (8, 8, 13, 20, 17), (4, 8, 32, 5, 3), (16, 4, 7
 @pytest.mark.parametrize("df", ["os", "ws", "is"])
 def test_scalesim_mode_equals_live_scalesim(df):
     """The external oracle: SCALE-Sim 3.0.0 run in its own virtual environment."""
-    from hwsim.arch.systolic.scalesim import run_scalesim
+    from hwsim.families.systolic.scalesim import run_scalesim
 
     for r, c, m, k, n in LIVE_SHAPES:
         cfg = SystolicConfig(rows=r, cols=c, dataflow=df)

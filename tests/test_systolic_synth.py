@@ -8,8 +8,8 @@ import sys
 
 import pytest
 
-from hwsim.arch.systolic.config import SystolicConfig
-from hwsim.cost.systolic_synth import asic_area, fpga_resources
+from hwsim.families.systolic.config import SystolicConfig
+from hwsim.families.systolic.synth import asic_area, fpga_resources
 
 pytestmark = pytest.mark.slow
 

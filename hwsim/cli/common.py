@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sys
 
-from hwsim.arch.base import Perf
+from hwsim.families.base import Perf
 from hwsim.errors import ConfigError
 
 
@@ -33,7 +33,7 @@ def print_json(d: dict) -> int:
 
 
 def print_perf(perf: Perf, freq_mhz: float, rows: tuple = ()) -> None:
-    """Print a model's :class:`~hwsim.arch.base.Perf` as an aligned table.
+    """Print a model's :class:`~hwsim.families.base.Perf` as an aligned table.
 
     ``rows`` are extra ``(label, int)`` lines printed after the cycle count.
     """

@@ -6,6 +6,6 @@ Each module listed here provides ``add_run_parser(subparsers)`` (for ``hwsim run
 """
 
 FAMILY_CLI_MODULES = (
-    "hwsim.cli.systolic",
-    "hwsim.cli.lut",
+    "hwsim.families.systolic.cli",
+    "hwsim.families.lut.cli",
 )

@@ -8,7 +8,7 @@ Modules
     ``energy_from_actions``: a pure function of named action counts.
 :mod:`hwsim.cost.area`
     Area from the tables (SRAM macros, MACs) and from synthesis results.
-:mod:`hwsim.cost.synth`
+:mod:`hwsim.eda.synth`
     Yosys (ASIC cell area, FPGA resources) and nextpnr (FPGA Fmax), cached on disk.
 :mod:`hwsim.cost.activity`
     Toggle counts from a Verilator SAIF dump of a gate-level run, priced with per-cell

@@ -5,7 +5,7 @@ action counts with per-action figures from the literature. This module checks it
 against the switching activity of the design itself:
 
 1. the generator's Verilog is mapped onto the project's cell library
-   (:func:`hwsim.cost.synth.synth_netlist`: hierarchy kept while mapping, then flattened
+   (:func:`hwsim.eda.synth.synth_netlist`: hierarchy kept while mapping, then flattened
    so that every cell's name starts with its submodule instance, e.g. ``pe_0_1._123_``);
 2. the netlist, with the behavioural cell models of ``hwsim/data/cells/hwsim45_cells.v``,
    is built with Verilator (``--trace-saif``) and driven by the same cocotb bench as the
@@ -731,9 +731,9 @@ def _stimulus(cfg, shape, n_gemms, stimulus, rng):
 
 def gate_build(cfg):
     """Netlist, parsed netlist and Verilator build dir of the gate-level array of ``cfg``."""
-    from hwsim.cost.synth import synth_netlist
-    from hwsim.hdl.sim import build
-    from hwsim.hdl.systolic_rtl import top_name, verilog_text
+    from hwsim.eda.synth import synth_netlist
+    from hwsim.sim.verilator import build
+    from hwsim.families.systolic.rtl import top_name, verilog_text
 
     top = top_name(cfg)
     res = synth_netlist(verilog_text(cfg), top, name=top)
@@ -784,13 +784,13 @@ def activity_report(cfg, n_gemms: int = 2, seed: int = 0, *, shape: tuple[int, i
         ``outputs_match_golden``, ``cycles_rtl`` and ``cycles_model``, ``calibration``
         (``{part: Calibration.to_dict()}``) and ``provenance``.
     """
-    from hwsim.arch.systolic.model import estimate
-    from hwsim.arch.systolic.timing import assemble_output
+    from hwsim.families.systolic.model import estimate
+    from hwsim.families.systolic.timing import assemble_output
     from hwsim.cost.energy import energy_from_actions
     from hwsim.cost.report import systolic_inputs
     from hwsim.cost.tech import load_tech
-    from hwsim.hdl.sim import run
-    from hwsim.hdl.systolic_rtl import BENCH_MODULE, DIM_BITS, top_name
+    from hwsim.sim.verilator import run
+    from hwsim.families.systolic.rtl import BENCH_MODULE, DIM_BITS, top_name
     from hwsim.workloads.ops import GemmOp
 
     check_int("n_gemms", n_gemms, 1, 64)
@@ -905,7 +905,7 @@ def main(argv=None) -> int:
     """``python -m hwsim.cost.activity [rows cols dataflow ...]``: print activity reports."""
     import argparse
 
-    from hwsim.arch.systolic.config import SystolicConfig
+    from hwsim.families.systolic.config import SystolicConfig
 
     ap = argparse.ArgumentParser(prog="python -m hwsim.cost.activity", description=main.__doc__)
     ap.add_argument("--size", type=int, nargs="+", default=[2], help="array sizes (square), default 2")

@@ -2,7 +2,7 @@
 
 SRAM buffers are always priced as macros from the technology table
 (:meth:`hwsim.cost.tech.Tech.sram`), never as flip-flops. The PE array and other logic
-come from a synthesis result (:mod:`hwsim.cost.synth`, mapped onto a 45 nm library and
+come from a synthesis result (:mod:`hwsim.eda.synth`, mapped onto a 45 nm library and
 node-scaled here) when one is given, else from the arithmetic table (multiplier + adder
 + register bits per PE), which the source string then says.
 """
@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from hwsim.cost.energy import SramSpec
-from hwsim.cost.synth import AsicResult, ComposedArea
+from hwsim.eda.synth import AsicResult, ComposedArea
 from hwsim.cost.tech import Figure, Tech
 from hwsim.errors import ConfigError, check_int
 

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 
 from hwsim.cost.area import AreaBreakdown, area_breakdown, pe_area_from_table
 from hwsim.cost.energy import SramSpec, energy_from_actions
-from hwsim.cost.synth import AsicResult, ComposedArea, tool_versions
+from hwsim.eda.synth import AsicResult, ComposedArea, tool_versions
 from hwsim.cost.tech import Figure, Tech
 from hwsim.errors import ConfigError, check_int
 
@@ -73,7 +73,7 @@ def systolic_control_bits(cfg) -> int:
 
 
 def systolic_inputs(cfg, dram: str = "lpddr4") -> CostInputs:
-    """Cost inputs of a :class:`hwsim.arch.systolic.config.SystolicConfig`.
+    """Cost inputs of a :class:`hwsim.families.systolic.config.SystolicConfig`.
 
     Buffers are word-wide SRAMs of the operand widths (``ifmap``: ``a_bits``, ``filter``:
     ``b_bits``, ``ofmap``: ``acc_bits``), matching the model's word counts. A PE holds an

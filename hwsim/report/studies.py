@@ -3,7 +3,7 @@
 A family may register a function ``(records DataFrame) -> list[Item]`` here; the report
 appends its items after the generic ones. Figures come only from stored records; the
 paper's claims are cited constants kept with the family (e.g.
-:data:`hwsim.arch.lut.compare.PAPER_CLAIMS`).
+:data:`hwsim.families.lut.compare.PAPER_CLAIMS`).
 """
 
 from __future__ import annotations
@@ -39,7 +39,7 @@ def _core_pj(parts) -> float:
 
 def lut_vs_mac_items(df: pd.DataFrame, Item) -> list:
     """LUT/MAC ratios per (workload, weight bits), with the LUT Tensor Core paper's claims."""
-    from hwsim.arch.lut.compare import GAP_NOTES, PAPER_CLAIMS
+    from hwsim.families.lut.compare import GAP_NOTES, PAPER_CLAIMS
 
     need = {"design.core", "design.w_bits"}
     if not need <= set(df.columns) or set(df["design.core"]) != {"lut", "mac"}:
@@ -76,7 +76,7 @@ def lut_vs_mac_items(df: pd.DataFrame, Item) -> list:
     fig = _ratio_figure(plot_rows)
     prov = {"records": len(d), "metrics": "compute_cycles, macs, area_um2_by_part['pe_array'], tops_per_w, energy_pj_by_part (core = all parts but "
             "SRAM and DRAM), compute_cycles", "area": "synthesised tiles (cost provenance of each record)",
-            "paper": "hwsim.arch.lut.compare.PAPER_CLAIMS"}
+            "paper": "hwsim.families.lut.compare.PAPER_CLAIMS"}
     items.append(Item("lut-vs-mac", "LUT tensor core vs MAC tensor core: our ratios beside the paper's",
                       "LUT over MAC for the same tile (> 1 favours the LUT core), from the stored records. "
                       "Compute density uses the compute cycles and the synthesised tile area; core energy "
@@ -88,17 +88,17 @@ def lut_vs_mac_items(df: pd.DataFrame, Item) -> list:
         items.append(act)
     items.append(Item("lut-paper", "The LUT Tensor Core paper's published figures",
                       "Headline claims as published (per-precision tensor-core ratios are not in the text "
-                      "available to us).", {"source": "hwsim.arch.lut.compare.PAPER_CLAIMS"}, table=claims))
+                      "available to us).", {"source": "hwsim.families.lut.compare.PAPER_CLAIMS"}, table=claims))
     items.append(Item("lut-gap", "Why our ratios differ from the paper's",
                       " ".join(line.strip() for line in GAP_NOTES.splitlines()).replace("* ", "\u2022 "),
-                      {"source": "hwsim.arch.lut.compare.GAP_NOTES"}))
+                      {"source": "hwsim.families.lut.compare.GAP_NOTES"}))
     return items
 
 
 def _lut_activity_item(Item):
     """The pinned gate-level activity runs of both tiles, which calibrate the records'
-    core energies (:mod:`hwsim.cost.lut_activity`)."""
-    from hwsim.cost.lut_activity import _pinned
+    core energies (:mod:`hwsim.families.lut.activity`)."""
+    from hwsim.families.lut.activity import _pinned
 
     pin = _pinned()
     cores = pin["cores"]
@@ -123,7 +123,7 @@ def _lut_activity_item(Item):
                 f"{run['n_gemms']} LLM-like INT8 GEMMs {shape} per precision; toggles priced with the cells' "
                 "switching energies. Energy per MAC (tile only, no SRAM) and the factors (gate level / table) "
                 "that scale the records' datapath energy. A lower bound: no glitches, wires or clock tree.",
-                {"source": "hwsim/data/calibration/lut.json (hwsim.cost.lut_activity)",
+                {"source": "hwsim/families/lut/data/calibration.json (hwsim.families.lut.activity)",
                  "runs": "; ".join(cores[c][first]["pe_array"]["source"].split(" (")[0] for c in ("lut", "mac"))},
                 table=rows)
 

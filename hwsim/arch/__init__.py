@@ -1,1 +1,0 @@
-"""Accelerator families: config, golden function and models per family."""

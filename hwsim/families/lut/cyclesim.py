@@ -1,0 +1,214 @@
+"""Cycle-level model of the LUT tile and the MAC baseline tile, handshake by handshake.
+
+It steps the same registers as the RTL in :mod:`hwsim.families.lut.hdl` (table register and its
+valid/last flags, plane counter, accumulators, row sums, output register) through the
+valid/ready rules of the three streams, with the feeder's beats in the order of
+:func:`tile_steps`. Optional per-cycle enable patterns (``act_en``, ``wgt_en``,
+``out_en``: strings of ``"0"``/``"1"``, all ones past their end) model a feeder that
+cannot always deliver and a consumer that back-pressures; the cocotb bench honours the
+same patterns, so RTL cycles can be checked against this model under stalls too. With
+no stalls the cycles equal :mod:`hwsim.families.lut.model`'s closed form.
+
+Values are computed with the golden model's table functions, one table per K step, so
+the result also checks the tiling against :func:`hwsim.families.lut.golden.golden_lut_gemm`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+
+from hwsim.families.base import Perf
+from hwsim.families.lut import model
+from hwsim.families.lut.config import LutConfig
+from hwsim.families.lut.golden import (
+    bit_planes,
+    build_tables,
+    check_operands,
+    lookup,
+    lut_output,
+    weight_values,
+    wrap,
+)
+from hwsim.errors import ConfigError
+
+
+def tile_steps(cfg: LutConfig, a, q):
+    """The feeder's K steps in issue order, after padding to tile multiples.
+
+    Yields ``(row, col, a_block[tile_m, tile_k], q_block[tile_k, tile_n], last)`` for
+    M tiles, then N tiles, then K steps (output stationary).
+    """
+    a = np.asarray(a, dtype=np.int64)
+    q = np.asarray(q, dtype=np.int64)
+    tm, tn, tk = cfg.tile_m, cfg.tile_n, cfg.tile_k
+    m, k = a.shape
+    n = q.shape[1]
+    mp, kp, np_ = -(-m // tm) * tm, -(-k // tk) * tk, -(-n // tn) * tn
+    a_p = np.zeros((mp, kp), dtype=np.int64)
+    a_p[:m, :k] = a
+    q_p = np.zeros((kp, np_), dtype=np.int64)
+    q_p[:k, :n] = q
+    ksteps = kp // tk
+    for mi in range(0, mp, tm):
+        for ni in range(0, np_, tn):
+            for s in range(ksteps):
+                ks = slice(s * tk, (s + 1) * tk)
+                yield mi, ni, a_p[mi:mi + tm, ks], q_p[ks, ni:ni + tn], s == ksteps - 1
+
+
+def _enabled(pattern: str | None, cycle: int) -> bool:
+    return pattern is None or cycle >= len(pattern) or pattern[cycle] == "1"
+
+
+def _finish(cfg, a, q, outs, first_in, last_out, closed) -> tuple[np.ndarray, int]:
+    m, n = a.shape[0], q.shape[1]
+    tm, tn = cfg.tile_m, cfg.tile_n
+    c = np.zeros((-(-m // tm) * tm, -(-n // tn) * tn), dtype=np.int64)
+    for (mi, ni), blk in outs:
+        c[mi:mi + tm, ni:ni + tn] = blk
+    return c[:m, :n], last_out - first_in + 1
+
+
+def _perf(base: Perf, cycles: int) -> Perf:
+    return replace(base, cycles=cycles, stall_cycles=cycles - base.compute_cycles,
+                   utilization=base.utilization * base.cycles / cycles)
+
+
+def simulate_lut(cfg: LutConfig, a, q, act_en: str | None = None, wgt_en: str | None = None,
+                 out_en: str | None = None, max_cycles: int = 10_000_000) -> tuple[np.ndarray, Perf]:
+    """Run one GEMM through the LUT tile cycle by cycle; return ``(C, Perf)``.
+
+    Examples
+    --------
+    >>> cfg = LutConfig(w_bits=2, tile_m=2, tile_n=8, tile_k=4)
+    >>> rng = np.random.default_rng(0)
+    >>> a, q = rng.integers(-128, 128, (4, 16)), rng.integers(0, 4, (16, 16))
+    >>> c, perf = simulate_lut(cfg, a, q)
+    >>> perf.cycles == model.estimate(cfg, (4, 16, 16)).cycles
+    True
+    """
+    a = np.asarray(a, dtype=np.int64)
+    q = np.asarray(q, dtype=np.int64)
+    check_operands(cfg, a, q)
+    if cfg.lookup_units is not None and cfg.lookup_units != cfg.full_lookup_units:
+        raise ConfigError("lookup_units", "the cycle-level model follows the RTL: one unit per lookup")
+    k, b = cfg.k_group, cfg.w_bits
+    steps = list(tile_steps(cfg, a, q))
+    acts = [(mi, ni, blk, last) for mi, ni, blk, _, last in steps]
+    # one weight beat per bit plane: patterns[j, n] of the step's groups
+    pw = 1 << np.arange(k)
+    wgts = []
+    for _, _, _, qb, _ in steps:
+        planes = bit_planes(cfg, qb)  # (B, tk, tn)
+        for pl in planes:
+            wgts.append((pl.reshape(cfg.tables_per_row, k, cfg.tile_n) * pw[None, :, None]).sum(axis=1))
+    ai = wi = 0
+    tab = None
+    tab_valid = tab_last = False
+    tab_pos = None
+    plane = 0
+    acc = np.zeros((cfg.tile_m, cfg.tile_n), dtype=np.int64)
+    rowsum = np.zeros(cfg.tile_m, dtype=np.int64)
+    out_valid = False
+    out_reg = None
+    outs = []
+    first_in = last_out = None
+    cycle = 0
+    n_out = len({(mi, ni) for mi, ni, *_ in acts})
+    while len(outs) < n_out:
+        av = ai < len(acts) and _enabled(act_en, cycle)
+        wv = wi < len(wgts) and _enabled(wgt_en, cycle)
+        orr = _enabled(out_en, cycle)
+        last_plane = plane == b - 1
+        finishing = tab_valid and tab_last and last_plane
+        out_free = (not out_valid) or orr
+        wgt_ready = tab_valid and (out_free or not finishing)
+        lookup_fire = wv and wgt_ready
+        act_ready = (not tab_valid) or (lookup_fire and last_plane)
+        act_fire = av and act_ready
+        if out_valid and orr:
+            outs.append(out_reg)
+            last_out = cycle
+        out_done = out_valid and orr
+        # --- register updates (all from this cycle's values) ---
+        if lookup_fire:
+            vals = lookup(cfg, tab[:, :, None, :], wgts[wi][None, :, :]).sum(axis=1)  # (tm, tn)
+            total = acc + (vals << plane)
+            wi += 1
+            if finishing:
+                out_reg = (tab_pos, lut_output(cfg, total, rowsum))
+                acc = np.zeros_like(acc)
+                rowsum = np.zeros_like(rowsum)
+                out_valid = True
+            else:
+                acc = total
+            if last_plane:
+                plane = 0
+                tab_valid = False
+            else:
+                plane += 1
+        if out_done and not (lookup_fire and finishing):
+            out_valid = False
+        if act_fire:
+            mi, ni, blk, last = acts[ai]
+            tab = build_tables(cfg, blk.reshape(cfg.tile_m, cfg.tables_per_row, k))  # (tm, G, E)
+            rowsum = rowsum - tab[:, :, 0].sum(axis=1)
+            tab_valid, tab_last, tab_pos = True, last, (mi, ni)
+            if first_in is None:
+                first_in = cycle
+            ai += 1
+        cycle += 1
+        if cycle >= max_cycles:
+            raise RuntimeError(f"no progress after {cycle} cycles")
+    c, cycles = _finish(cfg, a, q, outs, first_in, last_out, None)
+    return c, _perf(model.estimate(cfg, (a.shape[0], a.shape[1], q.shape[1])), cycles)
+
+
+def simulate_mac(cfg: LutConfig, a, q, act_en: str | None = None, wgt_en: str | None = None,
+                 out_en: str | None = None, max_cycles: int = 10_000_000) -> tuple[np.ndarray, Perf]:
+    """Run one GEMM through the MAC baseline tile cycle by cycle; return ``(C, Perf)``."""
+    a = np.asarray(a, dtype=np.int64)
+    q = np.asarray(q, dtype=np.int64)
+    check_operands(cfg, a, q)
+    steps = list(tile_steps(cfg, a, q))
+    ai = 0
+    acc = np.zeros((cfg.tile_m, cfg.tile_n), dtype=np.int64)
+    out_valid = False
+    out_reg = None
+    outs = []
+    first_in = last_out = None
+    cycle = 0
+    n_out = sum(1 for s in steps if s[4])
+    while len(outs) < n_out:
+        av = ai < len(steps) and _enabled(act_en, cycle)
+        wv = ai < len(steps) and _enabled(wgt_en, cycle)
+        orr = _enabled(out_en, cycle)
+        out_free = (not out_valid) or orr
+        last = steps[ai][4] if ai < len(steps) else False
+        go = av and wv and (out_free or not last)
+        if out_valid and orr:
+            outs.append(out_reg)
+            last_out = cycle
+            out_valid = False
+        if go:
+            mi, ni, ab, qb, _ = steps[ai]
+            total = wrap(acc + ab @ weight_values(cfg, qb), cfg.acc_bits)
+            if last:
+                out_reg = ((mi, ni), total)
+                acc = np.zeros_like(acc)
+                out_valid = True
+            else:
+                acc = total
+            if first_in is None:
+                first_in = cycle
+            ai += 1
+        cycle += 1
+        if cycle >= max_cycles:
+            raise RuntimeError(f"no progress after {cycle} cycles")
+    c, cycles = _finish(cfg, a, q, outs, first_in, last_out, None)
+    return c, _perf(model.estimate_mac(cfg, (a.shape[0], a.shape[1], q.shape[1])), cycles)
+
+
+__all__ = ["simulate_lut", "simulate_mac", "tile_steps"]

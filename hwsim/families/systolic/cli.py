@@ -1,0 +1,223 @@
+"""CLI of the systolic-array family: ``hwsim run systolic``, ``hwsim rtl export systolic``."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from hwsim.families.systolic.config import SystolicConfig
+from hwsim.cli.common import config_from_options, print_cost, print_json, print_perf
+from hwsim.errors import ConfigError
+from hwsim.workloads.ops import GemmOp, IntFormat, parse_gemm
+
+# Config field -> command-line option, so that errors name what the user typed.
+_OPTION = {
+    "rows": "--rows", "cols": "--cols", "dataflow": "--dataflow", "a_bits": "--a-bits",
+    "b_bits": "--b-bits", "acc_bits": "--acc-bits", "signed": "--unsigned",
+    "ifmap_sram_kb": "--ifmap-kb", "filter_sram_kb": "--filter-kb", "ofmap_sram_kb": "--ofmap-kb",
+    "dram_bw_bytes_per_cycle": "--dram-bw", "freq_mhz": "--freq-mhz", "acc_depth": "--acc-depth",
+}
+
+
+def add_config_options(p: argparse.ArgumentParser) -> None:
+    d = SystolicConfig()
+    g = p.add_argument_group("array configuration")
+    g.add_argument("--rows", type=int, default=d.rows, help=f"PE rows (1-256; default {d.rows})")
+    g.add_argument("--cols", type=int, default=d.cols, help=f"PE columns (1-256; default {d.cols})")
+    g.add_argument("--dataflow", default=d.dataflow, metavar="{os,ws,is}",
+                   help="output, weight or input stationary (default os)")
+    g.add_argument("--a-bits", type=int, default=d.a_bits, help=f"width of A / activations, 2-16 (default {d.a_bits})")
+    g.add_argument("--b-bits", type=int, default=d.b_bits, help=f"width of B / weights, 2-16 (default {d.b_bits})")
+    g.add_argument("--acc-bits", type=int, default=d.acc_bits,
+                   help=f"accumulator width, >= a-bits + b-bits, <= 64; sums wrap (default {d.acc_bits})")
+    g.add_argument("--unsigned", action="store_true", help="unsigned operands (default: two's complement)")
+    g.add_argument("--acc-depth", type=int, default=d.acc_depth,
+                   help=f"rows of the ws/is accumulator buffer in the RTL (default {d.acc_depth})")
+
+
+def add_memory_options(p: argparse.ArgumentParser) -> None:
+    d = SystolicConfig()
+    g = p.add_argument_group("memory and clock")
+    g.add_argument("--ifmap-kb", type=int, default=d.ifmap_sram_kb, help=f"A buffer, KiB (default {d.ifmap_sram_kb})")
+    g.add_argument("--filter-kb", type=int, default=d.filter_sram_kb, help=f"B buffer, KiB (default {d.filter_sram_kb})")
+    g.add_argument("--ofmap-kb", type=int, default=d.ofmap_sram_kb, help=f"C buffer, KiB (default {d.ofmap_sram_kb})")
+    g.add_argument("--dram-bw", type=float, default=d.dram_bw_bytes_per_cycle,
+                   help=f"DRAM bandwidth in bytes per cycle (default {d.dram_bw_bytes_per_cycle:g})")
+    g.add_argument("--freq-mhz", type=float, default=d.freq_mhz, help=f"clock in MHz (default {d.freq_mhz:g})")
+
+
+def config_from_args(args) -> SystolicConfig:
+    kw = dict(rows=args.rows, cols=args.cols, dataflow=args.dataflow, a_bits=args.a_bits,
+              b_bits=args.b_bits, acc_bits=args.acc_bits, signed=not args.unsigned,
+              acc_depth=args.acc_depth)
+    optional = (("ifmap_kb", "ifmap_sram_kb"), ("filter_kb", "filter_sram_kb"), ("ofmap_kb", "ofmap_sram_kb"),
+                ("dram_bw", "dram_bw_bytes_per_cycle"), ("freq_mhz", "freq_mhz"))
+    return config_from_options(SystolicConfig, kw, args, optional, _OPTION)
+
+
+def add_run_parser(sub) -> None:
+    p = sub.add_parser(
+        "systolic",
+        help="systolic array (output/weight/input stationary)",
+        description="Evaluate a GEMM C[M,N] = A[M,K] x B[K,N] on a systolic array with the closed-form "
+        "model. By default cycles are those of hwsim's own RTL (folds back to back, preload overlapped); "
+        "--scalesim-compatible gives SCALE-Sim v3's compute cycles instead.",
+    )
+    p.add_argument("--gemm", required=True, metavar="MxKxN", help="GEMM shape, e.g. 512x4096x4096")
+    add_config_options(p)
+    add_memory_options(p)
+    p.add_argument("--scalesim-compatible", action="store_true",
+                   help="use SCALE-Sim v3's (non-overlapping) fold timing instead of the RTL's")
+    p.add_argument("--node-nm", type=int, default=45, help="technology node for area/energy, nm (default 45)")
+    p.add_argument("--dram", default="lpddr4", help="DRAM type priced for off-chip traffic (default lpddr4)")
+    p.add_argument("--dram-sim", action="store_true",
+                   help="also replay the GEMM fold by fold in an event-driven (simpy) model of double-buffered "
+                   "DRAM transfers, to see how far the closed form's perfect-overlap cycles are from it")
+    p.add_argument("--synth", action="append", choices=("asic", "ice40", "ecp5"), default=[],
+                   help="also synthesise the RTL (repeatable): asic gives the PE array's area from the "
+                   "project's cell library (used for the cost record), ice40/ecp5 give LUTs, FFs, DSPs and Fmax")
+    p.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
+    p.set_defaults(func=cmd_run)
+
+
+def cmd_run(args) -> int:
+    from hwsim.families.systolic.model import estimate
+
+    m, k, n = parse_gemm(args.gemm)
+    cfg = config_from_args(args)
+    op = GemmOp(m=m, k=k, n=n, a_fmt=IntFormat(cfg.a_bits, cfg.signed), b_fmt=IntFormat(cfg.b_bits, cfg.signed))
+    perf = estimate(cfg, op, mode="scalesim" if args.scalesim_compatible else "hardware")
+    d = perf.to_dict()
+    d["family"] = "systolic"
+    d["config"] = cfg.to_dict()
+    d["gemm"] = {"m": m, "k": k, "n": n}
+    d["time_us"] = perf.cycles / cfg.freq_mhz
+    d["estimator"] = "closed-form model (timing: %s)" % perf.mode
+    if args.dram_sim:
+        from hwsim.families.systolic.memsim import simulate
+
+        if args.scalesim_compatible:
+            raise ConfigError("--dram-sim", "replays the RTL's fold order; it does not combine with "
+                              "--scalesim-compatible")
+        d["dram_sim"] = simulate(cfg, m, k, n).to_dict()
+    d["synthesis"] = {}
+    pe_array_area = periphery = None
+    for target in dict.fromkeys(args.synth):
+        if target == "asic":
+            from hwsim.families.systolic.synth import asic_area, asic_parts
+
+            pe_array_area, periphery = asic_parts(cfg)
+            d["synthesis"]["asic"] = asic_area(cfg).to_dict()
+        else:
+            from hwsim.families.systolic.synth import fpga_resources
+
+            d["synthesis"][target] = fpga_resources(cfg, target).to_dict()
+    d["cost"] = _cost(cfg, perf, args.node_nm, args.dram, pe_array_area,
+                      {"periphery": periphery} if pe_array_area is not None else None)
+    for key in ("area_um2", "energy_pj", "tops", "tops_per_w", "tops_per_mm2"):
+        d[key] = d["cost"][key]
+    if args.json:
+        return print_json(d)
+    w = sys.stdout.write
+    w(f"systolic {cfg.rows}x{cfg.cols} {cfg.dataflow.upper()}  GEMM M={m} K={k} N={n}  "
+      f"(timing: {perf.mode})\n")
+    print_perf(perf, cfg.freq_mhz, (("compute cycles", perf.compute_cycles), ("DRAM stalls", perf.stall_cycles),
+                                    ("folds", perf.folds)))
+    if "dram_sim" in d:
+        r = d["dram_sim"]
+        w(f"  DRAM replay     {r['cycles']:>14,d}   (event-driven, {r['buffers']} buffers, {r['folds']:,} folds; "
+          f"the closed form is {-100 * r['error']:.2f} % lower)\n")
+    print_cost(d["cost"], "synthesis" if pe_array_area is not None else "tables")
+    for target, r in d["synthesis"].items():
+        if target == "asic":
+            w(f"  synthesis asic    {r['area_um2']:>12,.1f} um^2 logic (PE {r['unit_area_um2']:,.1f} x {r['n_units']})\n")
+        else:
+            w(f"  synthesis {target:<6}  {r['luts']} LUTs, {r['ffs']} FFs, {r['dsps']} DSPs, "
+              f"Fmax {r['fmax_mhz']} MHz\n")
+    return 0
+
+
+def _cost(cfg, perf, node_nm, dram, pe_array_area, extra_area):
+    from hwsim.families.systolic.calibration import systolic_calibration
+    from hwsim.cost.report import cost_record, systolic_inputs
+    from hwsim.cost.tech import load_tech
+
+    try:
+        tech = load_tech(node_nm)
+    except ConfigError as e:
+        raise ConfigError("--node-nm", e.reason) from None
+    try:
+        inputs = systolic_inputs(cfg, dram=dram)
+        return cost_record("systolic", cfg.to_dict(), perf, tech, inputs, pe_array_area=pe_array_area,
+                           extra_area=extra_area, calibration=systolic_calibration(cfg))
+    except ConfigError as e:
+        if e.key in ("dram", "dram_type"):
+            raise ConfigError("--dram", e.reason) from None
+        raise
+
+
+def add_export_parser(sub) -> None:
+    p = sub.add_parser("systolic", help="systolic array",
+                       description="Write the Verilog of a systolic array (PE grid, skew logic and the "
+                       "tiled-GEMM sequencer) and a JSON file with its configuration.")
+    add_config_options(p)
+    p.add_argument("-o", "--output", default="rtl/generated", help="output folder (default rtl/generated)")
+    p.set_defaults(func=cmd_export)
+
+
+def cmd_export(args) -> int:
+    from hwsim.families.systolic.rtl import export_verilog
+
+    cfg = config_from_args(args)
+    path = export_verilog(cfg, args.output)
+    print(path)
+    return 0
+
+
+def add_synth_parser(sub) -> None:
+    p = sub.add_parser("systolic", help="systolic array",
+                       description="Synthesise a systolic array's RTL. asic: area by block on the project's "
+                       "standard-cell library (one PE synthesised and composed with the periphery, or the whole "
+                       "array with --flat). ice40/ecp5: Yosys + nextpnr behind a serialising I/O wrapper; reports "
+                       "LUTs, flip-flops, DSPs, BRAMs and Fmax.")
+    add_config_options(p)
+    p.add_argument("--freq-mhz", type=float, default=12.0,
+                   help="clock constraint for nextpnr, MHz (default 12; Fmax is reported either way)")
+    p.add_argument("--target", choices=("asic", "ice40", "ecp5"), default="asic", help="flow (default asic)")
+    p.add_argument("--flat", action="store_true", help="asic: synthesise the whole array instead of composing")
+    p.add_argument("--liberty", default=None, help="asic: a liberty file instead of the project's cell library")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.set_defaults(func=cmd_synth)
+
+
+def cmd_synth(args) -> int:
+    from hwsim.families.systolic.synth import asic_area, fpga_resources
+
+    cfg = config_from_args(args)
+    if args.target == "asic":
+        try:
+            res = asic_area(cfg, "flat" if args.flat else "composed", args.liberty)
+        except ConfigError as e:
+            if e.key == "liberty":
+                raise ConfigError("--liberty", e.reason) from None
+            raise
+        d = res.to_dict()
+        if "area_um2_by_part" not in d:
+            d["area_um2_by_part"] = dict(d.get("by_block", {}))
+    else:
+        d = fpga_resources(cfg, args.target).to_dict()
+    d["target"] = args.target
+    d["config"] = cfg.to_dict()
+    if args.json:
+        return print_json(d)
+    w = sys.stdout.write
+    w(f"systolic {cfg.rows}x{cfg.cols} {cfg.dataflow.upper()} int{cfg.a_bits}xint{cfg.b_bits} acc{cfg.acc_bits}: "
+      f"{args.target}\n")
+    if args.target == "asic":
+        w(f"  area            {d['area_um2']:>12,.1f} um^2\n")
+        for k, v in d["area_um2_by_part"].items():
+            w(f"    {k:<24} {v:>12,.1f} um^2\n")
+    else:
+        for k in ("device", "package", "luts", "ffs", "dsps", "brams", "logic_cells", "fmax_mhz"):
+            w(f"  {k:<14} {d.get(k)}\n")
+    return 0

@@ -1,0 +1,80 @@
+"""Synthesis of the systolic-array RTL: area by block (ASIC) and FPGA resources.
+
+Synthesising a whole array flat costs minutes at 16x16 on these machines and grows
+with the PE count, so the ASIC figure is *composed*: one PE (:class:`SystolicPE`, the
+same module the array instantiates ``rows x cols`` times) is synthesised once, the
+periphery (operand skew, sequencer, accumulator buffer, result path) is synthesised with
+the PEs left out as black boxes, and the two are added. ``method="flat"`` synthesises
+the whole array with hierarchy kept (for validation on small arrays; the test suite
+measures the gap between the two). SRAM buffers are never synthesised: their area comes
+from the SRAM table (:mod:`hwsim.cost.area`).
+
+FPGA runs wrap the array in :class:`hwsim.eda.fpga_wrap.SerialWrapper`, whose cost
+(one flip-flop per port bit) is reported beside the result.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from hwsim.families.systolic.config import SystolicConfig
+from hwsim.eda.synth import AsicResult, ComposedArea, FpgaResult, compose_area, synth_asic
+from hwsim.errors import check_choice
+
+log = logging.getLogger(__name__)
+
+METHODS = ("composed", "flat")
+
+
+def pe_verilog(cfg: SystolicConfig) -> tuple[str, str]:
+    """Verilog and top name of one PE of ``cfg``."""
+    from amaranth.back import verilog
+
+    from hwsim.families.systolic.hdl import SystolicPE
+
+    top = f"systolic_pe_{cfg.dataflow}"
+    return verilog.convert(SystolicPE(cfg), name=top, emit_src=False), top
+
+
+def asic_area(cfg: SystolicConfig, method: str = "composed", liberty=None) -> AsicResult | ComposedArea:
+    """Standard-cell area of the array's logic (PEs + periphery), in um^2.
+
+    ``composed``: one PE synthesised and multiplied by ``rows * cols``, plus the
+    periphery synthesised with the PEs as black boxes. ``flat``: the whole array.
+    """
+    from hwsim.families.systolic.rtl import top_name, verilog_text
+
+    check_choice("method", method, METHODS)
+    if method == "flat":
+        top = top_name(cfg)
+        return synth_asic(verilog_text(cfg), top, liberty, name=top)
+    pe_array, periphery = asic_parts(cfg, liberty)
+    return ComposedArea(
+        pe_array.area_um2 + periphery.area_um2, pe_array.unit_area_um2, cfg.pes,
+        {"periphery": periphery.area_um2},
+        {"estimator": "composed from synthesised units",
+         "runs": {"pe": pe_array.provenance["runs"]["pe_area"], "periphery": periphery.provenance["run_id"]}})
+
+
+def asic_parts(cfg: SystolicConfig, liberty=None) -> tuple[ComposedArea, AsicResult]:
+    """The PE grid (one synthesised PE x ``rows * cols``) and the periphery, separately.
+
+    This is what a cost record takes: ``pe_array_area`` and ``extra_area["periphery"]``.
+    """
+    from hwsim.families.systolic.rtl import top_name, verilog_text
+
+    top = top_name(cfg)
+    pv, ptop = pe_verilog(cfg)
+    pe = synth_asic(pv, ptop, liberty, name=ptop)
+    periphery = synth_asic(verilog_text(cfg), top, liberty, blackbox=(f"{top}.pe_*",), name=f"{top}-periphery")
+    return compose_area(pe, cfg.pes), periphery
+
+
+def fpga_resources(cfg: SystolicConfig, target: str = "ice40", pnr: bool = True) -> FpgaResult:
+    """LUTs, flip-flops, DSPs, BRAMs and Fmax of the array (behind a serial wrapper)."""
+    from hwsim.eda.synth import fpga_wrapped
+    from hwsim.families.systolic.hdl import SystolicArray
+    from hwsim.families.systolic.rtl import top_name
+
+    freq = float(cfg.freq_mhz) if cfg.freq_mhz < 500 else 12.0
+    return fpga_wrapped(SystolicArray(cfg), top_name(cfg) + "_fpga", target, pnr=pnr, freq_mhz=freq)

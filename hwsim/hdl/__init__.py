@@ -1,1 +1,0 @@
-"""Amaranth generators per family, and the Verilator/cocotb runner they share."""

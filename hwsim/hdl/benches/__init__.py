@@ -1,1 +1,0 @@
-"""cocotb benches (run inside the simulator process by hwsim.hdl.sim.run)."""

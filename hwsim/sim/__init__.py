@@ -1,0 +1,1 @@
+"""Shared simulation engine: the Verilator/cocotb runner every family's RTL runs under."""
