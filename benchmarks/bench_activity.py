@@ -5,7 +5,7 @@ array size costs a Yosys mapping and a Verilator build (2x2 ~1 min, 4x4 ~5 min c
 two cores); later runs reuse both from the cache.
 """
 
-from hwsim.cost.activity import main
+from hwsim.families.systolic.activity import main
 
 if __name__ == "__main__":
     raise SystemExit(main())

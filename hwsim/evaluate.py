@@ -32,21 +32,24 @@ Examples
 
 from __future__ import annotations
 
+import ast
 import dataclasses
 import hashlib
 import importlib
 import importlib.util
 import json
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Callable
 
 import numpy as np
 
 from hwsim import __version__
-from hwsim.errors import ConfigError, HwsimError, check_choice
+from hwsim import families
+from hwsim.errors import ConfigError, check_choice
+from hwsim.families.contract import Family, exact_utilization
 from hwsim.workloads.ops import GemmOp, IntFormat
 
 log = logging.getLogger(__name__)
@@ -134,172 +137,115 @@ def _hash(obj) -> str:
 
 
 # ---------------------------------------------------------------------------- registry
-@dataclass(frozen=True)
-class Family:
-    """How the evaluator reaches one accelerator family.
-
-    Every callable is given as ``"module:attribute"`` and imported on first use, so a
-    family whose code is absent only fails when it is actually swept.
-
-    Parameters
-    ----------
-    name : str
-        Family name used in specs and records.
-    config : str
-        The frozen config class; must offer ``from_dict(d, source)`` and ``to_dict()``.
-    estimate : str
-        ``estimate(cfg, op, mode=...) -> Perf``.
-    estimate_arrays : str or None
-        Vectorised estimator taking design fields and ``m, k, n, count`` as keyword
-        arrays (see :func:`hwsim.families.systolic.model.estimate_arrays`).
-    array_fields : tuple of str
-        Config fields passed to ``estimate_arrays``.
-    peak_macs_per_cycle : callable
-        ``cfg -> int``: MACs per cycle at full utilisation.
-    freq_mhz, dram_bw_bytes_per_cycle : callable
-        ``cfg -> float``.
-    modes : tuple of str
-        Estimator timing modes; the first is the default.
-    code_modules : tuple of str
-        Modules whose source is part of the code version (see :func:`code_version`).
-    cost_inputs : str or None
-        ``cfg -> hwsim.cost.report.CostInputs`` (``"module:attribute"``); ``None`` when
-        the family has no cost model yet (cost fields then stay empty).
-    pe_array_area : str or None
-        ``cfg -> area`` of the compute array (a synthesis result or a
-        :class:`~hwsim.cost.tech.Figure`), for families whose PEs are not MAC units and so
-        cannot be priced from the MAC area table; ``None`` uses the table.
-    calibration : str or None
-        ``cfg -> {component: Figure}``: measured factors on table energies (see
-        :mod:`hwsim.families.systolic.calibration`); ``None`` prices from the tables alone.
-    """
-
-    name: str
-    config: str
-    estimate: str
-    estimate_arrays: str | None
-    array_fields: tuple
-    peak_macs_per_cycle: Callable[[Any], int]
-    freq_mhz: Callable[[Any], float]
-    dram_bw_bytes_per_cycle: Callable[[Any], float]
-    modes: tuple = ("default",)
-    code_modules: tuple = ()
-    cost_inputs: str | None = None
-    pe_array_area: str | None = None
-    calibration: str | None = None
-
-    def config_class(self):
-        return _resolve(self.config)
-
-    def estimate_fn(self):
-        return _resolve(self.estimate)
-
-    def estimate_arrays_fn(self):
-        return _resolve(self.estimate_arrays) if self.estimate_arrays else None
-
-    def fields(self) -> tuple:
-        """Names of the config fields, in declaration order."""
-        return tuple(f.name for f in dataclasses.fields(self.config_class()))
-
-    def make_config(self, design: dict, source: str | None = None):
-        return self.config_class().from_dict(dict(design), source)
-
-
-def _resolve(path: str):
-    mod, _, attr = path.partition(":")
-    try:
-        return getattr(importlib.import_module(mod), attr)
-    except (ImportError, AttributeError) as e:
-        raise HwsimError(f"{path} is not available ({e})") from None
-
-
-#: name -> :class:`Family`. Families are listed here explicitly (no discovery from the
-#: file system); a new family adds one entry.
-FAMILIES: dict[str, Family] = {}
-
-
-def register_family(family: Family) -> Family:
-    """Add (or replace) a family in :data:`FAMILIES`."""
-    FAMILIES[family.name] = family
-    return family
-
-
 def get_family(name: str, key: str = "family", source: str | None = None) -> Family:
-    if name not in FAMILIES:
-        raise ConfigError(key, f"must be one of {', '.join(repr(f) for f in FAMILIES)}, not {name!r}", source)
-    return FAMILIES[name]
+    """The registered family ``name`` (see :mod:`hwsim.families`)."""
+    return families.get(name, key, source)
 
 
-register_family(Family(
-    name="systolic",
-    config="hwsim.families.systolic.config:SystolicConfig",
-    estimate="hwsim.families.systolic.model:estimate",
-    estimate_arrays="hwsim.families.systolic.model:estimate_arrays",
-    array_fields=("rows", "cols", "dataflow", "a_bits", "b_bits", "acc_bits", "ifmap_sram_kb",
-                  "filter_sram_kb", "ofmap_sram_kb", "dram_bw_bytes_per_cycle", "acc_depth"),
-    peak_macs_per_cycle=lambda c: c.rows * c.cols,
-    freq_mhz=lambda c: float(c.freq_mhz),
-    dram_bw_bytes_per_cycle=lambda c: float(c.dram_bw_bytes_per_cycle),
-    modes=("hardware", "scalesim"),
-    code_modules=("hwsim.families.systolic.config", "hwsim.families.systolic.model",
-                  "hwsim.families.systolic.timing"),
-    cost_inputs="hwsim.cost.report:systolic_inputs",
-    calibration="hwsim.families.systolic.calibration:systolic_calibration",
-))
+class _Registry(Mapping):
+    """Read-only view of :func:`hwsim.families.registry` (imported on first use)."""
 
-register_family(Family(
-    name="lut",
-    config="hwsim.families.lut.config:LutConfig",
-    estimate="hwsim.families.lut.model:estimate_priced",
-    estimate_arrays=None,
-    array_fields=(),
-    peak_macs_per_cycle=lambda c: c.macs_per_cycle,
-    freq_mhz=lambda c: float(c.freq_mhz),
-    dram_bw_bytes_per_cycle=lambda c: float(c.dram_bw_bytes_per_cycle),
-    modes=("default", "lut", "mac"),
-    code_modules=("hwsim.families.lut.config", "hwsim.families.lut.model", "hwsim.families.lut.compare",
-                  "hwsim.families.lut.activity"),
-    cost_inputs="hwsim.families.lut.compare:cost_inputs",
-    pe_array_area="hwsim.families.lut.compare:pe_array_area",
-    calibration="hwsim.families.lut.activity:lut_calibration",
-))
+    def __getitem__(self, name):
+        return families.registry()[name]
+
+    def __iter__(self):
+        return iter(families.registry())
+
+    def __len__(self):
+        return len(families.registry())
+
+
+#: name -> :class:`~hwsim.families.contract.Family`.
+FAMILIES: Mapping[str, Family] = _Registry()
 
 
 # ------------------------------------------------------------------------ code version
-_CODE_MODULES = ("hwsim.evaluate", "hwsim.workloads.ops", "hwsim.workloads.error", "hwsim.families.base",
-                 "hwsim.cost.report", "hwsim.cost.energy", "hwsim.cost.area", "hwsim.cost.tech",
-                 "hwsim.families.systolic.calibration")
-#: Data folders (inside the package) whose files are part of the code version.
-_CODE_DATA = ("data/tech", "data/calibration")
+#: Shared modules every record depends on beyond what a family's folder imports.
+_ROOT_MODULES = ("hwsim.evaluate",)
+
+
+def _module_file(name: str) -> Path | None:
+    try:
+        spec = importlib.util.find_spec(name)
+    except (ImportError, ValueError):
+        return None
+    if spec is None or not spec.origin or not Path(spec.origin).is_file():
+        return None
+    return Path(spec.origin)
+
+
+def _imports(path: Path, package: str) -> set[str]:
+    """Modules of ``hwsim`` that the source at ``path`` imports (top level or inside
+    functions), resolved to module names."""
+    tree = ast.parse(path.read_bytes())
+    out = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            out.update(a.name for a in node.names if a.name.split(".")[0] == "hwsim")
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = package.rsplit(".", node.level - 1)[0] if node.level > 1 else package
+                mod = f"{base}.{node.module}" if node.module else base
+            else:
+                mod = node.module or ""
+            if mod.split(".")[0] != "hwsim":
+                continue
+            out.add(mod)
+            out.update(f"{mod}.{a.name}" for a in node.names)  # submodules imported by name
+    return out
+
+
+def dependency_files(roots) -> list[Path]:
+    """Every source file and data file under ``hwsim`` reachable from the modules
+    ``roots`` by imports (module-level or inside functions), plus the data folders of
+    every package reached (``data/`` beside the module)."""
+    seen: dict[str, Path] = {}
+    todo = list(roots)
+    while todo:
+        name = todo.pop()
+        if name in seen:
+            continue
+        path = _module_file(name)
+        if path is None:
+            continue
+        seen[name] = path
+        pkg = name if path.name == "__init__.py" else name.rpartition(".")[0]
+        if name != families.__name__:  # the registry imports every family: not followed
+            todo.extend(_imports(path, pkg))
+        # importing hwsim.a.b runs hwsim/a/__init__.py too
+        parts = name.split(".")
+        todo.extend(".".join(parts[:i]) for i in range(1, len(parts)))
+    files = set(seen.values())
+    for path in list(files):
+        data = path.parent / "data"
+        if data.is_dir():
+            files.update(f for f in data.rglob("*") if f.is_file() and "__pycache__" not in f.parts)
+    return sorted(files)
 
 
 @lru_cache(maxsize=None)
 def code_version(family: str) -> str:
-    """``"<package version>+<hash of the estimator's source files>"``.
+    """``"<package version>+<hash of every file the family's records depend on>"``.
 
-    The hash covers this module, the op definitions, the family's model modules and the
-    cost module when present, so a change to any of them gives new point keys (old
-    records are never mistaken for new results). Workload graphs are covered by the
-    workload hash (every op is hashed in full).
+    Computed, not listed: the family's folder, and every shared module and data folder
+    reachable from it or from this module by imports (cost tables, calibrations, cell
+    data, workload code, the quantisers behind ``sqnr_db``). Editing any of them gives
+    new point keys, so a resumed sweep never reuses records of older code. Workload
+    graphs are covered by the workload hash (every op is hashed in full).
     """
+    fam = FAMILIES[family]
+    pkg_dir = Path(fam.package.__file__).parent
+    roots = list(_ROOT_MODULES) + [fam.package.__name__]
+    roots += [f"{fam.package.__name__}.{f.stem}" for f in sorted(pkg_dir.glob("*.py"))]
+    root = Path(__file__).resolve().parent
     h = hashlib.sha256()
-    mods = _CODE_MODULES + FAMILIES[family].code_modules
-    for name in mods:
-        try:
-            spec = importlib.util.find_spec(name)
-        except (ImportError, ValueError):
-            spec = None
-        if spec is None or not spec.origin or not Path(spec.origin).is_file():
-            h.update(f"{name}:absent;".encode())
-            continue
-        h.update(f"{name}:".encode())
-        h.update(Path(spec.origin).read_bytes())
-    root = Path(__file__).parent
-    for folder in _CODE_DATA:
-        for f in sorted((root / folder).rglob("*")) if (root / folder).is_dir() else ():
-            if f.is_file():
-                h.update(f"{f.relative_to(root)}:".encode())
-                h.update(f.read_bytes())
+    files = set(dependency_files(roots))
+    files.update(f for f in pkg_dir.rglob("*") if f.is_file() and "__pycache__" not in f.parts)
+    for f in sorted(files):
+        f = Path(f).resolve()
+        rel = f.relative_to(root) if f.is_relative_to(root) else f.name
+        h.update(f"{rel}:".encode())
+        h.update(f.read_bytes())
     return f"{__version__}+{h.hexdigest()[:12]}"
 
 
@@ -397,7 +343,7 @@ class Record:
     latency_s: float
     throughput_ops_per_s: float
     tops: float
-    peak_macs_per_cycle: int
+    peak_macs_per_cycle: float
     peak_tops: float
     dram_bw_bytes_per_s: float
     sram_reads: int
@@ -445,7 +391,7 @@ _PERF_KEYS = frozenset(("cycles", "compute_cycles", "stall_cycles", "macs", "uti
 
 def _estimator_name(fam: Family, mode: str) -> str:
     # The scalar and vectorised paths give equal records, so both carry the model's name.
-    return f"{fam.estimate.partition(':')[0]}[{mode}]"
+    return f"{fam.estimate.__module__}[{mode}]"
 
 
 @lru_cache(maxsize=None)
@@ -471,7 +417,7 @@ def cost_status(family: str | None = None) -> str:
     """One line saying whether cost figures are wired (recorded and shown in reports)."""
     if _cost_fn() is None:
         return "not available: hwsim.cost.report.cost_record is not importable"
-    if family is not None and FAMILIES[family].cost_inputs is None:
+    if family is not None and FAMILIES[family].cost is None:
         return f"not available: family {family!r} has no cost inputs registered"
     return "hwsim.cost.report.cost_record"
 
@@ -501,7 +447,7 @@ def _make_record(point: Point, cfg, totals: dict, actions: dict, estimator: str)
     cycles = int(totals["cycles"])
     macs = int(totals["macs"])
     freq = fam.freq_mhz(cfg)
-    peak = int(fam.peak_macs_per_cycle(cfg))
+    peak = float(fam.peak_macs_per_cycle(cfg))
     latency = cycles / (freq * 1e6)
     ops = 2 * macs
     thr = ops / latency if latency > 0 else 0.0
@@ -518,7 +464,7 @@ def _make_record(point: Point, cfg, totals: dict, actions: dict, estimator: str)
         tokens=wl.tokens, n_ops=len(wl.ops),
         cycles=cycles, compute_cycles=int(totals["compute_cycles"]),
         stall_cycles=int(totals["stall_cycles"]), macs=macs, ops=ops,
-        utilization=float(macs / (cycles * peak)) if cycles else 0.0,
+        utilization=exact_utilization(macs, cycles, peak),
         freq_mhz=float(freq), latency_s=float(latency), throughput_ops_per_s=float(thr),
         tops=float(thr / 1e12), peak_macs_per_cycle=peak,
         peak_tops=float(2 * peak * freq * 1e6 / 1e12),
@@ -529,14 +475,14 @@ def _make_record(point: Point, cfg, totals: dict, actions: dict, estimator: str)
         actions={k: int(v) for k, v in sorted(actions.items())},
     )
     cost = _cost_fn()
-    if cost is None or fam.cost_inputs is None:
+    if cost is None or fam.cost is None:
         rec["cost_provenance"] = {"status": cost_status(point.family)}
     else:
         # Integration point: hwsim.cost prices this record's action counts (table area
         # for the PEs; a synthesised area would be passed as pe_array_area).
-        inputs = _resolve(fam.cost_inputs)(cfg)
-        area = _resolve(fam.pe_array_area)(cfg) if fam.pe_array_area else None
-        cal = _resolve(fam.calibration)(cfg) if fam.calibration else None
+        inputs = fam.cost.inputs(cfg)
+        area = fam.cost.pe_array_area(cfg) if fam.cost.pe_array_area else None
+        cal = fam.cost.calibration(cfg) if fam.cost.calibration else None
         c = cost(point.family, design, {"cycles": cycles, "macs": macs, "actions": rec["actions"]},
                  _tech(), inputs, pe_array_area=area, calibration=cal)
         rec["energy_pj"] = float(c["energy_pj"])
@@ -567,7 +513,7 @@ def evaluate(point: Point) -> Record:
     """
     fam = FAMILIES[point.family]
     cfg = point.config()
-    est = fam.estimate_fn()
+    est = fam.estimate
     totals = dict.fromkeys(("cycles", "compute_cycles", "stall_cycles", "macs", "sram_reads",
                             "sram_writes", "dram_bytes"), 0)
     actions: dict[str, int] = {}
@@ -593,7 +539,7 @@ def evaluate_many(points: list[Point]) -> list[Record]:
         groups.setdefault((p.family, p.workload.key, p.fidelity, p.mode), []).append(i)
     for (family, _, _, mode), idx in groups.items():
         fam = FAMILIES[family]
-        arr_fn = fam.estimate_arrays_fn()
+        arr_fn = fam.estimate_arrays
         if arr_fn is None:
             for i in idx:
                 out[i] = evaluate(points[i])

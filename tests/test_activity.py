@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 from hwsim.families.systolic.config import SystolicConfig
-from hwsim.cost.activity import (
+from hwsim.eda.activity import (
     Calibration,
     assign_blocks,
     calibrate,
@@ -24,6 +24,7 @@ from hwsim.cost.activity import (
     parse_netlist,
     parse_saif,
 )
+from hwsim.families.systolic.activity import BLOCK_PATTERNS
 from hwsim.cost.energy import energy_from_actions
 from hwsim.cost.tech import load_tech
 from hwsim.errors import ConfigError
@@ -180,14 +181,14 @@ def test_toggle_energy_by_hand():
 
 def test_assign_blocks():
     nl = parse_netlist(NETLIST)
-    b = assign_blocks(nl, load_cells())
+    b = assign_blocks(nl, load_cells(), patterns=BLOCK_PATTERNS)
     assert b["pe_0_0._1_"] == "pe_0_0"
     # the flip-flop's Q net is not named after a periphery register: sequencer
     assert b["west_reg"] == "sequencer"
     # u2 feeds only the output port y
     assert b["u2"] == "sequencer"
     named = parse_netlist(NETLIST.replace("wire q;", "wire west_skew_0_0;").replace(".Q(q)", ".Q(west_skew_0_0)"))
-    assert assign_blocks(named)["west_reg"] == "skew"
+    assert assign_blocks(named, patterns=BLOCK_PATTERNS)["west_reg"] == "skew"
 
 
 def test_calibration_record_scales_table_energy():
@@ -210,7 +211,7 @@ def test_calibration_record_scales_table_energy():
 
 @pytest.mark.rtl
 def test_gate_level_run_2x2_os():
-    from hwsim.cost.activity import activity_report
+    from hwsim.families.systolic.activity import activity_report
 
     cfg = SystolicConfig(rows=2, cols=2, dataflow="os")
     busy = activity_report(cfg, n_gemms=2, seed=3, stimulus="random")
@@ -238,7 +239,7 @@ def test_gate_level_run_2x2_os():
 @pytest.mark.rtl
 @pytest.mark.slow
 def test_gate_level_run_2x2_ws_llm_operands():
-    from hwsim.cost.activity import activity_report
+    from hwsim.families.systolic.activity import activity_report
 
     cfg = SystolicConfig(rows=2, cols=2, dataflow="ws", acc_depth=8)
     rep = activity_report(cfg, n_gemms=1, seed=1, shape=(6, 4, 4), stimulus="llm_int8")
@@ -258,12 +259,12 @@ def test_control_bits_formula_tracks_the_periphery_flip_flops(dataflow):
     the accumulator buffer, and exactly the formula's skew and de-skew triangles."""
     import collections
 
-    from hwsim.cost.activity import assign_blocks, gate_build
-    from hwsim.cost.report import systolic_control_bits
+    from hwsim.families.systolic.activity import gate_build
+    from hwsim.families.systolic.cost import systolic_control_bits
 
     cfg = SystolicConfig(rows=2, cols=2, dataflow=dataflow)
     _, netlist, _ = gate_build(cfg)
-    blocks = assign_blocks(netlist)
+    blocks = assign_blocks(netlist, patterns=BLOCK_PATTERNS)
     ffs = collections.Counter(blocks[c.name] for c in netlist.cells if c.type.startswith("DFF"))
     periphery = sum(v for b, v in ffs.items() if not b.startswith("pe_") and b != "acc_buffer")
     assert systolic_control_bits(cfg) == pytest.approx(periphery, rel=0.15)
@@ -272,7 +273,7 @@ def test_control_bits_formula_tracks_the_periphery_flip_flops(dataflow):
 
 
 def test_control_bits_grow_with_the_square_of_the_sides():
-    from hwsim.cost.report import SEQUENCER_BITS, systolic_control_bits, systolic_inputs
+    from hwsim.families.systolic.cost import SEQUENCER_BITS, systolic_control_bits, systolic_inputs
 
     small, big = SystolicConfig(rows=2, cols=2), SystolicConfig(rows=32, cols=32)
     assert systolic_control_bits(small) == SEQUENCER_BITS + 8 + 8 + 32

@@ -26,7 +26,8 @@ def test_pinned_os_calibration_matches_a_fresh_gate_level_run():
 
 
 def test_calibration_is_applied_and_named_as_the_source():
-    from hwsim.cost.report import cost_record, systolic_inputs
+    from hwsim.cost.report import cost_record
+    from hwsim.families.systolic.cost import systolic_inputs
     from hwsim.cost.tech import load_tech
     from hwsim.families.systolic.model import estimate
     from hwsim.workloads.ops import GemmOp

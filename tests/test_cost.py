@@ -9,7 +9,8 @@ import pytest
 import yaml
 
 from hwsim.cost.energy import SramSpec, action_energy, energy_from_actions
-from hwsim.cost.report import CostInputs, cost_record, systolic_inputs
+from hwsim.cost.report import CostInputs, cost_record
+from hwsim.families.systolic.cost import systolic_inputs
 from hwsim.cost.tech import Figure, _raw_tables, load_tech
 from hwsim.errors import ConfigError
 

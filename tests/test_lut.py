@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -183,7 +185,7 @@ def test_closed_form_counts():
     # core is then DRAM-bound at 64 B/cycle, the bit-serial LUT core is not
     assert mac.dram_bytes == {"A": 8 * 4096, "W": 4 * 4096 * 256 * 2 // 8, "C": 8 * 256 * 4}
     assert mac.cycles == sum(mac.dram_bytes.values()) // 64 and mac.stall_cycles == mac.cycles - steps - 1
-    assert p.stall_cycles == 0 and model.estimate(cfg, (8, 4096, 256), mode="mac") == mac
+    assert p.stall_cycles == 0 and model.estimate(replace(cfg, core="mac"), (8, 4096, 256)) == mac
     # fewer lookup units time-multiplex, padding is counted as work but not as MACs
     half = model.estimate(LutConfig(w_bits=2, tile_m=2, tile_n=64, tile_k=4, lookup_units=64), (3, 10, 65))
     assert half.cycles == (2 * 2 * 3) * 2 * 2 + 2 and half.macs == 3 * 10 * 65
@@ -363,13 +365,13 @@ def test_report_study_puts_our_ratios_beside_the_paper():
     from hwsim.evaluate import evaluate
     from hwsim.report.data import flatten
     from hwsim.report.html import Item
-    from hwsim.report.studies import study_items
+    from hwsim.families.lut.study import lut_vs_mac_items
     from hwsim.sweep.spec import load_spec
 
     spec = load_spec(Path(__file__).parents[1] / "sweeps" / "lut_vs_mac.toml")
     wl = spec.build_workloads()[1]
     recs = [evaluate(pt).to_dict() for d in spec.grid_designs() for pt in spec.points([d], [wl])]
-    items = {it.id: it for it in study_items(flatten(recs), Item)}
+    items = {it.id: it for it in lut_vs_mac_items(flatten(recs), Item)}
     assert set(items) == {"lut-vs-mac", "lut-activity", "lut-paper", "lut-gap"}
     table = items["lut-vs-mac"].table
     dens = {row[1]: float(row[2]) for row in table[1:]}

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from hwsim.cli.run import family_modules
+from hwsim.families import registry
 
 
 def register(sub) -> None:
@@ -23,7 +23,8 @@ def register(sub) -> None:
                          "area by block (asic) or LUTs, flip-flops, DSPs and Fmax (ice40, ecp5).")
     syn_fam = syn.add_subparsers(dest="family", metavar="FAMILY", parser_class=type(p))
     syn_fam.required = True
-    for mod in family_modules():
-        mod.add_export_parser(exp_fam)
-        if hasattr(mod, "add_synth_parser"):
-            mod.add_synth_parser(syn_fam)
+    for family in registry().values():
+        if family.cli.export is not None:
+            family.cli.export(exp_fam)
+        if family.cli.synth is not None:
+            family.cli.synth(syn_fam)

@@ -2,18 +2,7 @@
 
 from __future__ import annotations
 
-import importlib
-
-from hwsim.cli.families import FAMILY_CLI_MODULES
-
-
-def family_modules():
-    for name in FAMILY_CLI_MODULES:
-        try:
-            yield importlib.import_module(name)
-        except ModuleNotFoundError as e:
-            if e.name != name:
-                raise
+from hwsim.families import registry
 
 
 def register(sub) -> None:
@@ -25,5 +14,5 @@ def register(sub) -> None:
     )
     fam = p.add_subparsers(dest="family", metavar="FAMILY", parser_class=type(p))
     fam.required = True
-    for mod in family_modules():
-        mod.add_run_parser(fam)
+    for family in registry().values():
+        family.cli.run(fam)

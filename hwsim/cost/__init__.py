@@ -8,11 +8,6 @@ Modules
     ``energy_from_actions``: a pure function of named action counts.
 :mod:`hwsim.cost.area`
     Area from the tables (SRAM macros, MACs) and from synthesis results.
-:mod:`hwsim.eda.synth`
-    Yosys (ASIC cell area, FPGA resources) and nextpnr (FPGA Fmax), cached on disk.
-:mod:`hwsim.cost.activity`
-    Toggle counts from a Verilator SAIF dump of a gate-level run, priced with per-cell
-    energies, compared with the table estimate (calibration per family).
 :mod:`hwsim.cost.report`
     ``cost_record``: the cost fields of an evaluation record.
 

@@ -256,7 +256,7 @@ def energy_from_actions(actions: Mapping[str, float], tech: Tech, *, cycles: int
         Where ``control_bits`` comes from (default: "assumed").
     calibration : mapping of str to Figure, optional
         Component -> factor (unit ``"x"``) applied to its dynamic energy, e.g. from
-        :func:`hwsim.cost.activity.calibrate`.
+        :func:`hwsim.eda.activity.calibrate`.
 
     Examples
     --------

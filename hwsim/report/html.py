@@ -260,10 +260,13 @@ def build_items(data, objectives: dict | None, constraints: dict | None, top: in
     else:
         notes.append("Utilisation heatmap: needs at least two swept numeric fields.")
 
-    # ---- study-specific sections (paper comparisons), from the same records
-    from hwsim.report.studies import study_items
+    # ---- study-specific sections (paper comparisons) registered by the families
+    from hwsim.families import registry
 
-    items += study_items(df, Item)
+    for fam_name in sorted(set(df["family"])):
+        fam = registry().get(fam_name)
+        for build in (fam.studies.values() if fam is not None else ()):
+            items += build(df[df["family"] == fam_name], Item)
     return items, notes
 
 

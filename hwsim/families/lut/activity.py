@@ -1,6 +1,6 @@
 """Gate-level activity energy of the LUT tensor core tile and its MAC baseline.
 
-The same method as :mod:`hwsim.cost.activity` (which documents the energy model and its
+The same method as :mod:`hwsim.eda.activity` (which documents the energy model and its
 approximations), applied to the two tiles of :mod:`hwsim.families.lut.hdl`:
 
 1. the tile's Verilog is mapped onto the project's cell library
@@ -29,7 +29,7 @@ one per core and weight precision) in the form ``energy_from_actions`` takes as 
 hwsim.families.lut.activity`` regenerates the file, ``tests/test_lut_activity.py`` re-measures
 and diffs one core).
 
-Where this is approximate: beyond the gate-level caveats of :mod:`hwsim.cost.activity`
+Where this is approximate: beyond the gate-level caveats of :mod:`hwsim.eda.activity`
 (no glitches, no wires: a lower bound on combinational energy), the calibration tile is
 small (``tile_n`` = 8) while the study's tile is ``tile_n`` = 64. The LUT tile's table
 precompute is shared by all N columns, so its share of the energy is larger at N = 8;
@@ -116,7 +116,7 @@ def stimulus(cfg: LutConfig, shape, n_gemms: int, seed: int) -> list[tuple[np.nd
 
 def gate_build(cfg: LutConfig, core: str):
     """(synthesis result, parsed netlist, Verilator build dir) of the gate-level tile."""
-    from hwsim.cost.activity import cell_models_verilog, parse_netlist
+    from hwsim.eda.activity import cell_models_verilog, parse_netlist
     from hwsim.eda.synth import synth_netlist
     from hwsim.families.lut.rtl import top_name, verilog_text
     from hwsim.sim.verilator import build
@@ -139,7 +139,7 @@ def table_energy(cfg: LutConfig, core: str, shape, n_gemms: int) -> tuple[dict, 
     from hwsim.workloads.ops import GemmOp
 
     m, k, n = shape
-    perf = model.estimate(cfg, GemmOp(m, k, n, count=n_gemms), mode=core)
+    perf = model.estimate(replace(cfg, core=core), GemmOp(m, k, n, count=n_gemms))
     actions = {key: v for key, v in model.priced_actions(cfg, perf).items()
                if not (key.startswith("sram") or key.startswith("dram"))}
     e = energy_from_actions(actions, load_tech(45), cycles=int(perf.compute_cycles), freq_mhz=cfg.freq_mhz,
@@ -177,7 +177,7 @@ def activity_report(cfg: LutConfig, core: str, w_bits=(1, 2, 4), *, shape=None, 
     """
     from hwsim.families.lut import model
     from hwsim.families.lut.golden import golden_lut_gemm, golden_mac_gemm
-    from hwsim.cost.activity import _versions, assign_blocks, load_cells, netlist_energy, parse_saif
+    from hwsim.eda.activity import _versions, assign_blocks, load_cells, netlist_energy, parse_saif
     from hwsim.families.lut.hdl import MODE_CODES
     from hwsim.families.lut.rtl import BENCH_MODULE, feed, top_name, unpack_output
     from hwsim.sim.verilator import run

@@ -114,7 +114,7 @@ def evaluate_core(cfg: LutConfig, ops, core: str, tech, area_um2: float, calibra
     cycles = compute = macs = 0
     actions: dict[str, float] = {}
     for op in ops:
-        perf = model.estimate(cfg, op, mode=core)
+        perf = model.estimate(replace(cfg, core=core), op)
         cycles += perf.cycles
         compute += perf.compute_cycles
         macs += perf.macs

@@ -104,13 +104,13 @@ def _dram(cfg: LutConfig, m: int, k: int, n: int, w_bits: int) -> dict:
     return {"A": m * k * a_bytes * a_reads, "W": w_total * w_reads, "C": m * n * cfg.acc_bits // 8}
 
 
-#: ``mode`` of :func:`estimate`: ``"default"`` follows ``cfg.core``.
-MODES = ("default", "lut", "mac")
+#: ``mode`` of :func:`estimate`: the one timing there is. Which core is evaluated is the
+#: config's ``core`` alone (one knob), so a record cannot mix a LUT config with MAC timing.
+MODES = ("default",)
 
 
 def estimate(cfg: LutConfig, op, mode: str = "default") -> Perf:
-    """Closed-form performance of ``cfg.core`` on ``op`` (a :class:`GemmOp` or ``(M, K, N)``);
-    ``mode="lut"`` or ``"mac"`` picks the core regardless of the config.
+    """Closed-form performance of ``cfg.core`` on ``op`` (a :class:`GemmOp` or ``(M, K, N)``).
 
     ``compute_cycles`` is what the RTL takes; ``cycles`` adds the stall when the GEMM's
     DRAM traffic at ``dram_bw_bytes_per_cycle`` takes longer than its compute.
@@ -123,7 +123,7 @@ def estimate(cfg: LutConfig, op, mode: str = "default") -> Perf:
     (34, 512)
     """
     check_choice("mode", mode, MODES)
-    if (cfg.core if mode == "default" else mode) == "mac":
+    if cfg.core == "mac":
         return estimate_mac(cfg, op)
     m, k, n, count = _shape(op)
     t = tiling(cfg, m, k, n)

@@ -1,7 +1,7 @@
 """Pinned activity calibrations: measured factors on table energies, with their runs.
 
 The table-based energy of a systolic array (``energy_from_actions``) is calibrated
-against gate-level activity (:mod:`hwsim.cost.activity`): the generated RTL is
+against gate-level activity (:mod:`hwsim.eda.activity`): the generated RTL is
 synthesised onto the project's cell library, simulated under Verilator on LLM-like INT8
 GEMMs, and its toggles are priced with the cells' switching energies. The ratio
 (activity / table) per component is pinned in ``hwsim/families/systolic/data/calibration.json``
@@ -11,7 +11,7 @@ the pinned file; ``python -m hwsim.families.systolic.calibration`` regenerates i
 
 The calibration runs on a 2x2 array (16x32x16 GEMMs); the factor is applied to arrays of
 any size. The table charges control as the periphery's register bits
-(:func:`hwsim.cost.report.systolic_control_bits`, growing with the square of the array's
+(:func:`hwsim.families.systolic.cost.systolic_control_bits`, growing with the square of the array's
 sides), so the factors carry over: re-measured on 4x4 arrays with the same stimulus, the
 control ratio is 1.63 (OS) / 4.13 (WS) against 1.39 / 4.09 pinned here, and the PE-array
 ratio 3.77 / 2.07 against 3.51 / 1.72. ``is`` uses the ``ws`` factors: it is the same
@@ -61,7 +61,7 @@ def systolic_calibration(cfg) -> dict[str, Figure]:
 def measure_systolic(dataflow: str) -> dict:
     """Run the calibration for one dataflow (gate-level build + simulation)."""
     from hwsim.families.systolic.config import SystolicConfig
-    from hwsim.cost.activity import activity_report
+    from hwsim.families.systolic.activity import activity_report
 
     r = CALIBRATION_RUN
     cfg = SystolicConfig(rows=r["rows"], cols=r["cols"], dataflow=dataflow)

@@ -139,7 +139,8 @@ def cmd_run(args) -> int:
 
 def _cost(cfg, perf, node_nm, dram, pe_array_area, extra_area):
     from hwsim.families.systolic.calibration import systolic_calibration
-    from hwsim.cost.report import cost_record, systolic_inputs
+    from hwsim.cost.report import cost_record
+    from hwsim.families.systolic.cost import systolic_inputs
     from hwsim.cost.tech import load_tech
 
     try:

@@ -1,34 +1,15 @@
-"""Study-specific report sections: our measured ratios beside a paper's published ones.
-
-A family may register a function ``(records DataFrame) -> list[Item]`` here; the report
-appends its items after the generic ones. Figures come only from stored records; the
-paper's claims are cited constants kept with the family (e.g.
-:data:`hwsim.families.lut.compare.PAPER_CLAIMS`).
+"""The LUT-vs-MAC study section of a report: our measured ratios beside the LUT Tensor
+Core paper's published ones, from stored records only (the paper's claims are cited
+constants kept with the family, :data:`hwsim.families.lut.compare.PAPER_CLAIMS`).
+Registered as the family's ``studies`` entry (see :mod:`hwsim.report.html`).
 """
 
 from __future__ import annotations
-
-import importlib
 
 import numpy as np
 import pandas as pd
 
 from hwsim.report import plots
-
-#: family -> "module:function" building that family's study items.
-STUDIES = {
-    "lut": "hwsim.report.studies:lut_vs_mac_items",
-}
-
-
-def study_items(df: pd.DataFrame, item_cls) -> list:
-    out = []
-    for fam in sorted(set(df["family"])):
-        path = STUDIES.get(fam)
-        if path:
-            mod, _, fn = path.partition(":")
-            out += getattr(importlib.import_module(mod), fn)(df[df["family"] == fam], item_cls)
-    return out
 
 
 def _core_pj(parts) -> float:

@@ -1,0 +1,249 @@
+"""The family contract: what every accelerator family (and system) gives the shared engines.
+
+A family is one folder, ``hwsim/families/<name>/``, whose ``__init__.py`` builds one
+:class:`Family` object; :mod:`hwsim.families` lists those objects (imported, no strings).
+Every shared engine (evaluation, sweeps, reports, the CLI, the contract tests) reaches a
+family only through this object, so none of them names a family.
+
+What a family provides
+----------------------
+config
+    A frozen dataclass (:class:`~hwsim.families.base.ConfigMixin`) validated in
+    ``__post_init__``. Field metadata made with :func:`param` (help, unit, CLI option,
+    range) generates the command-line options and the error keys.
+golden
+    ``golden(cfg, job) -> np.ndarray``: the bit-exact result the hardware computes.
+estimate, estimate_arrays
+    The closed-form model: ``estimate(cfg, op, mode) -> Perf`` with named action counts in
+    the cost model's vocabulary, and optionally its vectorised form over arrays of design
+    fields and op shapes (``array_fields`` names the fields it takes).
+implementations
+    ``{name: run}`` with one signature, ``run(cfg, jobs) -> list[Result]``: at least
+    ``"golden"`` and the cycle-level or event-driven ``"model"``; ``"amaranth"`` and
+    ``"verilator"`` when the family has RTL. Contract tests run every one of them on the
+    same seeded jobs.
+stimulus
+    ``stimulus(cfg, shape, rng) -> Job``: one job of the family's operation (operands in
+    the formats the design takes) from an explicit ``numpy.random.Generator``.
+op kinds
+    The workload operation classes the family's model accepts (a GEMM; a GEMV against a
+    KV cache; ...), so an op the family cannot run is refused before any work starts.
+hardware
+    ``top(cfg) -> (component, module_name)`` for export and synthesis, and ``synth`` hooks.
+cost
+    :class:`CostHooks`: the components a design is priced from, its compute-array area
+    and its calibration factors.
+cli
+    :class:`CliHooks`: the family's parsers of ``hwsim run``, ``hwsim rtl export`` and
+    ``hwsim rtl synth``.
+
+A *system* (two engines on one workload, e.g. an NPU beside DRAM-PIM) is registered the
+same way: its config names the engines' configs, its ``estimate`` runs the scheduler, and
+its implementations run each engine's own.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass, field
+from types import ModuleType
+from typing import Any, Callable, Mapping
+
+import numpy as np
+
+from hwsim.errors import ConfigError
+
+#: Names of the implementations every family may register, in the order of fidelity.
+IMPLEMENTATIONS = ("golden", "model", "amaranth", "verilator")
+
+
+def param(default: Any, *, help: str, unit: str | None = None, cli: str | None = None,
+          range: tuple | None = None, choices: tuple | None = None, cli_flag_inverts: bool = False):
+    """A config field with the metadata the CLI and error messages are built from.
+
+    Parameters
+    ----------
+    default
+        Default value (immutable).
+    help : str
+        One line for ``--help``.
+    unit : str, optional
+        Unit shown in help (``"KiB"``, ``"MHz"``, ``"bytes/cycle"``).
+    cli : str, optional
+        The option name (default ``--`` + the field name with dashes).
+    range : (lo, hi), optional
+        Inclusive bounds, shown in help (the config's ``__post_init__`` enforces them).
+    choices : tuple, optional
+        Allowed values of a string field.
+    cli_flag_inverts : bool
+        For a boolean field whose default is True: the option is a flag that sets it False.
+    """
+    meta = {"help": help, "unit": unit, "cli": cli, "range": range, "choices": choices,
+            "cli_flag_inverts": cli_flag_inverts}
+    return field(default=default, metadata=meta)
+
+
+def option_name(f: dataclasses.Field) -> str:
+    """The command-line option of config field ``f``."""
+    return f.metadata.get("cli") or "--" + f.name.replace("_", "-")
+
+
+@dataclass(frozen=True)
+class Result:
+    """What one implementation returns for one job.
+
+    Attributes
+    ----------
+    outputs : np.ndarray
+        The result matrix (integers, or IEEE bit patterns for floating-point outputs).
+    cycles : int or None
+        Cycles from the first operand accepted to the last result produced (``None`` for
+        the golden function, which has no timing).
+    stall_cycles : int
+        Cycles lost to back-pressure or memory (0 when the implementation has none).
+    """
+
+    outputs: np.ndarray
+    cycles: int | None = None
+    stall_cycles: int = 0
+
+
+#: One job: the named operands of one operation (e.g. ``{"a": A, "b": B}``), plus optional
+#: harness settings (``"backpressure"``) that only the RTL implementations honour.
+Job = Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class CostHooks:
+    """How a design of the family is priced (see :func:`hwsim.cost.report.cost_record`).
+
+    Attributes
+    ----------
+    inputs : callable
+        ``(cfg, dram) -> CostInputs``: widths, buffers and control of the design.
+    pe_array_area : callable or None
+        ``cfg -> Figure | AsicResult``: the compute array's area when it is not priced from
+        the MAC table (non-MAC compute units); ``None`` uses the table.
+    calibration : callable or None
+        ``cfg -> {component: Figure}``: pinned gate-level activity factors.
+    """
+
+    inputs: Callable[..., Any]
+    pe_array_area: Callable[[Any], Any] | None = None
+    calibration: Callable[[Any], Mapping] | None = None
+
+
+@dataclass(frozen=True)
+class CliHooks:
+    """The family's subcommands of ``hwsim run``, ``hwsim rtl export`` and ``hwsim rtl synth``.
+
+    Each is ``register(subparsers)``, adding the family's parser; options of config fields
+    come from the config's field metadata (:func:`hwsim.cli.options.add_config_options`).
+    """
+
+    run: Callable[[Any], None]
+    export: Callable[[Any], None] | None = None
+    synth: Callable[[Any], None] | None = None
+
+
+@dataclass(frozen=True)
+class Family:
+    """One accelerator family (or system), as every shared engine sees it.
+
+    Attributes
+    ----------
+    name : str
+        Name used in specs, records and on the command line.
+    summary : str
+        One line for ``hwsim families`` and ``--help``.
+    package : module
+        The family's package (its folder is part of every record's code version).
+    config : type
+        Frozen config dataclass with :func:`param` field metadata.
+    golden : callable
+        ``golden(cfg, job) -> np.ndarray``.
+    estimate : callable
+        ``estimate(cfg, op, mode=...) -> Perf`` (priced action names).
+    implementations : mapping
+        ``{name: run(cfg, jobs) -> list[Result]}``; names from :data:`IMPLEMENTATIONS`.
+    stimulus : callable
+        ``stimulus(cfg, (m, k, n), rng) -> Job``.
+    peak_macs_per_cycle : callable
+        ``cfg -> float``: MACs (or MAC-equivalents) per cycle at full use; exact.
+    cost : CostHooks
+    cli : CliHooks
+    top : callable
+        ``cfg -> (amaranth component, Verilog module name)``.
+    op_kinds : tuple of type
+        Workload operation classes the model accepts.
+    estimate_arrays : callable or None
+        Vectorised closed form (see :func:`hwsim.families.systolic.model.estimate_arrays`).
+    array_fields : tuple of str
+        Config fields ``estimate_arrays`` takes.
+    modes : tuple of str
+        Estimator timing modes; the first is the default.
+    studies : mapping
+        ``{name: callable(records DataFrame, Item) -> list[Item]}``: family-specific report
+        sections (e.g. a paper's ratios beside ours).
+    examples : tuple of dict
+        Small designs (config fields) whose RTL builds are cheap: the contract tests run
+        every implementation on them, so they double as the family's smoke test.
+    """
+
+    name: str
+    summary: str
+    package: ModuleType
+    config: type
+    golden: Callable[..., np.ndarray]
+    estimate: Callable[..., Any]
+    implementations: Mapping[str, Callable[..., list]]
+    stimulus: Callable[..., Job]
+    peak_macs_per_cycle: Callable[[Any], float]
+    cost: CostHooks
+    cli: CliHooks
+    top: Callable[[Any], tuple]
+    op_kinds: tuple = ()
+    estimate_arrays: Callable[..., dict] | None = None
+    array_fields: tuple = ()
+    modes: tuple = ("default",)
+    studies: Mapping[str, Callable] = field(default_factory=dict)
+    examples: tuple = ()
+
+    def __post_init__(self):
+        unknown = set(self.implementations) - set(IMPLEMENTATIONS)
+        if unknown:
+            raise ConfigError("implementations", f"unknown names {sorted(unknown)} in family {self.name!r}")
+        for need in ("golden", "model"):
+            if need not in self.implementations:
+                raise ConfigError("implementations", f"family {self.name!r} lacks {need!r}")
+        if not dataclasses.is_dataclass(self.config):
+            raise ConfigError("config", f"family {self.name!r}: the config must be a dataclass")
+
+    # ------------------------------------------------------------------ config views
+    def fields(self) -> tuple:
+        """Names of the config fields, in declaration order."""
+        return tuple(f.name for f in dataclasses.fields(self.config))
+
+    def make_config(self, design: Mapping, source: str | None = None):
+        return self.config.from_dict(dict(design), source)
+
+    def freq_mhz(self, cfg) -> float:
+        return float(cfg.freq_mhz)
+
+    def dram_bw_bytes_per_cycle(self, cfg) -> float:
+        return float(cfg.dram_bw_bytes_per_cycle)
+
+    def check_op(self, op, key: str = "workloads", source: str | None = None) -> None:
+        """Refuse an operation the family's model does not take."""
+        if self.op_kinds and not isinstance(op, self.op_kinds):
+            kinds = ", ".join(k.__name__ for k in self.op_kinds)
+            raise ConfigError(key, f"family {self.name!r} runs {kinds} operations, not "
+                              f"{type(op).__name__}", source)
+
+
+def exact_utilization(macs: int, cycles: int, peak_macs_per_cycle: float) -> float:
+    """``macs / (cycles * peak)`` without truncating a fractional peak."""
+    if cycles <= 0 or not peak_macs_per_cycle > 0 or not math.isfinite(peak_macs_per_cycle):
+        return 0.0
+    return float(macs / (cycles * peak_macs_per_cycle))

@@ -1,0 +1,88 @@
+"""The LUT tensor core family as the shared engines see it (:class:`~hwsim.families.contract.Family`).
+
+One knob chooses the core: the config's ``core`` (``"lut"`` or its ``"mac"`` baseline of
+the same tile shape); every implementation and the estimator follow it.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+import hwsim.families.lut as package
+from hwsim.families.contract import CliHooks, CostHooks, Family, Result
+from hwsim.families.lut import cli
+from hwsim.families.lut.activity import lut_calibration
+from hwsim.families.lut.compare import cost_inputs, pe_array_area
+from hwsim.families.lut.config import LutConfig
+from hwsim.families.lut.golden import golden_lut_gemm, golden_mac_gemm
+from hwsim.families.lut.model import estimate_priced
+from hwsim.families.lut.study import lut_vs_mac_items
+from hwsim.workloads.ops import GemmOp
+
+_ENABLES = ("act_en", "wgt_en", "out_en")
+
+
+def golden(cfg: LutConfig, job) -> np.ndarray:
+    fn = golden_lut_gemm if cfg.core == "lut" else golden_mac_gemm
+    return fn(cfg, job["a"], job["q"])
+
+
+def run_golden(cfg, jobs, backpressure=None):
+    return [Result(golden(cfg, j)) for j in jobs]
+
+
+def run_model(cfg, jobs, backpressure=None):
+    """The cycle-level model; a job's ``enables`` (per-cycle valid/ready strings, as the
+    RTL bench takes them) are honoured, so it counts stalls cycle for cycle."""
+    from hwsim.families.lut.cyclesim import simulate_lut, simulate_mac
+
+    sim = simulate_lut if cfg.core == "lut" else simulate_mac
+    out = []
+    for j in jobs:
+        en = j.get("enables") or {}
+        c, perf = sim(cfg, j["a"], j["q"], **{k: en.get(k) for k in _ENABLES})
+        out.append(Result(c, perf.cycles, perf.stall_cycles))
+    return out
+
+
+def run_verilator(cfg, jobs, backpressure=None):
+    from hwsim.families.lut.rtl import run_jobs
+
+    gemms = [(j["a"], j["q"], j.get("enables") or None) for j in jobs]
+    return [Result(r["c"], r["cycles"]) for r in run_jobs(cfg, cfg.core, gemms)]
+
+
+def stimulus(cfg: LutConfig, shape, rng: np.random.Generator) -> dict:
+    """Integer activations over the full ``a_bits`` range and weight codes over ``w_bits``."""
+    m, k, n = shape
+    lim = 1 << (cfg.a_bits - 1)
+    return {"a": rng.integers(-lim, lim, (m, k), dtype=np.int64),
+            "q": rng.integers(0, 1 << cfg.w_bits, (k, n), dtype=np.int64)}
+
+
+def top(cfg: LutConfig):
+    from hwsim.families.lut.rtl import component, top_name
+
+    return component(cfg, cfg.core), top_name(cfg.core)
+
+
+FAMILY = Family(
+    name="lut",
+    summary="LUT tensor core: low-bit weights x INT8/INT16 activations by table lookup (and its MAC baseline)",
+    package=package,
+    config=LutConfig,
+    golden=golden,
+    estimate=estimate_priced,
+    implementations={"golden": run_golden, "model": run_model, "verilator": run_verilator},
+    stimulus=stimulus,
+    peak_macs_per_cycle=lambda c: float(c.macs_per_cycle),
+    cost=CostHooks(inputs=cost_inputs, pe_array_area=pe_array_area, calibration=lut_calibration),
+    cli=CliHooks(run=cli.add_run_parser, export=cli.add_export_parser, synth=cli.add_synth_parser),
+    top=top,
+    op_kinds=(GemmOp,),
+    studies={"lut_vs_mac": lut_vs_mac_items},
+    # tile shapes of tests/test_lut_fidelity.py (weight precision is a run-time input of the
+    # tiles, so every precision shares one build per core)
+    examples=(dict(core="lut", w_bits=2, weight_mode="signed", tile_m=2, tile_n=8, tile_k=4),
+              dict(core="mac", w_bits=4, weight_mode="unsigned", tile_m=2, tile_n=8, tile_k=4)),
+)

@@ -1,0 +1,91 @@
+"""The systolic-array family as the shared engines see it (:class:`~hwsim.families.contract.Family`)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+import hwsim.families.systolic as package
+from hwsim.families.contract import CliHooks, CostHooks, Family, Result
+from hwsim.families.systolic import cli
+from hwsim.families.systolic.calibration import systolic_calibration
+from hwsim.families.systolic.config import SystolicConfig
+from hwsim.families.systolic.cost import systolic_inputs
+from hwsim.families.systolic.golden import golden_gemm
+from hwsim.families.systolic.model import estimate, estimate_arrays
+from hwsim.workloads.ops import GemmOp
+
+ARRAY_FIELDS = ("rows", "cols", "dataflow", "a_bits", "b_bits", "acc_bits", "ifmap_sram_kb",
+                "filter_sram_kb", "ofmap_sram_kb", "dram_bw_bytes_per_cycle", "acc_depth")
+
+
+def _operands(jobs):
+    return [(np.asarray(j["a"], np.int64), np.asarray(j["b"], np.int64)) for j in jobs]
+
+
+def golden(cfg: SystolicConfig, job) -> np.ndarray:
+    return golden_gemm(cfg, job["a"], job["b"])
+
+
+def run_golden(cfg, jobs, backpressure=None):
+    return [Result(golden_gemm(cfg, a, b)) for a, b in _operands(jobs)]
+
+
+def run_model(cfg, jobs, backpressure=None):
+    from hwsim.families.systolic.cyclesim import simulate
+
+    return [Result(*simulate(cfg, a, b)) for a, b in _operands(jobs)]
+
+
+def run_amaranth(cfg, jobs, backpressure=None):
+    from hwsim.families.systolic.rtl import run_gemms_amaranth
+
+    return [Result(c, cycles) for c, cycles in run_gemms_amaranth(cfg, _operands(jobs))]
+
+
+def run_verilator(cfg, jobs, backpressure=None):
+    from hwsim.families.systolic.rtl import run_gemms_detailed
+
+    return [Result(r.c, r.cycles, r.stall_cycles)
+            for r in run_gemms_detailed(cfg, _operands(jobs), backpressure)]
+
+
+def stimulus(cfg: SystolicConfig, shape, rng: np.random.Generator) -> dict:
+    """Uniform operands over the configured widths for an ``(M, K, N)`` GEMM."""
+    m, k, n = shape
+
+    def draw(bits, size):
+        lo, hi = (-(1 << (bits - 1)), 1 << (bits - 1)) if cfg.signed else (0, 1 << bits)
+        return rng.integers(lo, hi, size, dtype=np.int64)
+
+    return {"a": draw(cfg.a_bits, (m, k)), "b": draw(cfg.b_bits, (k, n))}
+
+
+def top(cfg: SystolicConfig):
+    from hwsim.families.systolic.hdl import SystolicArray
+    from hwsim.families.systolic.rtl import DIM_BITS, top_name
+
+    return SystolicArray(cfg, dim_bits=DIM_BITS), top_name(cfg)
+
+
+FAMILY = Family(
+    name="systolic",
+    summary="systolic array of MAC PEs (output / weight / input stationary)",
+    package=package,
+    config=SystolicConfig,
+    golden=golden,
+    estimate=estimate,
+    estimate_arrays=estimate_arrays,
+    array_fields=ARRAY_FIELDS,
+    implementations={"golden": run_golden, "model": run_model, "amaranth": run_amaranth,
+                     "verilator": run_verilator},
+    stimulus=stimulus,
+    peak_macs_per_cycle=lambda c: float(c.rows * c.cols),
+    cost=CostHooks(inputs=systolic_inputs, calibration=systolic_calibration),
+    cli=CliHooks(run=cli.add_run_parser, export=cli.add_export_parser, synth=cli.add_synth_parser),
+    top=top,
+    op_kinds=(GemmOp,),
+    modes=("hardware", "scalesim"),
+    # the same designs as tests/test_systolic_fidelity.py, so their Verilator builds are shared
+    examples=(dict(rows=3, cols=5, dataflow="os", a_bits=5, b_bits=3, acc_bits=20, signed=True),
+              dict(rows=2, cols=2, dataflow="ws", a_bits=8, b_bits=8, acc_bits=18, signed=False, acc_depth=3)),
+)
