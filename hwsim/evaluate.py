@@ -47,7 +47,7 @@ import numpy as np
 
 from hwsim import __version__
 from hwsim.errors import ConfigError, HwsimError, check_choice
-from hwsim.workloads.ops import GemmOp, IntFormat
+from hwsim.workloads.ops import GemmOp, IntFormat, check_macs
 
 log = logging.getLogger(__name__)
 
@@ -96,6 +96,8 @@ class Workload:
         for op in self.ops:
             if not isinstance(op, GemmOp):
                 raise ConfigError("workloads", f"workload {self.name!r} holds {op!r}, not a GemmOp")
+        check_macs("workloads", sum(op.total_macs for op in self.ops),
+                   f"the total of workload {self.name!r}")
 
     @classmethod
     def from_gemms(cls, name: str, ops, tokens: int | None = None) -> "Workload":
@@ -440,6 +442,10 @@ METRICS = tuple(
 
 
 # -------------------------------------------------------------------------- evaluation
+#: Largest ratio of a derived count (cycles, bits written, bytes moved) to the MACs,
+#: with margin; and the bound int64 totals must stay under in the vectorised path.
+_INT64_HEADROOM = 2**14
+_INT64_SAFE = 2**62
 _PERF_KEYS = frozenset(("cycles", "compute_cycles", "stall_cycles", "macs", "utilization", "folds"))
 
 
@@ -597,6 +603,20 @@ def evaluate_many(points: list[Point]) -> list[Record]:
         if arr_fn is None:
             for i in idx:
                 out[i] = evaluate(points[i])
+            continue
+        # int64 headroom: derived counts reach a few thousand times the MACs (bits
+        # written per MAC) and DRAM cycles scale with 1 / bandwidth. Designs whose
+        # counts could pass 2**62 take the scalar path (Python integers, exact).
+        wl_macs = points[idx[0]].workload.macs
+        safe = []
+        for i in idx:
+            bw = float(fam.dram_bw_bytes_per_cycle(points[i].config()))
+            if wl_macs * _INT64_HEADROOM < _INT64_SAFE * min(1.0, bw):
+                safe.append(i)
+            else:
+                out[i] = evaluate(points[i])
+        idx = safe
+        if not idx:
             continue
         pts = [points[i] for i in idx]
         cfgs = [p.config() for p in pts]
