@@ -206,6 +206,63 @@ class Family:
     def make_config(self, design: dict, source: str | None = None):
         return self.config_class().from_dict(dict(design), source)
 
+    def check_design(self, design: dict, source: str | None = None):
+        """:meth:`make_config` plus :func:`check_config`: the config of a design that
+        will evaluate without a user error; raises :class:`ConfigError` otherwise."""
+        cfg = self.make_config(design, source)
+        try:
+            return check_config(cfg, self)
+        except ConfigError as e:
+            raise ConfigError(e.key, e.reason, source) from None
+
+
+def family_of_config(cfg) -> "Family | None":
+    """The registered family whose config class ``cfg`` is an instance of."""
+    for fam in FAMILIES.values():
+        try:
+            if type(cfg) is fam.config_class():
+                return fam
+        except HwsimError:
+            continue
+    return None
+
+
+@lru_cache(maxsize=4096)
+def _sram_reason(size_bytes: int, width_bits: int) -> str | None:
+    try:
+        _tech().sram(size_bytes, width_bits)
+    except ConfigError as e:
+        return e.reason
+    return None
+
+
+def check_config(cfg, fam: "Family | None" = None):
+    """Everything about a design that its evaluation will check, checked now.
+
+    A config class checks its own fields; a design can still be impossible to price
+    (an SRAM buffer over or under the technology table's range). Raising that here, with
+    the design field that set it (``ifmap_sram_kb``, not the cost model's ``size_bytes``),
+    lets a sweep refuse the design before its store is touched and lets ``hwsim run``
+    name the option. Returns ``cfg``.
+    """
+    fam = fam or family_of_config(cfg)
+    if fam is None or fam.cost_inputs is None or _cost_fn() is None:
+        return cfg
+    fields = {f.name for f in dataclasses.fields(cfg)}
+    try:
+        inputs = _resolve(fam.cost_inputs)(cfg)
+    except ConfigError as e:
+        raise ConfigError(e.key if e.key in fields else "design", e.reason) from None
+    for buf, spec in getattr(inputs, "sram", {}).items():
+        reason = _sram_reason(spec.size_bytes, spec.width_bits)
+        if reason is not None:
+            key = getattr(spec, "origin", None) or f"{buf}_sram_kb"
+            if key not in fields:
+                key = f"sram:{buf}"
+            raise ConfigError(key, f"the {buf} buffer of {spec.size_bytes} bytes cannot be priced "
+                              f"(SRAM size {reason})")
+    return cfg
+
 
 def _resolve(path: str):
     mod, _, attr = path.partition(":")

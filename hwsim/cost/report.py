@@ -89,7 +89,8 @@ def systolic_inputs(cfg, dram: str = "lpddr4") -> CostInputs:
               "ofmap": SramSpec(cfg.ofmap_sram_kb * 1024, cfg.acc_bits),
               # the ws/is partial-sum buffer of the RTL: acc_depth x cols words (os keeps
               # its sums in the PEs and has none)
-              **({"acc": SramSpec(max(1, cfg.acc_depth * cfg.cols * cfg.acc_bits // 8), cfg.acc_bits)}
+              **({"acc": SramSpec(max(1, cfg.acc_depth * cfg.cols * cfg.acc_bits // 8), cfg.acc_bits,
+                                  origin="acc_depth")}
                  if cfg.dataflow in ("ws", "is") else {})},
         dram=dram,
         control_bits=ctrl,

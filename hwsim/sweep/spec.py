@@ -212,6 +212,12 @@ class SweepSpec:
         idx = rng.choice(self.grid_size, size=n, replace=False) if self.grid_size < 2**62 else None
         return [self.design_at(int(i)) for i in idx]
 
+    def check_designs(self, limit: int = 100_000) -> None:
+        """Check every design of the grid (up to ``limit`` designs) before anything runs;
+        the grid and random strategies check exactly the designs they plan instead."""
+        if self.grid_size <= limit:
+            self.points(self.grid_designs(), [])
+
     def build_workloads(self) -> list[Workload]:
         return [w.build(self.source, f"workloads[{i}]") for i, w in enumerate(self.workloads)]
 
@@ -219,14 +225,19 @@ class SweepSpec:
         """Points for every (design, workload) pair; invalid designs raise ConfigError."""
         fam = FAMILIES[self.family]
         out = []
+        checked: dict = {}
         for d in designs:
-            try:
-                fam.make_config(d)
-            except ConfigError as e:
-                shown = ", ".join(f"{k}={shorten(d[k], 30)}" for k in self.params)
-                where = "fixed" if e.key in self.fixed else "space"
-                raise ConfigError(f"{where}.{e.key}", f"{e.reason} (in the design {shown})",
-                                  self.source) from None
+            ck = tuple(map(repr, d.values()))
+            if ck not in checked:
+                try:
+                    fam.check_design(d)
+                except ConfigError as e:
+                    shown = ", ".join(f"{k}={shorten(d[k], 30)}" for k in self.params)
+                    where = ("fixed." if e.key in self.fixed else "space." if e.key in self.space
+                             else "")
+                    raise ConfigError(f"{where}{e.key}", f"{e.reason} (in the design {shown})"
+                                      if shown else e.reason, self.source) from None
+                checked[ck] = True
             for wl in workloads:
                 out.append(Point(self.family, d, wl, self.fidelity, self.mode, self.seed))
         return out
