@@ -148,7 +148,7 @@ def non_finite_in(value, key: str):
     return None
 
 
-class ToolError(HwsimError):
+class ToolError(HwsimError, RuntimeError):
     """An external tool (Yosys, nextpnr, Verilator, ...) failed.
 
     The message is one line naming the tool, the design and the reason; the tool's

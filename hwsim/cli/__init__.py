@@ -42,10 +42,14 @@ class ArgumentParser(argparse.ArgumentParser):
         # Every number read from the command line is finite: "inf" and "nan" are not
         # frequencies, bandwidths or bounds. One check for every option of every command.
         value = super()._get_value(action, arg_string)
+        name = "/".join(action.option_strings) or action.metavar or action.dest
         if isinstance(value, float) and not math.isfinite(value):
-            name = "/".join(action.option_strings) or action.metavar or action.dest
             raise argparse.ArgumentError(None, f"argument {name}: must be a finite number, "
                                          f"not {shorten(arg_string)}")
+        # Seeds of every command seed NumPy's generators: non-negative, within 64 bits.
+        if action.dest == "seed" and isinstance(value, int) and not 0 <= value < 2**63:
+            raise argparse.ArgumentError(None, f"argument {name}: must be an integer from 0 to "
+                                         f"2^63 - 1, not {shorten(arg_string)}")
         return value
 
 
