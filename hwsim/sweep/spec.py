@@ -148,6 +148,8 @@ class WorkloadSpec:
             ops = build_ops(self.model, self.phase, self.batch, seq_len=self.seq_len,
                             context=self.context, quant=self.quant)
         except ConfigError as e:
+            if e.source is not None:  # the model file itself: name both files
+                raise ConfigError(f"{key}.model", f"{e.source}: {e.key}: {e.reason}", source) from None
             raise ConfigError(f"{key}.{e.key}", e.reason, source) from None
         tokens = self.batch * self.seq_len if self.phase == "prefill" else self.batch
         return Workload(name=self.name, ops=tuple(ops), tokens=tokens, model=self.model,
@@ -219,7 +221,16 @@ class SweepSpec:
             self.points(self.grid_designs(), [])
 
     def build_workloads(self) -> list[Workload]:
-        return [w.build(self.source, f"workloads[{i}]") for i, w in enumerate(self.workloads)]
+        out = []
+        for i, w in enumerate(self.workloads):
+            try:
+                out.append(w.build(self.source, f"workloads[{i}]"))
+            except ConfigError as e:
+                if e.source is not None:
+                    raise
+                key = e.key if e.key.startswith("workloads") else f"workloads[{i}].{e.key}"
+                raise ConfigError(key, e.reason, self.source) from None
+        return out
 
     def points(self, designs, workloads) -> list[Point]:
         """Points for every (design, workload) pair; invalid designs raise ConfigError."""
