@@ -603,7 +603,7 @@ def test_kill_9_of_a_sweep_leaves_no_process(tmp_path):
     env = {**os.environ, "HWSIM_CACHE": str(tmp_path / ".cache")}
     proc = subprocess.Popen([*CMD, "sweep", str(tmp_path / "spec.toml"), "--store", str(tmp_path / "k.db"),
                              "-j", "2", "--chunk-size", "16", "--no-progress"], cwd=tmp_path, env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         deadline = time.monotonic() + 60
         kids: dict[int, float] = {}
