@@ -120,12 +120,13 @@ class Store:
                                    isolation_level=None, timeout=30.0)
             tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
             if tables:
+                if "meta" in tables:
+                    v = conn.execute("SELECT value FROM meta WHERE key='store_version'").fetchone()
+                    _check_version_value(path, v[0] if v else None)
                 missing = [t for t in _TABLES if t not in tables]
                 if missing:
                     raise HwsimError(f"{path}: not a usable hwsim store (no table "
                                      f"{', '.join(missing)}); it was left unchanged")
-                v = conn.execute("SELECT value FROM meta WHERE key='store_version'").fetchone()
-                _check_version_value(path, v[0] if v else None)
         except sqlite3.DatabaseError as e:
             raise HwsimError(f"{path}: not a usable hwsim store ({e}); it was left unchanged") from None
         finally:
