@@ -50,7 +50,7 @@ from hwsim import __version__
 from hwsim import families
 from hwsim.errors import ConfigError, check_choice
 from hwsim.families.contract import Family, exact_utilization
-from hwsim.workloads.ops import GemmOp, IntFormat
+from hwsim.workloads.ops import GemmOp, IntFormat, check_macs
 
 log = logging.getLogger(__name__)
 
@@ -99,6 +99,8 @@ class Workload:
         for op in self.ops:
             if not isinstance(op, GemmOp):
                 raise ConfigError("workloads", f"workload {self.name!r} holds {op!r}, not a GemmOp")
+        check_macs("workloads", sum(op.total_macs for op in self.ops),
+                   f"the total of workload {self.name!r}")
 
     @classmethod
     def from_gemms(cls, name: str, ops, tokens: int | None = None) -> "Workload":
@@ -137,6 +139,51 @@ def _hash(obj) -> str:
 
 
 # ---------------------------------------------------------------------------- registry
+def family_of_config(cfg) -> "Family | None":
+    """The registered family whose config class ``cfg`` is an instance of."""
+    for fam in FAMILIES.values():
+        if type(cfg) is fam.config:
+            return fam
+    return None
+
+
+@lru_cache(maxsize=4096)
+def _sram_reason(size_bytes: int, width_bits: int) -> str | None:
+    try:
+        _tech().sram(size_bytes, width_bits)
+    except ConfigError as e:
+        return e.reason
+    return None
+
+
+def check_config(cfg, fam: "Family | None" = None):
+    """Everything about a design that its evaluation will check, checked now.
+
+    A config class checks its own fields; a design can still be impossible to price
+    (an SRAM buffer over or under the technology table's range). Raising that here, with
+    the design field that set it (``ifmap_sram_kb``, not the cost model's ``size_bytes``),
+    lets a sweep refuse the design before its store is touched and lets ``hwsim run``
+    name the option. Returns ``cfg``.
+    """
+    fam = fam or family_of_config(cfg)
+    if fam is None or fam.cost is None or _cost_fn() is None:
+        return cfg
+    fields = {f.name for f in dataclasses.fields(cfg)}
+    try:
+        inputs = fam.cost.inputs(cfg)
+    except ConfigError as e:
+        raise ConfigError(e.key if e.key in fields else "design", e.reason) from None
+    for buf, spec in getattr(inputs, "sram", {}).items():
+        reason = _sram_reason(spec.size_bytes, spec.width_bits)
+        if reason is not None:
+            key = getattr(spec, "origin", None) or f"{buf}_sram_kb"
+            if key not in fields:
+                key = f"sram:{buf}"
+            raise ConfigError(key, f"the {buf} buffer of {spec.size_bytes} bytes cannot be priced "
+                              f"(SRAM size {reason})")
+    return cfg
+
+
 def get_family(name: str, key: str = "family", source: str | None = None) -> Family:
     """The registered family ``name`` (see :mod:`hwsim.families`)."""
     return families.get(name, key, source)
@@ -386,6 +433,10 @@ METRICS = tuple(
 
 
 # -------------------------------------------------------------------------- evaluation
+#: Largest ratio of a derived count (cycles, bits written, bytes moved) to the MACs,
+#: with margin; and the bound int64 totals must stay under in the vectorised path.
+_INT64_HEADROOM = 2**14
+_INT64_SAFE = 2**62
 _PERF_KEYS = frozenset(("cycles", "compute_cycles", "stall_cycles", "macs", "utilization", "folds"))
 
 
@@ -543,6 +594,20 @@ def evaluate_many(points: list[Point]) -> list[Record]:
         if arr_fn is None:
             for i in idx:
                 out[i] = evaluate(points[i])
+            continue
+        # int64 headroom: derived counts reach a few thousand times the MACs (bits
+        # written per MAC) and DRAM cycles scale with 1 / bandwidth. Designs whose
+        # counts could pass 2**62 take the scalar path (Python integers, exact).
+        wl_macs = points[idx[0]].workload.macs
+        safe = []
+        for i in idx:
+            bw = float(fam.dram_bw_bytes_per_cycle(points[i].config()))
+            if wl_macs * _INT64_HEADROOM < _INT64_SAFE * min(1.0, bw):
+                safe.append(i)
+            else:
+                out[i] = evaluate(points[i])
+        idx = safe
+        if not idx:
             continue
         pts = [points[i] for i in idx]
         cfgs = [p.config() for p in pts]

@@ -66,7 +66,7 @@ def test_log_space(tmp_path):
 
 @pytest.mark.parametrize("edit, key, reason", [
     (("name = \"small\"", "name = \"small\"\ncolour = 3"), "colour", "unknown key"),
-    (("name = \"small\"", "name = \"small\"\nname = \"again\""), "toml", "Cannot overwrite a value"),
+    (("name = \"small\"", "name = \"small\"\nname = \"again\""), "name", "duplicate key"),
     (("version = 1", "version = 2"), "version", "must be 1, not 2"),
     (("rows = {pow2 = [4, 16]}", "rows = [0, 4]"), "space.rows", "must be a positive integer, not 0"),
     (("rows = {pow2 = [4, 16]}", "rows = {pow2 = [4, 12]}"), "space.rows.pow2", "powers of two"),

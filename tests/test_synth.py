@@ -130,7 +130,7 @@ def test_design_too_big_for_the_fpga_is_one_clear_error(monkeypatch, tmp_path):
     def fake_pnr(module_fn, args, cwd, log_name):
         text = "ERROR: Unable to place cell 'x', no BELs remaining to implement cell type 'ICESTORM_LC'\n"
         (cwd / log_name).write_text(text)
-        raise synth.ToolError("nextpnr failed", text)
+        raise synth.ToolError("nextpnr-ice40", "big", "exit 1", cwd / log_name, text)
 
     monkeypatch.setattr(synth, "_yosys", fake_yosys)
     monkeypatch.setattr(synth, "_run_tool", fake_pnr)

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import math
 import re
 import sys
 from pathlib import Path
 
-from hwsim.errors import ConfigError
+from hwsim.errors import ConfigError, shorten
+from hwsim.fileio import check_output_dir, check_output_file
 
 
 def register(sub) -> None:
@@ -84,9 +86,17 @@ def parse_objectives(items) -> dict | None:
     for s in items:
         m = _OBJ_RE.match(s.strip())
         if not m:
-            raise ConfigError("--objective", f"expected METRIC:min or METRIC:max, not {s!r}")
+            raise ConfigError("--objective", f"expected METRIC:min or METRIC:max, not {shorten(s)}")
+        _check_metric(m.group(1), "--objective")
         out[m.group(1)] = m.group(2)
     return out
+
+
+def _check_metric(name: str, option: str) -> None:
+    from hwsim.evaluate import METRICS
+
+    if name not in METRICS:
+        raise ConfigError(option, f"unknown metric {shorten(name)} (expected one of {', '.join(METRICS)})")
 
 
 def parse_constraints(items) -> dict | None:
@@ -100,7 +110,10 @@ def parse_constraints(items) -> dict | None:
         except ValueError:
             value = None
         if value is None:
-            raise ConfigError("--constraint", f"expected METRIC<=NUMBER or METRIC>=NUMBER, not {s!r}")
+            raise ConfigError("--constraint", f"expected METRIC<=NUMBER or METRIC>=NUMBER, not {shorten(s)}")
+        if not math.isfinite(value):
+            raise ConfigError("--constraint", f"the bound must be a finite number, not {shorten(s)}")
+        _check_metric(m.group(1), "--constraint")
         out.setdefault(m.group(1), {})["max" if m.group(2) == "<=" else "min"] = value
     return out
 
@@ -109,9 +122,13 @@ def cmd_report(args) -> int:
     from hwsim.report import write_report
 
     if args.top < 1:
-        raise ConfigError("--top", f"must be a positive integer, not {args.top}")
-    out = write_report(args.store, args.output, objectives=parse_objectives(args.objective),
-                       constraints=parse_constraints(args.constraint), top=args.top)
+        raise ConfigError("--top", f"must be a positive integer, not {shorten(args.top)}")
+    # Everything the user typed is checked before the store is read or a plot is drawn.
+    objectives = parse_objectives(args.objective)
+    constraints = parse_constraints(args.constraint)
+    check_output_dir(args.output, "--output")
+    out = write_report(args.store, args.output, objectives=objectives,
+                       constraints=constraints, top=args.top)
     print(f"report: {out / 'index.html'} and {out / 'summary.md'}")
     return 0
 
@@ -119,6 +136,7 @@ def cmd_report(args) -> int:
 def cmd_export(args) -> int:
     from hwsim.report.data import export
 
+    check_output_file(args.output, "--output")
     n = export(args.store, args.output)
     print(f"export: {n} records -> {args.output}")
     return 0

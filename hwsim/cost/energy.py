@@ -33,10 +33,13 @@ class SramSpec:
         Capacity.
     width_bits : int
         Bits per access; ``sram_read:<buf>`` / ``sram_write:<buf>`` count accesses of this width.
+    origin : str, optional
+        The design field that sets the size (named in errors); default ``<buffer>_sram_kb``.
     """
 
     size_bytes: int
     width_bits: int
+    origin: str | None = field(default=None, compare=False)
 
     def __post_init__(self):
         check_int("size_bytes", self.size_bytes, 1)

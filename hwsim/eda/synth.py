@@ -36,6 +36,7 @@ from importlib import metadata, resources
 from pathlib import Path
 
 from hwsim.cache import locked
+from hwsim.errors import ToolError, shorten  # noqa: F401 - ToolError re-exported
 from hwsim.errors import ConfigError, check_choice, check_int
 
 log = logging.getLogger(__name__)
@@ -119,17 +120,47 @@ def _hash(*parts) -> str:
 
 
 
-class ToolError(RuntimeError):
-    """A synthesis or place-and-route tool failed; ``log`` is its output."""
-
-    def __init__(self, message: str, log: str):
-        super().__init__(message)
-        self.log = log
+_UTIL_RE = re.compile(r"^(?:Info:)?\s*(\w+):\s*(\d+)\s*/\s*(\d+)\s+(\d+)%", re.M)
+_REGION_RE = re.compile(r"Failed to expand region .*? of (\d+) (\w+?)s?\b")
+_NO_BELS_RE = re.compile(r"no BELs remaining to implement cell type '(\w+)'")
 
 
-def _run_tool(module_fn: str, args: list[str], cwd: Path, log_name: str) -> float:
-    """Run a YoWASP tool in ``cwd``; return wall seconds; raise :class:`ToolError` with
-    the log tail on failure."""
+def fit_failure(log_text: str) -> str | None:
+    """Why a place-and-route log says the design does not fit its device (the cells it
+    needs against the device's), or ``None`` when the failure is something else."""
+    over = [(t, int(u), int(a)) for t, u, a, _ in _UTIL_RE.findall(log_text) if int(u) > int(a)]
+    if over:
+        return "it needs " + ", ".join(f"{u} {t} cells, the device has {a}" for t, u, a in over)
+    m = _REGION_RE.search(log_text)
+    if m:
+        return (f"it needs more {m.group(2)} cells than the device's region of {m.group(1)} "
+                f"{m.group(2)} cells can hold")
+    m = _NO_BELS_RE.search(log_text)
+    if m:
+        return f"it needs more {m.group(1)} cells than the device has"
+    return None
+
+
+def describe_tool_failure(log_text: str, returncode: int | None = None) -> str:
+    """One line saying why a tool failed, from its log: the fit (cells needed against
+    the device's) when the design does not fit, else the first ERROR line, else the
+    last line of the log."""
+    fit = fit_failure(log_text)
+    if fit:
+        return f"the design does not fit the device: {fit}"
+    lines = [ln.strip() for ln in log_text.splitlines() if ln.strip()]
+    err = next((ln for ln in lines if "ERROR" in ln or "Error" in ln), None)
+    what = err or (lines[-1] if lines else "no output")
+    code = f"exit {returncode}: " if returncode is not None else ""
+    return code + shorten(what, 160).strip("'\"")
+
+
+def _run_tool(module_fn: str, args: list[str], cwd: Path, log_name: str, design: str | None = None) -> float:
+    """Run a YoWASP tool in ``cwd``; return wall seconds.
+
+    On failure raise :class:`ToolError`: one line naming the tool, the design and the
+    reason (:func:`describe_tool_failure`) with the path of the full log, which stays
+    on disk."""
     mod, fn = module_fn.split(":")
     code = f"import sys, {mod}; sys.exit({mod}.{fn}(sys.argv[1:]))"
     t0 = time.monotonic()
@@ -138,8 +169,16 @@ def _run_tool(module_fn: str, args: list[str], cwd: Path, log_name: str) -> floa
                               stderr=subprocess.STDOUT, env={**os.environ})
     wall = time.monotonic() - t0
     if proc.returncode != 0:
-        text = (cwd / log_name).read_text()
-        raise ToolError(f"{mod} {' '.join(args)} failed (exit {proc.returncode}) in {cwd}:\n{text[-3000:]}", text)
+        log_path = cwd / log_name
+        text = log_path.read_text(errors="replace")
+        # Yosys writes its own log (-l); its messages are there rather than on stdout.
+        for extra in ("yosys.log",):
+            if (cwd / extra).is_file() and "ERROR" not in text:
+                log_path = cwd / extra
+                text = log_path.read_text(errors="replace") + text
+        tool = mod.replace("yowasp_", "").replace("_", "-")
+        raise ToolError(tool, design or cwd.name, describe_tool_failure(text, proc.returncode),
+                        log_path, text)
     return wall
 
 
@@ -271,15 +310,10 @@ def synth_asic(verilog: str, top: str, liberty: str | Path | None = None, *, fla
     if liberty is None:
         lib_text, lib_name = default_liberty_text(), f"hwsim/data/cells/{DEFAULT_LIBERTY}"
     else:
-        p = Path(liberty)
-        if not p.is_file():
-            raise ConfigError("liberty", f"no such file: {p}")
-        if p.suffix == ".gz":
-            import gzip
+        from hwsim.fileio import read_text
 
-            lib_text = gzip.decompress(p.read_bytes()).decode()
-        else:
-            lib_text = p.read_text()
+        p = Path(liberty)
+        lib_text = read_text(p, "liberty")  # .gz decompressed; unreadable files: one line
         lib_name = p.name
     for pat in blackbox:
         if not isinstance(pat, str) or not pat or any(c.isspace() or c in ";#" for c in pat):
@@ -427,11 +461,10 @@ def synth_fpga(verilog: str, top: str, target: str = "ice40", *, package: str | 
             try:
                 pnr_s = _run_tool(pnr_entry, pnr_args, work, "nextpnr.log")
             except ToolError as e:
-                full = re.search(r"no BELs remaining to implement cell type '(\w+)'", e.log)
-                if full:  # a property of the design and device, not a bug: say it in one line
+                fit = fit_failure(e.log)
+                if fit:  # a property of the design and device, not a bug: say it in one line
                     raise ConfigError("target", f"{top} does not fit the {target} device ({dev_flag.lstrip('-')} "
-                                      f"{package}): it needs more {full.group(1)} cells than the device has "
-                                      f"(nextpnr log: {work / 'nextpnr.log'})") from None
+                                      f"{package}): {fit} (nextpnr log: {work / 'nextpnr.log'})") from None
                 raise
             rep = json.loads((work / "report.json").read_text())
             util = rep.get("utilization", {})

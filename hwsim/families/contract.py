@@ -228,6 +228,17 @@ class Family:
     def make_config(self, design: Mapping, source: str | None = None):
         return self.config.from_dict(dict(design), source)
 
+    def check_design(self, design: Mapping, source: str | None = None):
+        """:meth:`make_config` plus :func:`hwsim.evaluate.check_config`: the config of a
+        design that will evaluate without a user error; raises ConfigError otherwise."""
+        from hwsim.evaluate import check_config
+
+        cfg = self.make_config(design, source)
+        try:
+            return check_config(cfg, self)
+        except ConfigError as e:
+            raise ConfigError(e.key, e.reason, source) from None
+
     def freq_mhz(self, cfg) -> float:
         return float(cfg.freq_mhz)
 

@@ -11,8 +11,12 @@ import concurrent.futures as cf
 import logging
 import multiprocessing
 import os
+import signal
+import sys
+import threading
+import time
 
-from hwsim.errors import ConfigError, HwsimError
+from hwsim.errors import ConfigError, HwsimError, shorten
 from hwsim.evaluate import evaluate_many
 from hwsim.sweep.store import encode
 
@@ -24,6 +28,39 @@ EXECUTORS = ("local", "dask")
 def evaluate_chunk(points) -> list[tuple]:
     """Evaluate ``points`` (vectorised where the family allows) and encode the records."""
     return [encode(r.to_dict()) for r in evaluate_many(list(points))]
+
+
+_PR_SET_PDEATHSIG = 1
+
+
+def _watch_parent(parent_pid: int, period_s: float = 1.0) -> None:
+    while True:
+        if os.getppid() != parent_pid:
+            os._exit(1)
+        time.sleep(period_s)
+
+
+def worker_init(parent_pid: int) -> None:
+    """Initializer of every local worker: die with the parent.
+
+    On Linux the kernel sends SIGKILL to the worker when its parent dies
+    (``prctl(PR_SET_PDEATHSIG)``); elsewhere, and as a fallback, a daemon thread exits the
+    worker once its parent pid changes (the parent died and the worker was re-parented).
+    A ``kill -9`` of a sweep so leaves no worker (and, with them gone, the
+    multiprocessing resource tracker sees its pipe close and exits too).
+    """
+    if sys.platform.startswith("linux"):
+        try:
+            import ctypes
+
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+        except (OSError, AttributeError):  # pragma: no cover - no prctl: the thread remains
+            pass
+    if os.getppid() != parent_pid:  # the parent died before prctl took effect
+        os._exit(1)
+    threading.Thread(target=_watch_parent, args=(parent_pid,), daemon=True,
+                     name="hwsim-parent-watch").start()
 
 
 class InProcessExecutor:
@@ -54,8 +91,7 @@ class LocalExecutor:
     def __init__(self, jobs: int | None = None):
         if jobs is None:
             jobs = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
-        if isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1:
-            raise ConfigError("--jobs", f"must be a positive integer, not {jobs!r}")
+        check_jobs(jobs)
         self.workers = jobs
         self._pool = None
 
@@ -65,7 +101,8 @@ class LocalExecutor:
             yield from InProcessExecutor().imap(chunks)
             return
         if self._pool is None:
-            self._pool = cf.ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("spawn"))
+            self._pool = cf.ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("spawn"),
+                                                initializer=worker_init, initargs=(os.getpid(),))
         futs = {self._pool.submit(evaluate_chunk, ch): i for i, ch in enumerate(chunks)}
         try:
             for f in cf.as_completed(futs):
@@ -103,7 +140,7 @@ class DaskExecutor:
         try:
             self._client = Client(scheduler, timeout="20s")
         except (OSError, TimeoutError) as e:
-            raise ConfigError("--scheduler", f"cannot connect to {scheduler!r} ({e})") from None
+            raise ConfigError("--scheduler", f"cannot connect to {shorten(scheduler)} ({shorten(str(e))})") from None
         self.workers = max(1, sum(self._client.nthreads().values()))
 
     def imap(self, chunks):
@@ -123,12 +160,44 @@ class DaskExecutor:
         self._client.close()
 
 
-def make_executor(name: str = "local", jobs: int | None = None, scheduler: str | None = None):
-    """Build an executor by name (``"local"`` or ``"dask"``)."""
+#: Most local worker processes a sweep may ask for.
+MAX_JOBS = 1024
+
+
+def check_jobs(jobs) -> int:
+    if isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1:
+        raise ConfigError("--jobs", f"must be a positive integer, not {shorten(jobs)}")
+    if jobs > MAX_JOBS:
+        raise ConfigError("--jobs", f"must be at most {MAX_JOBS}, not {shorten(jobs)}")
+    return jobs
+
+
+def check_executor_options(name: str = "local", jobs: int | None = None,
+                           scheduler: str | None = None) -> None:
+    """Validate the executor options without starting anything (no process, no
+    connection), so that a sweep can refuse them before touching its store."""
+    if name not in EXECUTORS:
+        raise ConfigError("--executor", f"must be one of {', '.join(map(repr, EXECUTORS))}, "
+                          f"not {shorten(name)}")
     if name == "local":
         if scheduler:
             raise ConfigError("--scheduler", "applies to --executor dask only")
+        if jobs is not None:
+            check_jobs(jobs)
+    else:
+        if jobs is not None:
+            raise ConfigError("--jobs", "applies to --executor local only (Dask workers are "
+                              "set up with the scheduler)")
+        if not scheduler:
+            raise ConfigError("--scheduler", "is required with --executor dask (e.g. tcp://host:8786)")
+        if not isinstance(scheduler, str) or "\n" in scheduler or len(scheduler) > 512:
+            raise ConfigError("--scheduler", f"must be an address like tcp://host:8786, not "
+                              f"{shorten(scheduler)}")
+
+
+def make_executor(name: str = "local", jobs: int | None = None, scheduler: str | None = None):
+    """Build an executor by name (``"local"`` or ``"dask"``)."""
+    check_executor_options(name, jobs, scheduler)
+    if name == "local":
         return LocalExecutor(jobs)
-    if name == "dask":
-        return DaskExecutor(scheduler)
-    raise ConfigError("--executor", f"must be one of {', '.join(map(repr, EXECUTORS))}, not {name!r}")
+    return DaskExecutor(scheduler)

@@ -15,9 +15,10 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from hwsim.errors import ConfigError, HwsimError
+from hwsim.errors import ConfigError, HwsimError, shorten
 from hwsim.evaluate import Point, code_version
-from hwsim.sweep.executors import make_executor
+from hwsim.fileio import check_output_file
+from hwsim.sweep.executors import check_executor_options, make_executor
 from hwsim.sweep.spec import SweepSpec
 from hwsim.sweep.store import Store
 
@@ -96,17 +97,30 @@ def run_sweep(spec: SweepSpec, store_path, *, executor: str = "local", jobs: int
     chunk_size : int, optional
         Points per task (default: a few tasks per worker, 16..2048 points each).
     """
+    # Validate the whole plan before the store is touched: a refused sweep leaves no
+    # file and no run row behind.
     if chunk_size is not None and (isinstance(chunk_size, bool) or not isinstance(chunk_size, int)
                                    or chunk_size < 1):
-        raise ConfigError("--chunk-size", f"must be a positive integer, not {chunk_size!r}")
+        raise ConfigError("--chunk-size", f"must be a positive integer, not {shorten(chunk_size)}")
+    check_executor_options(executor, jobs, scheduler)
+    check_output_file(store_path, "--store")
+    Store.check_existing(store_path)
     t0 = time.perf_counter()
     workloads = spec.build_workloads()
-    store = Store.open_writer(store_path)
-    exe = None
+    planned_points = None
+    if spec.strategy == "nsga2":
+        spec.check_designs()
+    else:
+        designs = (list(spec.grid_designs()) if spec.strategy == "grid"
+                   else spec.random_designs())
+        planned_points = spec.points(designs, workloads)
+        planned_keys = [p.key for p in planned_points]
+    exe = make_executor(executor, jobs, scheduler)
+    store = None
     run_id = None
     try:
+        store = Store.open_writer(store_path)
         store.bind_spec(spec.name, spec.text_hash, spec.text, spec.source)
-        exe = make_executor(executor, jobs, scheduler)
         run_id = store.start_run(executor=exe.name if executor == "local" else "dask",
                                  spec_name=spec.name, spec_hash=spec.text_hash,
                                  strategy=spec.strategy, code_version=code_version(spec.family),
@@ -115,10 +129,7 @@ def run_sweep(spec: SweepSpec, store_path, *, executor: str = "local", jobs: int
             planned, evaluated, reused = _run_nsga2(spec, workloads, store, exe, run_id,
                                                     chunk_size, progress)
         else:
-            designs = (list(spec.grid_designs()) if spec.strategy == "grid"
-                       else spec.random_designs())
-            points = spec.points(designs, workloads)
-            keys = [p.key for p in points]
+            points, keys = planned_points, planned_keys
             stored = store.keys()
             todo, todo_keys, seen = [], [], set()
             for p, k in zip(points, keys):
@@ -138,9 +149,9 @@ def run_sweep(spec: SweepSpec, store_path, *, executor: str = "local", jobs: int
             store.finish_run(run_id, "interrupted" if isinstance(e, KeyboardInterrupt) else "failed")
         raise
     finally:
-        if exe is not None:
-            exe.close()
-        store.close()
+        exe.close()
+        if store is not None:
+            store.close()
     dt = time.perf_counter() - t0
     res = SweepResult(Path(store_path), run_id, planned, evaluated, reused, dt)
     log.info("%s: evaluated %d points in %.2f s (%.0f points/s); %d reused",

@@ -53,21 +53,23 @@ from __future__ import annotations
 import hashlib
 import itertools
 import math
-import tomllib
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import numpy as np
 
-from hwsim.errors import ConfigError, HwsimError
+from hwsim.errors import ConfigError, HwsimError, non_finite_in, shorten
 from hwsim.evaluate import FAMILIES, FIDELITIES, METRICS, Point, Workload, get_family
-from hwsim.workloads.ops import GemmOp, parse_gemm
+from hwsim.workloads.ops import GemmOp, check_macs, parse_gemm
 
 SPEC_VERSION = 1
 STRATEGIES = ("grid", "random", "nsga2")
 PHASES = ("prefill", "decode")
 #: Largest grid a spec may describe (random/nsga2 sample it without enumerating).
 MAX_GRID = 10**12
+#: Most values one space entry may list or generate (checked before generating them).
+MAX_VALUES = 100_000
+#: Largest grid the grid strategy enumerates (larger spaces need random or nsga2).
+MAX_GRID_ENUMERATED = 1_000_000
 
 _TOP_KEYS = ("version", "name", "description", "family", "fidelity", "mode", "fixed", "space",
              "workloads", "objectives", "constraints", "search")
@@ -99,21 +101,21 @@ def _need(d: dict, key: str, prefix: str, src: str):
 
 def _int(v, key: str, src: str, lo: int | None = None) -> int:
     if not _is_int(v):
-        raise ConfigError(key, f"must be an integer, not {v!r}", src)
+        raise ConfigError(key, f"must be an integer, not {shorten(v)}", src)
     if lo is not None and v < lo:
-        raise ConfigError(key, f"must be >= {lo}, not {v}", src)
+        raise ConfigError(key, f"must be >= {lo}, not {shorten(v)}", src)
     return v
 
 
 def _str(v, key: str, src: str) -> str:
     if not isinstance(v, str) or not v:
-        raise ConfigError(key, f"must be a non-empty string, not {v!r}", src)
+        raise ConfigError(key, f"must be a non-empty string, not {shorten(v)}", src)
     return v
 
 
 def _table(v, key: str, src: str) -> dict:
     if not isinstance(v, dict):
-        raise ConfigError(key, f"must be a table, not {v!r}", src)
+        raise ConfigError(key, f"must be a table, not {shorten(v)}", src)
     return v
 
 
@@ -146,6 +148,8 @@ class WorkloadSpec:
             ops = build_ops(self.model, self.phase, self.batch, seq_len=self.seq_len,
                             context=self.context, quant=self.quant)
         except ConfigError as e:
+            if e.source is not None:  # the model file itself: name both files
+                raise ConfigError(f"{key}.model", f"{e.source}: {e.key}: {e.reason}", source) from None
             raise ConfigError(f"{key}.{e.key}", e.reason, source) from None
         tokens = self.batch * self.seq_len if self.phase == "prefill" else self.batch
         return Workload(name=self.name, ops=tuple(ops), tokens=tokens, model=self.model,
@@ -210,36 +214,69 @@ class SweepSpec:
         idx = rng.choice(self.grid_size, size=n, replace=False) if self.grid_size < 2**62 else None
         return [self.design_at(int(i)) for i in idx]
 
+    def check_designs(self, limit: int = 100_000) -> None:
+        """Check every design of the grid (up to ``limit`` designs) before anything runs;
+        the grid and random strategies check exactly the designs they plan instead."""
+        if self.grid_size <= limit:
+            self.points(self.grid_designs(), [])
+
     def build_workloads(self) -> list[Workload]:
-        return [w.build(self.source, f"workloads[{i}]") for i, w in enumerate(self.workloads)]
+        out = []
+        for i, w in enumerate(self.workloads):
+            try:
+                out.append(w.build(self.source, f"workloads[{i}]"))
+            except ConfigError as e:
+                if e.source is not None:
+                    raise
+                key = e.key if e.key.startswith("workloads") else f"workloads[{i}].{e.key}"
+                raise ConfigError(key, e.reason, self.source) from None
+        return out
 
     def points(self, designs, workloads) -> list[Point]:
         """Points for every (design, workload) pair; invalid designs raise ConfigError."""
         fam = FAMILIES[self.family]
         out = []
+        checked: dict = {}
         for d in designs:
-            try:
-                fam.make_config(d)
-            except ConfigError as e:
-                shown = ", ".join(f"{k}={d[k]!r}" for k in self.params)
-                where = "fixed" if e.key in self.fixed else "space"
-                raise ConfigError(f"{where}.{e.key}", f"{e.reason} (in the design {shown})",
-                                  self.source) from None
+            ck = tuple(map(repr, d.values()))
+            if ck not in checked:
+                try:
+                    fam.check_design(d)
+                except ConfigError as e:
+                    shown = ", ".join(f"{k}={shorten(d[k], 30)}" for k in self.params)
+                    where = ("fixed." if e.key in self.fixed else "space." if e.key in self.space
+                             else "")
+                    raise ConfigError(f"{where}{e.key}", f"{e.reason} (in the design {shown})"
+                                      if shown else e.reason, self.source) from None
+                checked[ck] = True
             for wl in workloads:
                 out.append(Point(self.family, d, wl, self.fidelity, self.mode, self.seed))
         return out
 
 
 # ----------------------------------------------------------------------- validation
+def _check_finite(v, key: str, src) -> None:
+    bad = non_finite_in(v, key)
+    if bad is not None:
+        raise ConfigError(bad[0], f"must be a finite number, not {bad[1]!r}", src)
+
+
 def _space_values(v, key: str, src: str) -> tuple:
     if isinstance(v, list):
         if not v:
             raise ConfigError(key, "must list at least one value", src)
+        if len(v) > MAX_VALUES:
+            raise ConfigError(key, f"lists {len(v)} values, more than {MAX_VALUES}", src)
         for x in v:
             if not isinstance(x, (bool, int, float, str)):
-                raise ConfigError(key, f"values must be numbers, strings or booleans, not {x!r}", src)
-        if len(set(map(repr, v))) != len(v):
-            raise ConfigError(key, f"lists a value twice: {v!r}", src)
+                raise ConfigError(key, f"values must be numbers, strings or booleans, not {shorten(x)}", src)
+        _check_finite(v, key, src)
+        seen = set()
+        for x in v:
+            r = repr(x) if not isinstance(x, str) else "s" + x
+            if r in seen:
+                raise ConfigError(key, f"lists a value twice: {shorten(x)}", src)
+            seen.add(r)
         return tuple(v)
     if isinstance(v, dict):
         if len(v) != 1 or next(iter(v)) not in ("range", "pow2", "log"):
@@ -248,34 +285,43 @@ def _space_values(v, key: str, src: str) -> tuple:
         kind, args = next(iter(v.items()))
         k2 = f"{key}.{kind}"
         if not isinstance(args, list) or not all(_is_num(a) for a in args):
-            raise ConfigError(k2, f"must be a list of numbers, not {args!r}", src)
+            raise ConfigError(k2, f"must be a list of numbers, not {shorten(args)}", src)
+        _check_finite(args, k2, src)
         if kind == "range":
             if len(args) != 3:
-                raise ConfigError(k2, f"must be [lo, hi, step], not {args!r}", src)
+                raise ConfigError(k2, f"must be [lo, hi, step], not {shorten(args)}", src)
             lo, hi, step = args
             if not step > 0:
-                raise ConfigError(k2, f"step must be > 0, not {step}", src)
+                raise ConfigError(k2, f"step must be > 0, not {shorten(step)}", src)
             if hi < lo:
-                raise ConfigError(k2, f"hi must be >= lo, not {hi} < {lo}", src)
+                raise ConfigError(k2, f"hi must be >= lo, not {shorten(hi)} < {shorten(lo)}", src)
+            # Count before generating: a range of 10**12 values is refused, not built.
+            if all(_is_int(a) for a in args):
+                n = (hi - lo) // step + 1
+            else:
+                n = math.floor((hi - lo) / step + 1e-9) + 1
+            if n > MAX_VALUES:
+                raise ConfigError(k2, f"generates {shorten(n)} values, more than {MAX_VALUES}", src)
             if all(_is_int(a) for a in args):
                 return tuple(range(lo, hi + 1, step))
-            n = int(math.floor((hi - lo) / step + 1e-9)) + 1
             return tuple(float(round(lo + i * step, 12)) for i in range(n))
         if kind == "pow2":
             if len(args) != 2 or not all(_is_int(a) and a > 0 and a & (a - 1) == 0 for a in args):
-                raise ConfigError(k2, f"must be [lo, hi] with powers of two, not {args!r}", src)
+                raise ConfigError(k2, f"must be [lo, hi] with powers of two, not {shorten(args)}", src)
             lo, hi = args
             if hi < lo:
                 raise ConfigError(k2, f"hi must be >= lo, not {hi} < {lo}", src)
             return tuple(1 << e for e in range(lo.bit_length() - 1, hi.bit_length()))
         if len(args) != 3 or not _is_int(args[2]) or args[2] < 2:
-            raise ConfigError(k2, f"must be [lo, hi, num] with num an integer >= 2, not {args!r}", src)
+            raise ConfigError(k2, f"must be [lo, hi, num] with num an integer >= 2, not {shorten(args)}", src)
         lo, hi, num = args
         if not (0 < lo < hi):
-            raise ConfigError(k2, f"must have 0 < lo < hi, not {args!r}", src)
+            raise ConfigError(k2, f"must have 0 < lo < hi, not {shorten(args)}", src)
+        if num > MAX_VALUES:
+            raise ConfigError(k2, f"generates {shorten(num)} values, more than {MAX_VALUES}", src)
         return tuple(float(x) for x in np.geomspace(lo, hi, num))
     raise ConfigError(key, "must be a list of values or a table {range|pow2|log = [...]}; "
-                      f"put constants under [fixed], not {v!r}", src)
+                      f"put constants under [fixed], not {shorten(v)}", src)
 
 
 def _workload(w, i: int, src: str) -> WorkloadSpec:
@@ -286,7 +332,7 @@ def _workload(w, i: int, src: str) -> WorkloadSpec:
         model = _str(w["model"], pre + "model", src)
         phase = _str(_need(w, "phase", pre, src), pre + "phase", src)
         if phase not in PHASES:
-            raise ConfigError(pre + "phase", f"must be one of 'prefill', 'decode', not {phase!r}", src)
+            raise ConfigError(pre + "phase", f"must be one of 'prefill', 'decode', not {shorten(phase)}", src)
         batch = _int(w.get("batch", 1), pre + "batch", src, 1)
         seq_len = context = None
         if phase == "prefill":
@@ -307,7 +353,7 @@ def _workload(w, i: int, src: str) -> WorkloadSpec:
         name = _str(_need(w, "name", pre, src), pre + "name", src)
         gl = w["gemms"]
         if not isinstance(gl, list) or not gl:
-            raise ConfigError(pre + "gemms", f"must be a non-empty list, not {gl!r}", src)
+            raise ConfigError(pre + "gemms", f"must be a non-empty list, not {shorten(gl)}", src)
         gemms = []
         for j, g in enumerate(gl):
             gk = f"{pre}gemms[{j}]"
@@ -322,6 +368,10 @@ def _workload(w, i: int, src: str) -> WorkloadSpec:
             _unknown(g, _GEMM_KEYS, gk + ".", src)
             d = {x: _int(_need(g, x, gk + ".", src), f"{gk}.{x}", src, 1) for x in "mkn"}
             d["count"] = _int(g.get("count", 1), f"{gk}.count", src, 1)
+            try:
+                check_macs(gk, d["m"] * d["k"] * d["n"] * d["count"])
+            except ConfigError as e:
+                raise ConfigError(e.key, e.reason, src) from None
             d["name"] = _str(g.get("name", f"gemm{j}"), f"{gk}.name", src)
             gemms.append(d)
         tokens = _int(w["tokens"], pre + "tokens", src, 1) if "tokens" in w else None
@@ -336,20 +386,20 @@ def parse_spec(data: dict, source: str | None = None, text: str = "") -> SweepSp
     _unknown(data, _TOP_KEYS, "", src)
     version = _need(data, "version", "", src)
     if not _is_int(version) or version != SPEC_VERSION:
-        raise ConfigError("version", f"must be {SPEC_VERSION}, not {version!r}", src)
+        raise ConfigError("version", f"must be {SPEC_VERSION}, not {shorten(version)}", src)
     name = _str(_need(data, "name", "", src), "name", src)
     description = data.get("description", "")
     if not isinstance(description, str):
-        raise ConfigError("description", f"must be a string, not {description!r}", src)
+        raise ConfigError("description", f"must be a string, not {shorten(description)}", src)
     fam = get_family(_str(_need(data, "family", "", src), "family", src), "family", src)
     fidelity = data.get("fidelity", "model")
     if fidelity not in FIDELITIES:
         raise ConfigError("fidelity", f"must be one of {', '.join(map(repr, FIDELITIES))}, "
-                          f"not {fidelity!r}", src)
+                          f"not {shorten(fidelity)}", src)
     mode = data.get("mode", fam.modes[0])
     if mode not in fam.modes:
         raise ConfigError("mode", f"must be one of {', '.join(map(repr, fam.modes))} for "
-                          f"family {fam.name!r}, not {mode!r}", src)
+                          f"family {fam.name!r}, not {shorten(mode)}", src)
 
     try:
         fields = fam.fields()
@@ -357,6 +407,7 @@ def parse_spec(data: dict, source: str | None = None, text: str = "") -> SweepSp
         raise ConfigError("family", str(e), src) from None
     fixed = dict(_table(data.get("fixed", {}), "fixed", src))
     _unknown(fixed, fields, "fixed.", src)
+    _check_finite(fixed, "fixed", src)
     space_in = _table(data.get("space", {}), "space", src)
     _unknown(space_in, fields, "space.", src)
     space = {}
@@ -383,14 +434,14 @@ def parse_spec(data: dict, source: str | None = None, text: str = "") -> SweepSp
     workloads = tuple(_workload(w, i, src) for i, w in enumerate(wls))
     names = [w.name for w in workloads]
     if len(set(names)) != len(names):
-        raise ConfigError("workloads", f"names must be distinct, not {names}", src)
+        raise ConfigError("workloads", f"names must be distinct, not {shorten(names)}", src)
 
     objectives = {}
     for k, v in _table(data.get("objectives", {}), "objectives", src).items():
         if k not in METRICS:
             raise ConfigError(f"objectives.{k}", f"unknown metric (expected one of {', '.join(METRICS)})", src)
         if v not in ("min", "max"):
-            raise ConfigError(f"objectives.{k}", f"must be 'min' or 'max', not {v!r}", src)
+            raise ConfigError(f"objectives.{k}", f"must be 'min' or 'max', not {shorten(v)}", src)
         objectives[k] = v
     constraints = {}
     for k, v in _table(data.get("constraints", {}), "constraints", src).items():
@@ -403,7 +454,8 @@ def parse_spec(data: dict, source: str | None = None, text: str = "") -> SweepSp
             raise ConfigError(key, "needs min, max or both", src)
         for b, x in v.items():
             if not _is_num(x):
-                raise ConfigError(f"{key}.{b}", f"must be a number, not {x!r}", src)
+                raise ConfigError(f"{key}.{b}", f"must be a number, not {shorten(x)}", src)
+            _check_finite(x, f"{key}.{b}", src)
         if "min" in v and "max" in v and v["min"] > v["max"]:
             raise ConfigError(key, f"min must be <= max, not {v['min']} > {v['max']}", src)
         constraints[k] = {b: float(x) for b, x in v.items()}
@@ -413,7 +465,7 @@ def parse_spec(data: dict, source: str | None = None, text: str = "") -> SweepSp
     strategy = search.get("strategy", "grid")
     if strategy not in STRATEGIES:
         raise ConfigError("search.strategy", f"must be one of {', '.join(map(repr, STRATEGIES))}, "
-                          f"not {strategy!r}", src)
+                          f"not {shorten(strategy)}", src)
     seed = _int(search.get("seed", 0), "search.seed", src, 0)
     budget = None
     if strategy == "grid":
@@ -437,6 +489,10 @@ def parse_spec(data: dict, source: str | None = None, text: str = "") -> SweepSp
                      text_hash=hashlib.sha256(text.encode()).hexdigest()[:16], text=text)
     if spec.grid_size > MAX_GRID:
         raise ConfigError("space", f"describes {spec.grid_size} designs, more than {MAX_GRID}", src)
+    if strategy == "grid" and spec.grid_size > MAX_GRID_ENUMERATED:
+        raise ConfigError("space", f"describes {spec.grid_size} designs; the grid strategy evaluates "
+                          f"every one and takes at most {MAX_GRID_ENUMERATED} (use strategy 'random' "
+                          "or 'nsga2' with a budget)", src)
     return spec
 
 
@@ -448,14 +504,8 @@ def load_spec(path) -> SweepSpec:
     ConfigError
         Naming the file, the key and the reason, for any malformed or invalid content.
     """
-    p = Path(path)
+    from hwsim.fileio import read_toml
+
     src = str(path)
-    try:
-        text = p.read_text(encoding="utf-8")
-    except OSError as e:
-        raise ConfigError("spec", f"cannot read the file ({e.strerror})", src) from None
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as e:
-        raise ConfigError("toml", str(e), src) from None
+    text, data = read_toml(path, "spec")
     return parse_spec(data, src, text)

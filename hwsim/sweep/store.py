@@ -34,8 +34,9 @@ import os
 import socket
 import sqlite3
 from pathlib import Path
+from urllib.parse import quote
 
-from hwsim.errors import ConfigError, HwsimError
+from hwsim.errors import ConfigError, HwsimError, shorten
 from hwsim.evaluate import SCHEMA_VERSION
 
 log = logging.getLogger(__name__)
@@ -65,6 +66,27 @@ CREATE TABLE IF NOT EXISTS blobs (hash TEXT PRIMARY KEY, data TEXT NOT NULL);
 """
 
 
+_TABLES = ("meta", "runs", "records", "blobs")
+
+
+def _check_version_value(path, v) -> None:
+    try:
+        ok = v is not None and int(v) == STORE_VERSION
+    except (TypeError, ValueError):
+        ok = False
+    if not ok:
+        raise HwsimError(f"{path}: store layout version {shorten(v)} is not supported "
+                         f"(this hwsim writes version {STORE_VERSION}); it was left unchanged")
+
+
+def _loads(path, what: str, text):
+    try:
+        return json.loads(text)
+    except (TypeError, ValueError, RecursionError) as e:
+        raise HwsimError(f"{path}: corrupt store: the data of {what} is not JSON "
+                         f"({shorten(str(e), 60)})") from None
+
+
 def _now() -> str:
     return _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
 
@@ -79,9 +101,46 @@ class Store:
 
     # ------------------------------------------------------------------ opening
     @classmethod
-    def open_writer(cls, path) -> "Store":
-        """Open (creating if needed) for writing; refuse if another writer holds it."""
+    def check_existing(cls, path) -> None:
+        """Refuse, without modifying it, an existing file that is not a usable store:
+        not SQLite, a table missing, a layout version that is not this one's.
+
+        A missing or empty file passes (it becomes a new store)."""
         path = Path(path)
+        if path.is_dir():
+            raise HwsimError(f"{path}: is a directory, not a store file")
+        try:
+            if not path.exists() or path.stat().st_size == 0:
+                return
+        except OSError as e:
+            raise HwsimError(f"{path}: cannot read the store ({e.strerror})") from None
+        conn = None
+        try:
+            conn = sqlite3.connect(f"file:{quote(str(path.absolute()))}?mode=ro", uri=True,
+                                   isolation_level=None, timeout=30.0)
+            tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+            if tables:
+                if "meta" in tables:
+                    v = conn.execute("SELECT value FROM meta WHERE key='store_version'").fetchone()
+                    _check_version_value(path, v[0] if v else None)
+                missing = [t for t in _TABLES if t not in tables]
+                if missing:
+                    raise HwsimError(f"{path}: not a usable hwsim store (no table "
+                                     f"{', '.join(missing)}); it was left unchanged")
+        except sqlite3.DatabaseError as e:
+            raise HwsimError(f"{path}: not a usable hwsim store ({e}); it was left unchanged") from None
+        finally:
+            if conn is not None:
+                conn.close()
+
+    @classmethod
+    def open_writer(cls, path) -> "Store":
+        """Open (creating if needed) for writing; refuse if another writer holds it.
+
+        Runs left ``running`` by a writer that died (``kill -9``) are marked
+        ``interrupted``: holding the lock proves no writer is running them."""
+        path = Path(path)
+        cls.check_existing(path)
         if path.parent and not path.parent.exists():
             path.parent.mkdir(parents=True, exist_ok=True)
         lock_path = Path(f"{path}.lock")
@@ -102,6 +161,7 @@ class Store:
             conn.executescript(_SCHEMA)
             st = cls(path, conn, fd)
             st._init_meta()
+            st._mark_interrupted()
         except sqlite3.DatabaseError as e:
             fcntl.flock(fd, fcntl.LOCK_UN)
             os.close(fd)
@@ -116,11 +176,16 @@ class Store:
     def open_reader(cls, path) -> "Store":
         """Open an existing store for reading (never blocks a running writer)."""
         path = Path(path)
+        if path.is_dir():
+            raise ConfigError("STORE", f"{path} is a directory, not a store file")
         if not path.is_file():
             raise ConfigError("STORE", f"no such store: {path}")
+        if path.stat().st_size == 0:
+            raise HwsimError(f"{path}: not a usable hwsim store (the file is empty)")
+        cls.check_existing(path)
         try:
-            conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, isolation_level=None,
-                                   timeout=30.0)
+            conn = sqlite3.connect(f"file:{quote(str(path.absolute()))}?mode=ro", uri=True,
+                                   isolation_level=None, timeout=30.0)
             v = conn.execute("SELECT value FROM meta WHERE key='store_version'").fetchone()
         except sqlite3.DatabaseError as e:
             raise HwsimError(f"{path}: not a usable hwsim store ({e})") from None
@@ -129,9 +194,14 @@ class Store:
         return st
 
     def _check_version(self, v) -> None:
-        if v is None or int(v) != STORE_VERSION:
-            raise HwsimError(f"{self.path}: store layout version {v} is not supported "
-                             f"(this hwsim writes version {STORE_VERSION})")
+        _check_version_value(self.path, v)
+
+    def _mark_interrupted(self) -> None:
+        with self.transaction():
+            n = self._conn.execute("UPDATE runs SET status='interrupted', finished_at=COALESCE("
+                                   "finished_at, ?) WHERE status='running'", (_now(),)).rowcount
+        if n:
+            log.info("%s: %d run(s) left running by a writer that died marked interrupted", self.path, n)
 
     def _init_meta(self) -> None:
         c = self._conn
@@ -238,7 +308,8 @@ class Store:
         return n
 
     def _blobs(self) -> dict:
-        return {h: json.loads(d) for h, d in self._conn.execute("SELECT hash, data FROM blobs")}
+        return {h: _loads(self.path, f"blob {shorten(h, 30)}", d)
+                for h, d in self._conn.execute("SELECT hash, data FROM blobs")}
 
     def count(self) -> int:
         return int(self._conn.execute("SELECT COUNT(*) FROM records").fetchone()[0])
@@ -254,30 +325,37 @@ class Store:
             part = keys[i:i + 500]
             q = f"SELECT point_key, data FROM records WHERE point_key IN ({','.join('?' * len(part))})"
             for k, data in self._conn.execute(q, part):
-                out[k] = json.loads(data)
+                out[k] = _loads(self.path, f"record {shorten(k, 30)}", data)
         if out:
             blobs = self._blobs()
-            for d in out.values():
-                _expand(d, blobs)
+            for k, d in out.items():
+                _expand(d, blobs, self.path, k)
         return out
 
     def snapshot(self) -> tuple[dict, list[dict], list[dict]]:
         """``(meta, runs, records)`` read in one transaction (a consistent snapshot)."""
         c = self._conn
-        c.execute("BEGIN")
         try:
-            meta = self.meta()
-            runs = self.runs()
-            blobs = self._blobs()
-            recs = []
-            for run_id, committed_at, data in c.execute(
-                    "SELECT run_id, committed_at, data FROM records ORDER BY rowid"):
-                d = _expand(json.loads(data), blobs)
-                d["run_id"] = run_id
-                d["committed_at"] = committed_at
-                recs.append(d)
-        finally:
-            c.execute("COMMIT")
+            c.execute("BEGIN")
+            try:
+                meta = self.meta()
+                runs = self.runs()
+                blobs = self._blobs()
+                recs = []
+                for key, run_id, committed_at, data in c.execute(
+                        "SELECT point_key, run_id, committed_at, data FROM records ORDER BY rowid"):
+                    d = _loads(self.path, f"record {shorten(key, 30)}", data)
+                    if not isinstance(d, dict):
+                        raise HwsimError(f"{self.path}: corrupt store: record {shorten(key, 30)} "
+                                         "is not a JSON object")
+                    d = _expand(d, blobs, self.path, key)
+                    d["run_id"] = run_id
+                    d["committed_at"] = committed_at
+                    recs.append(d)
+            finally:
+                c.execute("COMMIT")
+        except sqlite3.DatabaseError as e:
+            raise HwsimError(f"{self.path}: not a usable hwsim store ({e})") from None
         return meta, runs, recs
 
 
@@ -297,11 +375,15 @@ class _Txn:
 _BLOB_FIELDS = ("cost_provenance",)
 
 
-def _expand(d: dict, blobs: dict) -> dict:
+def _expand(d: dict, blobs: dict, path=None, key=None) -> dict:
     for f in _BLOB_FIELDS:
         v = d.get(f)
         if isinstance(v, dict) and set(v) == {"blob"}:
-            d[f] = blobs[v["blob"]]
+            try:
+                d[f] = blobs[v["blob"]]
+            except (KeyError, TypeError):
+                raise HwsimError(f"{path}: corrupt store: record {shorten(key, 30)} refers to "
+                                 f"blob {shorten(v['blob'], 30)}, which is missing") from None
     return d
 
 

@@ -27,7 +27,7 @@ from pathlib import Path
 
 import yaml
 
-from hwsim.errors import ConfigError, check_choice, check_int
+from hwsim.errors import ConfigError, check_choice, check_int, non_finite_in, shorten
 from hwsim.workloads.recipes import RECIPES
 
 log = logging.getLogger(__name__)
@@ -48,23 +48,70 @@ def models_dir() -> Path:
     return SHIPPED_DIR
 
 
+#: Most nodes a model file may expand to once its aliases are resolved (a real model
+#: file has a few dozen; a "billion laughs" alias bomb has billions).
+MAX_YAML_NODES = 10_000
+
+
 class _UniqueKeyLoader(yaml.SafeLoader):
-    """SafeLoader that rejects a mapping with the same key twice."""
+    """SafeLoader that rejects a mapping with the same key twice and bounds how far
+    aliases may expand (counted on the node graph before anything is built)."""
+
+    def get_single_data(self):
+        node = self.get_single_node()
+        if node is None:
+            return None
+        n = _expanded_size(node, MAX_YAML_NODES)
+        if n > MAX_YAML_NODES:
+            raise ConfigError("yaml", f"the document expands to more than {MAX_YAML_NODES} values "
+                              "through aliases (&anchor / *alias); refused",
+                              getattr(self, "_hwsim_source", None))
+        return self.construct_document(node)
 
     def construct_mapping(self, node, deep=False):
         if isinstance(node, yaml.MappingNode):
             seen = {}
             for key_node, _ in node.value:
                 key = self.construct_object(key_node, deep=True)
+                if not isinstance(key, (str, int, float, bool)) and key is not None:
+                    raise ConfigError(shorten(key), "a key must be a plain name, not a collection",
+                                      getattr(self, "_hwsim_source", None))
                 if key in seen:
                     line = key_node.start_mark.line + 1
                     raise ConfigError(
-                        str(key),
+                        shorten(key).strip("'"),
                         f"duplicate key (line {line}; first defined on line {seen[key]})",
                         getattr(self, "_hwsim_source", None),
                     )
                 seen[key] = key_node.start_mark.line + 1
         return super().construct_mapping(node, deep=deep)
+
+
+def _expanded_size(node, limit: int) -> int:
+    """Nodes in ``node`` with every alias expanded, counting up to just over ``limit``
+    (memoised per node, so an alias bomb costs its size in the file, not expanded)."""
+    memo: dict[int, int] = {}
+
+    def size(n, depth=0) -> int:
+        if id(n) in memo:
+            return memo[id(n)]
+        if depth > 200:
+            return limit + 1
+        total = 1
+        if isinstance(n, yaml.SequenceNode):
+            children = n.value
+        elif isinstance(n, yaml.MappingNode):
+            children = [c for kv in n.value for c in kv]
+        else:
+            children = ()
+        for c in children:
+            total += size(c, depth + 1)
+            if total > limit:
+                break
+        memo[id(n)] = total
+        return total
+
+    return size(node)
 
 
 @dataclass(frozen=True)
@@ -130,7 +177,7 @@ class ModelSpec:
         for key in ("name", "display_name", "source"):
             v = getattr(self, key)
             if not isinstance(v, str) or not v.strip():
-                raise ConfigError(key, f"must be a non-empty string, not {v!r}")
+                raise ConfigError(key, f"must be a non-empty string, not {shorten(v)}")
         check_int("version", self.version, SCHEMA_VERSION, SCHEMA_VERSION)
         check_choice("architecture", self.architecture, ARCHITECTURES)
         check_choice("activation", self.activation, ACTIVATIONS)
@@ -140,7 +187,7 @@ class ModelSpec:
         for key in ("ffn_gated", "tied_embeddings", "bias"):
             v = getattr(self, key)
             if not isinstance(v, bool):
-                raise ConfigError(key, f"must be true or false, not {v!r}")
+                raise ConfigError(key, f"must be true or false, not {shorten(v)}")
         if self.head_dim is None:
             if self.hidden_size % self.num_heads:
                 raise ConfigError(
@@ -200,13 +247,16 @@ class ModelSpec:
         for k in d:
             if k not in known:
                 raise ConfigError(
-                    str(k), f"unknown key (expected one of {', '.join(sorted(known))})", source
+                    shorten(k).strip("'"), f"unknown key (expected one of {', '.join(sorted(known))})", source
                 )
+        bad = non_finite_in({k: v for k, v in d.items() if isinstance(k, str)}, "")
+        if bad is not None:
+            raise ConfigError(bad[0].lstrip("."), f"must be a finite number, not {bad[1]!r}", source)
         for k in known:
             if k not in d and k not in optional:
                 raise ConfigError(k, "missing required key", source)
         if d.get("version") != SCHEMA_VERSION:
-            raise ConfigError("version", f"must be {SCHEMA_VERSION}, not {d.get('version')!r}", source)
+            raise ConfigError("version", f"must be {SCHEMA_VERSION}, not {shorten(d.get('version'))}", source)
         try:
             return cls(**d)
         except ConfigError as e:
@@ -215,11 +265,10 @@ class ModelSpec:
 
 def parse_model_file(path: str | Path) -> ModelSpec:
     """Load and validate one model file; errors name the file, key and reason."""
+    from hwsim.fileio import read_text
+
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as e:
-        raise ConfigError("model", f"cannot read {path}: {e.strerror}") from None
+    text = read_text(path, "model")
     loader = _UniqueKeyLoader(text)
     loader._hwsim_source = str(path)
     try:
@@ -227,12 +276,15 @@ def parse_model_file(path: str | Path) -> ModelSpec:
     except ConfigError:
         raise
     except yaml.YAMLError as e:
-        raise ConfigError("yaml", f"not valid YAML: {e}".replace("\n", " "), str(path)) from None
+        raise ConfigError("yaml", shorten("not valid YAML: " + " ".join(str(e).split()), 200).strip("'"),
+                          str(path)) from None
+    except RecursionError:
+        raise ConfigError("yaml", "nested too deeply", str(path)) from None
     finally:
         loader.dispose()
     spec = ModelSpec.from_dict(data, source=str(path))
     if path.suffix in (".yaml", ".yml") and spec.name != path.stem:
-        raise ConfigError("name", f"must equal the file name {path.stem!r}, not {spec.name!r}", str(path))
+        raise ConfigError("name", f"must equal the file name {shorten(path.stem)}, not {shorten(spec.name)}", str(path))
     return spec
 
 
@@ -260,5 +312,5 @@ def load_model(name_or_path: str | Path) -> ModelSpec:
         return parse_model_file(s)
     names = list_models()
     if s not in names:
-        raise ConfigError("model", f"unknown model {s!r} (known: {', '.join(names)})")
+        raise ConfigError("model", f"unknown model {shorten(s)} (known: {', '.join(names)})")
     return _load_named(s, str(models_dir()))

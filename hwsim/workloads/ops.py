@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from hwsim.errors import ConfigError, check_int
+from hwsim.errors import ConfigError, check_int, shorten
 
 
 @dataclass(frozen=True)
@@ -77,6 +77,21 @@ class IntFormat:
             )
 
 
+#: Most multiply-accumulates one op (``m * k * n * count``) or one workload may hold.
+#: Every count derived from them (cycles, traffic, action counts) then stays well inside
+#: int64, so the vectorised estimators (NumPy int64) and the scalar ones (Python
+#: integers) agree exactly; larger shapes are refused with a message instead of wrapping.
+MAX_MACS = 2**53
+
+
+def check_macs(key: str, macs: int, what: str = "m*k*n*count") -> int:
+    """Raise :class:`ConfigError` naming ``key`` if ``macs`` exceeds :data:`MAX_MACS`."""
+    if macs > MAX_MACS:
+        raise ConfigError(key, f"{what} = {macs:.3g} multiply-accumulates, more than the "
+                          f"2^53 = {MAX_MACS:.3g} hwsim counts exactly")
+    return macs
+
+
 @dataclass(frozen=True)
 class GemmOp:
     """``C[M, N] = A[M, K] x B[K, N]``, repeated ``count`` times.
@@ -100,6 +115,8 @@ class GemmOp:
         for key in ("m", "k", "n"):
             check_int(key, getattr(self, key), 1)
         check_int("count", self.count, 1)
+        check_macs("shape", self.m * self.k * self.n * self.count,
+                   f"{self.name}: {self.m}x{self.k}x{self.n} x count {self.count}")
         if not isinstance(self.a_fmt, IntFormat):
             raise ConfigError("a_fmt", f"must be an IntFormat, not {self.a_fmt!r}")
         if not isinstance(self.b_fmt, IntFormat):
@@ -136,11 +153,12 @@ def parse_gemm(text: str, key: str = "--gemm") -> tuple[int, int, int]:
     >>> parse_gemm("64x128x32")
     (64, 128, 32)
     """
-    m = _GEMM_RE.match(text or "")
+    m = _GEMM_RE.match(text or "") if isinstance(text, str) and len(text) < 200 else None
     if not m:
-        raise ConfigError(key, f"expected MxKxN with positive integers (e.g. 64x128x32), not {text!r}")
+        raise ConfigError(key, f"expected MxKxN with positive integers (e.g. 64x128x32), not {shorten(text)}")
     dims = tuple(int(g) for g in m.groups())
     for name, v in zip("MKN", dims):
         if v <= 0:
             raise ConfigError(key, f"{name} must be a positive integer, not {v}")
+    check_macs(key, dims[0] * dims[1] * dims[2], f"{dims[0]}x{dims[1]}x{dims[2]}")
     return dims  # type: ignore[return-value]

@@ -200,7 +200,7 @@ def cmd_synth(args) -> int:
             res = asic_area(cfg, "flat" if args.flat else "composed", args.liberty)
         except ConfigError as e:
             if e.key == "liberty":
-                raise ConfigError("--liberty", e.reason) from None
+                raise ConfigError("--liberty", e.reason, e.source) from None
             raise
         d = res.to_dict()
         if "area_um2_by_part" not in d:

@@ -46,7 +46,8 @@ def systolic_inputs(cfg, dram: str = "lpddr4") -> CostInputs:
               # the ws/is partial-sum buffer of the RTL: acc_depth x cols words (os keeps
               # its sums in the PEs and has none); a buffer smaller than the table's
               # smallest macro is priced as that macro
-              **({"acc": SramSpec(max(SRAM_MIN_BYTES, cfg.acc_depth * cfg.cols * cfg.acc_bits // 8), cfg.acc_bits)}
+              **({"acc": SramSpec(max(SRAM_MIN_BYTES, cfg.acc_depth * cfg.cols * cfg.acc_bits // 8), cfg.acc_bits,
+                                  origin="acc_depth")}
                  if cfg.dataflow in ("ws", "is") else {})},
         dram=dram,
         control_bits=ctrl,
