@@ -24,6 +24,7 @@ COMMAND_MODULES = (
     "hwsim.cli.rtl",
     "hwsim.cli.workloads",
     "hwsim.cli.sweep",
+    "hwsim.cli.dram",
 )
 
 

@@ -44,7 +44,7 @@ from hwsim.memory.config import DramConfig
 
 log = logging.getLogger(__name__)
 
-_INF = 1 << 62
+_INF = 1 << 100  # beyond any trace cycle (those fit in int64)
 
 # command kinds
 ACT, RD, WR, PRE, REF = 0, 1, 2, 3, 4
@@ -95,6 +95,7 @@ class _Channel:
         self.in_ref = False
         self.next_ref_rank = 0
         self.wake = 0
+        self.quiet_since = -1  # >= 0: idle with all banks closed since this cycle
         self.bg_upto = 0
         self.idle_cycles = [0] * ranks
         self.active_cycles = [0] * ranks
@@ -377,6 +378,15 @@ class _Channel:
             return
         # nothing happened: sleep until the next command can issue or a refresh is due
         nxt = (clk // self.ref_interval + 1) * self.ref_interval
+        if (not self.cmdq_total and not self.rq and not self.ref_q and not self.draining
+                and not any(self.open_count) and len(self.wbuf) <= 8
+                and self.tRFC <= self.ref_interval
+                and max(self.t_ref) <= nxt and max(self.r_ref) <= nxt):
+            # quiescent: each refresh will issue its REF in the cycle it is due; they are
+            # counted in bulk when the channel wakes (catch_up) instead of one by one
+            self.quiet_since = clk + 1
+            self.wake = _INF
+            return
         if self.ref_q:
             nxt = min(nxt, self._refresh_next_ready())
         if self.cmdq_total:
@@ -412,12 +422,33 @@ class _Channel:
                 return True
         return started
 
+    def catch_up(self, upto: int) -> None:
+        """Issue the REFs of a quiescent channel due in ``[quiet_since, upto)``."""
+        if self.quiet_since < 0:
+            return
+        iv = self.ref_interval
+        first = max(1, -(-self.quiet_since // iv)) * iv
+        if first < upto:
+            count = (upto - 1 - first) // iv + 1
+            self.counts[REF] += count
+            # only the last REF of each rank constrains later commands
+            for k in range(max(0, count - self.ranks), count):
+                m = first + k * iv
+                r = 0 if self.simultaneous else (self.next_ref_rank + k) % self.ranks
+                self.r_act[r] = max(self.r_act[r], m + self.tRFC)
+                self.r_ref[r] = max(self.r_ref[r], m + self.tRFC)
+            if not self.simultaneous:
+                self.next_ref_rank = (self.next_ref_rank + count) % self.ranks
+        self.quiet_since = -1
+
     def will_accept(self, is_write: bool) -> bool:
         return len(self.wbuf if is_write else self.rq) < self.tcap
 
     def add(self, tid: int, addr: int, bank: int, row: int, col: int, is_write: bool,
             added: int) -> None:
         """Accept a transaction (``added``: the controller clock, one after the CPU's)."""
+        if self.quiet_since >= 0:
+            self.catch_up(added)
         if is_write:
             if addr not in self.pending_wr:
                 self.pending_wr.add(addr)
@@ -551,6 +582,7 @@ def simulate(cfg: DramConfig, addr, is_write, cycle) -> ReplayResult:
         clk = max(clk + 1, nxt)
     cycles = final + 1
     for c in chans:
+        c.catch_up(cycles)
         c._account_background(cycles)
     return _result(cfg, chans, done, accept, cycles, is_write)
 
