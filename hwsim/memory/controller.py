@@ -90,6 +90,7 @@ class _Channel:
         self.pending_rd: dict = {}
         self.pending_wr: set = set()
         self.draining = 0
+        self.sched_dirty = True  # False: the last scan moved nothing and nothing changed since
         self.rr = 0
         self.ref_q: list = []
         self.in_ref = False
@@ -149,13 +150,16 @@ class _Channel:
         """The command the queue of bank ``b`` can issue at ``clk`` (or None)."""
         orow = self.open_row[b]
         if orow < 0:
-            if self._act_ready(b) <= clk:
-                return (ACT, b, q[0])
+            r = self.rank_of[b]
+            if self.t_act[b] <= clk and self.g_act[self.grp_of[b]] <= clk and self.r_act[r] <= clk:
+                f = self.faw[r]
+                if len(f) < 4 or f[0] <= clk:
+                    return (ACT, b, q[0])
             return None
         r = self.rank_of[b]
         g = self.grp_of[b]
-        rd_ok = max(self.t_rd[b], self.g_rd[g], self.r_rd[r]) <= clk
-        wr_ok = max(self.t_wr[b], self.g_wr[g], self.r_wr[r]) <= clk
+        rd_ok = self.t_rd[b] <= clk and self.g_rd[g] <= clk and self.r_rd[r] <= clk
+        wr_ok = self.t_wr[b] <= clk and self.g_wr[g] <= clk and self.r_wr[r] <= clk
         for i, e in enumerate(q):
             if e[2] == orow:
                 if e[4]:
@@ -168,7 +172,7 @@ class _Channel:
                             return (WR, b, e)
                 elif rd_ok:
                     return (RD, b, e)
-            elif i == 0 and max(self.t_pre[b], self.r_pre[r]) <= clk:
+            elif i == 0 and self.t_pre[b] <= clk and self.r_pre[r] <= clk:
                 if self.hits[b] >= 4:
                     return (PRE, b, e)
                 for x in q:
@@ -223,6 +227,7 @@ class _Channel:
                 if cmd[0] == RD or cmd[0] == WR:
                     q.remove(cmd[2])
                     self.cmdq_total -= 1
+                    self.sched_dirty = True
                 return cmd
         self.rr = idx
         return None
@@ -405,6 +410,8 @@ class _Channel:
         if self.draining == 0 and (len(wbuf) >= self.tcap or (len(wbuf) > 8 and self.cmdq_total == 0)):
             self.draining = len(wbuf)
             started = True
+        if not (started or self.sched_dirty):
+            return False
         queue = wbuf if self.draining > 0 else self.rq
         cmdq = self.cmdq
         cap = self.qcap
@@ -420,6 +427,7 @@ class _Channel:
                 self.cmdq_total += 1
                 del queue[i]
                 return True
+        self.sched_dirty = False
         return started
 
     def catch_up(self, upto: int) -> None:
@@ -464,6 +472,7 @@ class _Channel:
                 self.stats["pending_reads"] += 1
             else:
                 lst.append(tid)
+        self.sched_dirty = True
         if self.wake > added:
             self.wake = added
 
