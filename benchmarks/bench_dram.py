@@ -1,6 +1,7 @@
 """Replay speed of hwsim's DRAM timing model vs DRAMsim3 on the same traces.
 
-Run: ``python benchmarks/bench_dram.py [--n 49152] [--dramsim3 /work/oracles/DRAMsim3]``.
+Run from the repository root: ``PYTHONPATH=. python benchmarks/bench_dram.py [--n 49152]
+[--dramsim3 /work/oracles/DRAMsim3]`` (PYTHONPATH only needed without an install of this tree).
 For each trace (sequential, random, mixed read/write) on one HBM2 channel and on eight,
 prints hwsim's transactions per second; if a DRAMsim3 build is given (or found at the
 default path), runs ``dramsim3main`` on the same trace for the cycles hwsim measured and
