@@ -29,6 +29,7 @@ COMMAND_MODULES = (
     "hwsim.cli.rtl",
     "hwsim.cli.workloads",
     "hwsim.cli.sweep",
+    "hwsim.cli.dram",
     "hwsim.cli.families",
 )
 
