@@ -1,0 +1,1 @@
+"""Accelerator families (one sub-package per family)."""
