@@ -101,4 +101,38 @@ def run_amaranth(a, b, s, shift_bits: int = SHIFT_BITS) -> dict:
     return res
 
 
-__all__ = ["Fp16Bench", "OUTPUTS", "SHIFT_BITS", "TOP", "run_amaranth", "run_verilator", "verilog_text"]
+#: Bit patterns every check includes, all pairs of them: zeros of both signs, the
+#: smallest and largest subnormals, the smallest normal, one, the largest finite value,
+#: infinities and NaNs (quiet, signalling, negative, with payload).
+SPECIAL_VALUES = (0x0000, 0x8000, 0x0001, 0x8001, 0x03FF, 0x83FF, 0x0400, 0x8400, 0x3C00,
+                  0xBC00, 0x7BFF, 0xFBFF, 0x7C00, 0xFC00, 0x7E00, 0x7C01, 0xFE00, 0xFFFF)
+
+
+def special_pairs() -> tuple[np.ndarray, np.ndarray]:
+    """Every ordered pair of :data:`SPECIAL_VALUES`, as ``(a, b)`` uint16 arrays."""
+    v = np.array(SPECIAL_VALUES, dtype=np.uint16)
+    a, b = np.meshgrid(v, v, indexing="ij")
+    return a.ravel(), b.ravel()
+
+
+def random_vectors(rng: np.random.Generator, n: int, shift_bits: int = SHIFT_BITS):
+    """``n`` vectors ``(a, b, s)`` mixing the cases that stress a binary16 adder.
+
+    A quarter each: uniform bit patterns; operands of nearby exponents (``b`` is ``a``
+    with its low 12 bits and sign scrambled: cancellation, ties, carries); small
+    operands (exponent field 0..2: subnormal inputs and results); one uniform and one
+    small operand. Shifts are uniform over the port's range.
+    """
+    q = n // 4
+    a = rng.integers(0, 1 << 16, n)
+    b = rng.integers(0, 1 << 16, n)
+    b[q:2 * q] = a[q:2 * q] ^ rng.integers(0, 1 << 12, q) ^ (rng.integers(0, 2, q) << 15)
+    small = lambda k: rng.integers(0, 3 << 10, k) | (rng.integers(0, 2, k) << 15)  # noqa: E731
+    a[2 * q:3 * q] = small(q)
+    b[2 * q:] = small(n - 2 * q)
+    s = rng.integers(-(1 << (shift_bits - 1)), 1 << (shift_bits - 1), n)
+    return a.astype(np.uint16), b.astype(np.uint16), s
+
+
+__all__ = ["Fp16Bench", "OUTPUTS", "SHIFT_BITS", "SPECIAL_VALUES", "TOP", "random_vectors",
+           "run_amaranth", "run_verilator", "special_pairs", "verilog_text"]
