@@ -5,8 +5,8 @@ significand makes the second rounding harmless for + and *; the shift reference 
 exact float64 product once), so it is an independent oracle for the golden functions; NaN
 is compared as "both NaN" against numpy and bit for bit (canonical NaN) against the RTL.
 
-One Verilator build (:class:`hwsim.blocks.fp16_rtl.Fp16Bench`, adder and shifter side by
-side) serves every RTL test; it is cached by content hash, so a warm run only executes it.
+One Verilator build (:class:`hwsim.blocks.fp16_rtl.Fp16Bench`: adder, shifter and
+multiplier side by side) serves every RTL test; it is cached by content hash, so a warm run only executes it.
 """
 
 import numpy as np
@@ -16,6 +16,7 @@ from hwsim.blocks.fp16 import (
     CANONICAL_NAN,
     Fp16Adder,
     Fp16ExpShift,
+    Fp16Multiplier,
     fp16_add,
     fp16_mul,
     fp16_shift,
@@ -142,6 +143,28 @@ def test_shift_special_cases(x, s, want):
     assert int(run_amaranth([x], [0], [s])["shifted"][0]) == want
 
 
+@pytest.mark.parametrize(
+    ("a", "b", "want"),
+    [
+        (0x7C00, 0x0000, CANONICAL_NAN),  # inf * 0
+        (0x8000, 0xFC00, CANONICAL_NAN),
+        (0xFC00, 0xBC00, 0x7C00),  # -inf * -1
+        (0x8000, 0x3C00, 0x8000),  # -0 * 1 = -0
+        (0x0001, 0x0001, 0x0000),  # 2**-48 underflows to +0
+        (0x8001, 0x3800, 0x8000),  # -2**-25: a tie, to even = -0
+        (0x0003, 0x3800, 0x0002),  # 1.5 * 2**-24: a tie, to even
+        (0x0001, 0x6C00, 0x0C00),  # subnormal * 2**12 = 2**-12, normal again
+        (0x03FF, 0x3C01, 0x0400),  # a subnormal product rounding up to the smallest normal
+        (0x5C00, 0x5C00, 0x7C00),  # 256**2 overflows
+        (0x5BFF, 0x5BFF, 0x7BFE),  # 255.875**2 = 65472.02 does not
+        (0x3E00, 0x3E00, 0x4080),  # 1.5 * 1.5 = 2.25, exact
+    ],
+)
+def test_mul_special_cases(a, b, want):
+    assert int(fp16_mul(np.uint16(a), np.uint16(b))) == want
+    assert int(run_amaranth([a], [b], [0])["prod"][0]) == want
+
+
 def test_golden_rejects_float_operands():
     with pytest.raises(TypeError, match="uint16 bit patterns or float16"):
         fp16_add(np.array([1.0]), np.array([2.0]))
@@ -162,17 +185,19 @@ def test_amaranth_matches_golden(vectors):
     got = run_amaranth(a[idx], b[idx], s[idx])
     np.testing.assert_array_equal(got["sum"], fp16_add(a[idx], b[idx]))
     np.testing.assert_array_equal(got["shifted"], fp16_shift(a[idx], s[idx]))
+    np.testing.assert_array_equal(got["prod"], fp16_mul(a[idx], b[idx]))
 
 
 def test_components_have_documented_ports():
-    add, shift = Fp16Adder(), Fp16ExpShift(4)
-    assert set(add.signature.members) == {"a", "b", "o"}
+    add, shift, mul = Fp16Adder(), Fp16ExpShift(4), Fp16Multiplier()
+    assert set(add.signature.members) == set(mul.signature.members) == {"a", "b", "o"}
     assert set(shift.signature.members) == {"x", "s", "o"}
     assert shift.s.shape().signed and shift.s.shape().width == 4
     from amaranth.back import verilog  # elaborating them also uses them
 
     assert "module fp16_add" in verilog.convert(add, name="fp16_add")
     assert "module fp16_shift" in verilog.convert(shift, name="fp16_shift")
+    assert "module fp16_mul" in verilog.convert(mul, name="fp16_mul")
 
 
 @pytest.mark.rtl
@@ -182,6 +207,7 @@ def test_verilator_matches_golden(vectors):
     got = run_verilator(a, b, s)
     np.testing.assert_array_equal(got["sum"], fp16_add(a, b))
     np.testing.assert_array_equal(got["shifted"], fp16_shift(a, s))
+    np.testing.assert_array_equal(got["prod"], fp16_mul(a, b))
 
 
 @pytest.mark.rtl

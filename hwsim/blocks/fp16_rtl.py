@@ -1,33 +1,36 @@
 """Check the FP16 units in RTL: one combinational test top, two simulators.
 
-:class:`Fp16Bench` puts an :class:`~hwsim.blocks.fp16.Fp16Adder` and an
-:class:`~hwsim.blocks.fp16.Fp16ExpShift` side by side on shared inputs (``a``, ``b``,
-``s``), so one Verilator build and one pass over a vector file checks both:
-``sum = a + b`` and ``shifted = a * 2**s``.
+:class:`Fp16Bench` puts an :class:`~hwsim.blocks.fp16.Fp16Adder`, an
+:class:`~hwsim.blocks.fp16.Fp16ExpShift` and an :class:`~hwsim.blocks.fp16.Fp16Multiplier`
+side by side on shared inputs (``a``, ``b``, ``s``), so one Verilator build and one pass
+over a vector file checks all three: ``sum = a + b``, ``shifted = a * 2**s`` and
+``prod = a * b``.
 
 * :func:`run_verilator` -- the Verilog from ``amaranth.back.verilog``, built once per
   content hash with a vector-file driver (:mod:`hwsim.blocks.verilate`); about a
   microsecond per vector.
 * :func:`run_amaranth` -- Amaranth's simulator, no build, for a few hundred vectors.
 
-Both return ``{"sum": uint16 array, "shifted": uint16 array}``.
+Both return ``{"sum": ..., "shifted": ..., "prod": ...}`` (uint16 arrays).
 """
+
+import functools
 
 import numpy as np
 from amaranth.hdl import Module, signed
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
-from hwsim.blocks.fp16 import Fp16Adder, Fp16ExpShift
+from hwsim.blocks.fp16 import Fp16Adder, Fp16ExpShift, Fp16Multiplier
 
 TOP = "fp16_bench"
 #: Width of the bench's shift port (shifts -32..31).
 SHIFT_BITS = 6
-OUTPUTS = ("sum", "shifted")
+OUTPUTS = ("sum", "shifted", "prod")
 
 
 class Fp16Bench(wiring.Component):
-    """Test top: ``sum = a + b`` and ``shifted = a * 2**s`` (combinational).
+    """Test top: ``sum = a + b``, ``shifted = a * 2**s``, ``prod = a * b`` (combinational).
 
     Parameters
     ----------
@@ -38,21 +41,24 @@ class Fp16Bench(wiring.Component):
     def __init__(self, shift_bits: int = SHIFT_BITS):
         self.shift_bits = shift_bits
         super().__init__({"a": In(16), "b": In(16), "s": In(signed(shift_bits)),
-                          "sum": Out(16), "shifted": Out(16)})
+                          "sum": Out(16), "shifted": Out(16), "prod": Out(16)})
 
     def elaborate(self, platform):
         m = Module()
         m.submodules.add = add = Fp16Adder()
         m.submodules.shift = shift = Fp16ExpShift(self.shift_bits)
+        m.submodules.mul = mul = Fp16Multiplier()
         m.d.comb += [
             add.a.eq(self.a), add.b.eq(self.b), self.sum.eq(add.o),
             shift.x.eq(self.a), shift.s.eq(self.s), self.shifted.eq(shift.o),
+            mul.a.eq(self.a), mul.b.eq(self.b), self.prod.eq(mul.o),
         ]
         return m
 
 
+@functools.lru_cache(maxsize=4)
 def verilog_text(shift_bits: int = SHIFT_BITS) -> str:
-    """Verilog of :class:`Fp16Bench`."""
+    """Verilog of :class:`Fp16Bench` (converted once per process)."""
     from amaranth.back import verilog
 
     return verilog.convert(Fp16Bench(shift_bits), name=TOP)
@@ -94,6 +100,7 @@ def run_amaranth(a, b, s, shift_bits: int = SHIFT_BITS) -> dict:
             ctx.set(dut.s, int(s[i]))
             res["sum"][i] = ctx.get(dut.sum)
             res["shifted"][i] = ctx.get(dut.shifted)
+            res["prod"][i] = ctx.get(dut.prod)
 
     sim = Simulator(dut)
     sim.add_testbench(bench)
