@@ -6,28 +6,6 @@ import json
 import sys
 
 from hwsim.families.base import Perf
-from hwsim.errors import ConfigError
-
-
-def config_from_options(cls, kw: dict, args, optional, option_names: dict):
-    """``cls(**kw)``, plus each ``(attribute, field)`` of ``optional`` that ``args`` has
-    (subcommands without memory options leave those fields at their defaults).
-
-    The config is also checked as a sweep would check it
-    (:func:`hwsim.evaluate.check_config`: e.g. SRAM sizes the cost model can price). A
-    :class:`~hwsim.errors.ConfigError` is re-raised naming the command-line option
-    (``option_names``: field -> option) instead of the config field.
-    """
-    kw = dict(kw)
-    for attr, field in optional:
-        if hasattr(args, attr):
-            kw[field] = getattr(args, attr)
-    from hwsim.evaluate import check_config
-
-    try:
-        return check_config(cls(**kw))
-    except ConfigError as e:
-        raise ConfigError(option_names.get(e.key, e.key), e.reason) from None
 
 
 def print_json(d: dict) -> int:

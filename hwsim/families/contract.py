@@ -59,7 +59,8 @@ IMPLEMENTATIONS = ("golden", "model", "amaranth", "verilator")
 
 
 def param(default: Any, *, help: str, unit: str | None = None, cli: str | None = None,
-          range: tuple | None = None, choices: tuple | None = None, cli_flag_inverts: bool = False):
+          range: tuple | None = None, choices: tuple | None = None, cli_flag_inverts: bool = False,
+          group: str | None = None):
     """A config field with the metadata the CLI and error messages are built from.
 
     Parameters
@@ -78,9 +79,13 @@ def param(default: Any, *, help: str, unit: str | None = None, cli: str | None =
         Allowed values of a string field.
     cli_flag_inverts : bool
         For a boolean field whose default is True: the option is a flag that sets it False.
+    group : str, optional
+        Option group in ``--help`` (default: the design's own fields). Commands that do
+        not use a group (e.g. ``rtl export`` takes no memory options) leave its fields at
+        their defaults.
     """
     meta = {"help": help, "unit": unit, "cli": cli, "range": range, "choices": choices,
-            "cli_flag_inverts": cli_flag_inverts}
+            "cli_flag_inverts": cli_flag_inverts, "group": group}
     return field(default=default, metadata=meta)
 
 

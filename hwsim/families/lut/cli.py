@@ -5,58 +5,21 @@ from __future__ import annotations
 import argparse
 import sys
 
-from hwsim.families.lut.config import ACT_FORMATS, WEIGHT_MODES, LutConfig
-from hwsim.cli.common import config_from_options, print_cost, print_json, print_perf
+from hwsim.families.lut.config import LutConfig
+from hwsim.cli.common import print_cost, print_json, print_perf
+from hwsim.cli.options import add_config_options as add_options
+from hwsim.cli.options import config_from_args as options_config
+from hwsim.cli.options import option_for
 from hwsim.errors import ConfigError
 from hwsim.workloads.ops import GemmOp, IntFormat, parse_gemm
 
-# Config field -> command-line option, so that errors name what the user typed.
-_OPTION = {
-    "core": "--core", "w_bits": "--w-bits", "weight_mode": "--weight-mode", "act_format": "--act-format",
-    "k_group": "--k-group", "symmetric_table": "--full-table", "tile_m": "--tile-m",
-    "tile_n": "--tile-n", "tile_k": "--tile-k", "lookup_units": "--lookup-units",
-    "table_bits": "--table-bits", "acc_bits": "--acc-bits", "act_sram_kb": "--act-kb",
-    "weight_sram_kb": "--weight-kb", "out_sram_kb": "--out-kb", "freq_mhz": "--freq-mhz",
-    "dram_bw_bytes_per_cycle": "--dram-bw",
-}
-
-
 def add_config_options(p: argparse.ArgumentParser, memory: bool = True) -> None:
-    d = LutConfig()
-    g = p.add_argument_group("LUT tensor core configuration")
-    g.add_argument("--w-bits", type=int, default=d.w_bits, help=f"weight bits, 1-4 (default {d.w_bits})")
-    g.add_argument("--weight-mode", default=d.weight_mode, metavar="{" + ",".join(WEIGHT_MODES) + "}",
-                   help=f"how weight codes map to values (default {d.weight_mode})")
-    g.add_argument("--act-format", default=d.act_format, metavar="{" + ",".join(ACT_FORMATS) + "}",
-                   help=f"activation format; fp16 is modelled only (default {d.act_format})")
-    g.add_argument("--k-group", type=int, default=d.k_group, help=f"activations per table, 1-6 (default {d.k_group})")
-    g.add_argument("--full-table", action="store_true",
-                   help="store all 2^K table entries (default: the symmetric half, negated on lookup)")
-    g.add_argument("--tile-m", type=int, default=d.tile_m, help=f"tile rows of A (default {d.tile_m})")
-    g.add_argument("--tile-n", type=int, default=d.tile_n, help=f"tile columns of W (default {d.tile_n})")
-    g.add_argument("--tile-k", type=int, default=d.tile_k, help=f"tile depth, a multiple of --k-group (default {d.tile_k})")
-    g.add_argument("--lookup-units", type=int, default=None,
-                   help="table-lookup units (default: one per row, column and table of the tile)")
-    g.add_argument("--table-bits", type=int, default=None, help="stored table entry width (default: exact)")
-    g.add_argument("--acc-bits", type=int, default=d.acc_bits, help=f"accumulator width (default {d.acc_bits})")
-    if memory:
-        g = p.add_argument_group("memory and clock")
-        g.add_argument("--act-kb", type=int, default=d.act_sram_kb, help=f"activation buffer, KiB (default {d.act_sram_kb})")
-        g.add_argument("--weight-kb", type=int, default=d.weight_sram_kb, help=f"weight buffer, KiB (default {d.weight_sram_kb})")
-        g.add_argument("--out-kb", type=int, default=d.out_sram_kb, help=f"output buffer, KiB (default {d.out_sram_kb})")
-        g.add_argument("--dram-bw", type=float, default=d.dram_bw_bytes_per_cycle,
-                       help=f"DRAM bandwidth in bytes per cycle (default {d.dram_bw_bytes_per_cycle:g})")
-        g.add_argument("--freq-mhz", type=float, default=d.freq_mhz, help=f"clock in MHz (default {d.freq_mhz:g})")
+    add_options(p, LutConfig, title="LUT tensor core configuration", skip=("core",),
+                groups=(None, "memory and clock") if memory else (None,))
 
 
 def config_from_args(args) -> LutConfig:
-    kw = {"core": getattr(args, "core", "lut"), "w_bits": args.w_bits, "weight_mode": args.weight_mode,
-          "act_format": args.act_format, "k_group": args.k_group, "symmetric_table": not args.full_table,
-          "tile_m": args.tile_m, "tile_n": args.tile_n, "tile_k": args.tile_k,
-          "lookup_units": args.lookup_units, "table_bits": args.table_bits, "acc_bits": args.acc_bits}
-    optional = (("act_kb", "act_sram_kb"), ("weight_kb", "weight_sram_kb"), ("out_kb", "out_sram_kb"),
-                ("dram_bw", "dram_bw_bytes_per_cycle"), ("freq_mhz", "freq_mhz"))
-    return config_from_options(LutConfig, kw, args, optional, _OPTION)
+    return options_config(LutConfig, args, extra={"core": getattr(args, "core", "lut")})
 
 
 def add_run_parser(sub) -> None:
@@ -177,7 +140,7 @@ def _synth(cfg: LutConfig, core: str, targets) -> dict:
             else:
                 out[target] = tile_fpga(cfg, core, target).to_dict()
     except ConfigError as e:  # the RTL's own checks (e.g. integer activations only), named as options
-        raise ConfigError(_OPTION.get(e.key, e.key), e.reason) from None
+        raise ConfigError(option_for(LutConfig, e.key), e.reason) from None
     return out
 
 

@@ -6,6 +6,7 @@ import math
 from dataclasses import dataclass
 
 from hwsim.families.base import ConfigMixin
+from hwsim.families.contract import param
 from hwsim.errors import ConfigError, check_choice, check_int
 
 #: Activation formats. Golden and RTL handle the integer ones; ``fp16`` is modelled
@@ -96,23 +97,27 @@ class LutConfig(ConfigMixin):
     hwsim.errors.ConfigError: w_bits: must be >= 1, not 0
     """
 
-    core: str = "lut"
-    w_bits: int = 2
-    weight_mode: str = "signed"
-    act_format: str = "int8"
-    k_group: int = 4
-    symmetric_table: bool = True
-    tile_m: int = 2
-    tile_n: int = 64
-    tile_k: int = 4
-    lookup_units: int | None = None
-    table_bits: int | None = None
-    acc_bits: int = 32
-    act_sram_kb: int = 64
-    weight_sram_kb: int = 64
-    out_sram_kb: int = 64
-    dram_bw_bytes_per_cycle: float = 64.0
-    freq_mhz: float = 1000.0
+    core: str = param("lut", help="the LUT tensor core or its MAC (dequantise-then-multiply) baseline",
+                      choices=CORES)
+    w_bits: int = param(2, help="weight bits", unit="bits", range=(1, MAX_W_BITS))
+    weight_mode: str = param("signed", help="how weight codes map to values", choices=WEIGHT_MODES)
+    act_format: str = param("int8", help="activation format; fp16 is modelled only", choices=ACT_FORMATS)
+    k_group: int = param(4, help="activations per table", range=(1, 6))
+    symmetric_table: bool = param(True, help="store all 2^K table entries (default: the symmetric half, "
+                                  "negated on lookup)", cli="--full-table", cli_flag_inverts=True)
+    tile_m: int = param(2, help="tile rows of A", range=(1, 256))
+    tile_n: int = param(64, help="tile columns of W", range=(1, 1024))
+    tile_k: int = param(4, help="tile depth, a multiple of --k-group", range=(1, 256))
+    lookup_units: int | None = param(None, help="table-lookup units (default: one per row, column and table "
+                                     "of the tile)")
+    table_bits: int | None = param(None, help="stored table entry width (default: exact)", unit="bits")
+    acc_bits: int = param(32, help="accumulator width", unit="bits", range=(2, 64))
+    act_sram_kb: int = param(64, help="activation buffer", unit="KiB", cli="--act-kb", group="memory and clock")
+    weight_sram_kb: int = param(64, help="weight buffer", unit="KiB", cli="--weight-kb", group="memory and clock")
+    out_sram_kb: int = param(64, help="output buffer", unit="KiB", cli="--out-kb", group="memory and clock")
+    dram_bw_bytes_per_cycle: float = param(64.0, help="DRAM bandwidth", unit="bytes/cycle", cli="--dram-bw",
+                                           group="memory and clock")
+    freq_mhz: float = param(1000.0, help="clock", unit="MHz", group="memory and clock")
 
     def __post_init__(self):
         check_choice("core", self.core, CORES)

@@ -6,53 +6,19 @@ import argparse
 import sys
 
 from hwsim.families.systolic.config import SystolicConfig
-from hwsim.cli.common import config_from_options, print_cost, print_json, print_perf
+from hwsim.cli.common import print_cost, print_json, print_perf
+from hwsim.cli.options import add_config_options as add_options
+from hwsim.cli.options import config_from_args as options_config
 from hwsim.errors import ConfigError
 from hwsim.workloads.ops import GemmOp, IntFormat, parse_gemm
 
-# Config field -> command-line option, so that errors name what the user typed.
-_OPTION = {
-    "rows": "--rows", "cols": "--cols", "dataflow": "--dataflow", "a_bits": "--a-bits",
-    "b_bits": "--b-bits", "acc_bits": "--acc-bits", "signed": "--unsigned",
-    "ifmap_sram_kb": "--ifmap-kb", "filter_sram_kb": "--filter-kb", "ofmap_sram_kb": "--ofmap-kb",
-    "dram_bw_bytes_per_cycle": "--dram-bw", "freq_mhz": "--freq-mhz", "acc_depth": "--acc-depth",
-}
-
-
-def add_config_options(p: argparse.ArgumentParser) -> None:
-    d = SystolicConfig()
-    g = p.add_argument_group("array configuration")
-    g.add_argument("--rows", type=int, default=d.rows, help=f"PE rows (1-256; default {d.rows})")
-    g.add_argument("--cols", type=int, default=d.cols, help=f"PE columns (1-256; default {d.cols})")
-    g.add_argument("--dataflow", default=d.dataflow, metavar="{os,ws,is}",
-                   help="output, weight or input stationary (default os)")
-    g.add_argument("--a-bits", type=int, default=d.a_bits, help=f"width of A / activations, 2-16 (default {d.a_bits})")
-    g.add_argument("--b-bits", type=int, default=d.b_bits, help=f"width of B / weights, 2-16 (default {d.b_bits})")
-    g.add_argument("--acc-bits", type=int, default=d.acc_bits,
-                   help=f"accumulator width, >= a-bits + b-bits, <= 64; sums wrap (default {d.acc_bits})")
-    g.add_argument("--unsigned", action="store_true", help="unsigned operands (default: two's complement)")
-    g.add_argument("--acc-depth", type=int, default=d.acc_depth,
-                   help=f"rows of the ws/is accumulator buffer in the RTL (default {d.acc_depth})")
-
-
-def add_memory_options(p: argparse.ArgumentParser) -> None:
-    d = SystolicConfig()
-    g = p.add_argument_group("memory and clock")
-    g.add_argument("--ifmap-kb", type=int, default=d.ifmap_sram_kb, help=f"A buffer, KiB (default {d.ifmap_sram_kb})")
-    g.add_argument("--filter-kb", type=int, default=d.filter_sram_kb, help=f"B buffer, KiB (default {d.filter_sram_kb})")
-    g.add_argument("--ofmap-kb", type=int, default=d.ofmap_sram_kb, help=f"C buffer, KiB (default {d.ofmap_sram_kb})")
-    g.add_argument("--dram-bw", type=float, default=d.dram_bw_bytes_per_cycle,
-                   help=f"DRAM bandwidth in bytes per cycle (default {d.dram_bw_bytes_per_cycle:g})")
-    g.add_argument("--freq-mhz", type=float, default=d.freq_mhz, help=f"clock in MHz (default {d.freq_mhz:g})")
+def add_config_options(p: argparse.ArgumentParser, memory: bool = True) -> None:
+    add_options(p, SystolicConfig, title="array configuration",
+                groups=(None, "memory and clock") if memory else (None,))
 
 
 def config_from_args(args) -> SystolicConfig:
-    kw = dict(rows=args.rows, cols=args.cols, dataflow=args.dataflow, a_bits=args.a_bits,
-              b_bits=args.b_bits, acc_bits=args.acc_bits, signed=not args.unsigned,
-              acc_depth=args.acc_depth)
-    optional = (("ifmap_kb", "ifmap_sram_kb"), ("filter_kb", "filter_sram_kb"), ("ofmap_kb", "ofmap_sram_kb"),
-                ("dram_bw", "dram_bw_bytes_per_cycle"), ("freq_mhz", "freq_mhz"))
-    return config_from_options(SystolicConfig, kw, args, optional, _OPTION)
+    return options_config(SystolicConfig, args)
 
 
 def add_run_parser(sub) -> None:
@@ -65,7 +31,6 @@ def add_run_parser(sub) -> None:
     )
     p.add_argument("--gemm", required=True, metavar="MxKxN", help="GEMM shape, e.g. 512x4096x4096")
     add_config_options(p)
-    add_memory_options(p)
     p.add_argument("--scalesim-compatible", action="store_true",
                    help="use SCALE-Sim v3's (non-overlapping) fold timing instead of the RTL's")
     p.add_argument("--node-nm", type=int, default=45, help="technology node for area/energy, nm (default 45)")
@@ -161,7 +126,7 @@ def add_export_parser(sub) -> None:
     p = sub.add_parser("systolic", help="systolic array",
                        description="Write the Verilog of a systolic array (PE grid, skew logic and the "
                        "tiled-GEMM sequencer) and a JSON file with its configuration.")
-    add_config_options(p)
+    add_config_options(p, memory=False)
     p.add_argument("-o", "--output", default="rtl/generated", help="output folder (default rtl/generated)")
     p.set_defaults(func=cmd_export)
 
@@ -181,7 +146,7 @@ def add_synth_parser(sub) -> None:
                        "standard-cell library (one PE synthesised and composed with the periphery, or the whole "
                        "array with --flat). ice40/ecp5: Yosys + nextpnr behind a serialising I/O wrapper; reports "
                        "LUTs, flip-flops, DSPs, BRAMs and Fmax.")
-    add_config_options(p)
+    add_config_options(p, memory=False)
     p.add_argument("--freq-mhz", type=float, default=12.0,
                    help="clock constraint for nextpnr, MHz (default 12; Fmax is reported either way)")
     p.add_argument("--target", choices=("asic", "ice40", "ecp5"), default="asic", help="flow (default asic)")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from hwsim.families.base import ConfigMixin
+from hwsim.families.contract import param
 from hwsim.errors import ConfigError, check_choice, check_int
 
 DATAFLOWS = ("os", "ws", "is")
@@ -52,19 +53,22 @@ class SystolicConfig(ConfigMixin):
     hwsim.errors.ConfigError: rows: must be a positive integer, not 0
     """
 
-    rows: int = 8
-    cols: int = 8
-    dataflow: str = "os"
-    a_bits: int = 8
-    b_bits: int = 8
-    signed: bool = True
-    acc_bits: int = 32
-    ifmap_sram_kb: int = 64
-    filter_sram_kb: int = 64
-    ofmap_sram_kb: int = 64
-    dram_bw_bytes_per_cycle: float = 16.0
-    freq_mhz: float = 1000.0
-    acc_depth: int = 64
+    rows: int = param(8, help="PE rows", range=(1, 256))
+    cols: int = param(8, help="PE columns", range=(1, 256))
+    dataflow: str = param("os", help="output, weight or input stationary", choices=DATAFLOWS)
+    a_bits: int = param(8, help="width of A / activations", unit="bits", range=(2, 16))
+    b_bits: int = param(8, help="width of B / weights", unit="bits", range=(2, 16))
+    signed: bool = param(True, help="unsigned operands (default: two's complement)", cli="--unsigned",
+                         cli_flag_inverts=True)
+    acc_bits: int = param(32, help="accumulator width, >= a-bits + b-bits; sums wrap", unit="bits",
+                          range=(2, 64))
+    ifmap_sram_kb: int = param(64, help="A buffer", unit="KiB", cli="--ifmap-kb", group="memory and clock")
+    filter_sram_kb: int = param(64, help="B buffer", unit="KiB", cli="--filter-kb", group="memory and clock")
+    ofmap_sram_kb: int = param(64, help="C buffer", unit="KiB", cli="--ofmap-kb", group="memory and clock")
+    dram_bw_bytes_per_cycle: float = param(16.0, help="DRAM bandwidth", unit="bytes/cycle", cli="--dram-bw",
+                                           group="memory and clock")
+    freq_mhz: float = param(1000.0, help="clock", unit="MHz", group="memory and clock")
+    acc_depth: int = param(64, help="rows of the ws/is accumulator buffer in the RTL", range=(1, 1 << 16))
 
     def __post_init__(self):
         check_int("rows", self.rows, 1)
