@@ -148,3 +148,25 @@ def test_shared_code_names_no_family(path):
                 if "families" in parts and any(n in parts for n in names):
                     hits.append(f"{where}: import {m!r}")
     assert not hits, f"{path.relative_to(HWSIM)} names a family: " + "; ".join(hits[:5])
+
+
+@pytest.mark.parametrize("name", list(FAMILIES))
+def test_cli_options_come_from_the_config_fields(name):
+    """Every config field with metadata is an option of ``hwsim run FAMILY`` (except the
+    ones the family's run command sets itself), and a config error names the option."""
+    import argparse
+
+    from hwsim.cli import build_parser
+    from hwsim.cli.options import config_fields
+    from hwsim.families.contract import option_name
+
+    fam = FAMILIES[name]
+    parser = build_parser()
+    run = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction)).choices["run"]
+    sub = next(a for a in run._actions if isinstance(a, argparse._SubParsersAction)).choices[name]
+    opts = {o for a in sub._actions for o in a.option_strings}
+    fields = config_fields(fam.config)
+    assert fields, f"{name}'s config has no field metadata"
+    for f in fields:
+        assert option_name(f) in opts, f"{name}: {f.name} has no option {option_name(f)}"
+        assert f.metadata["help"], f"{name}: {f.name} has no help"
