@@ -16,7 +16,6 @@ from hwsim.families.lut.compare import cost_inputs, pe_array_area
 from hwsim.families.lut.config import LutConfig
 from hwsim.families.lut.golden import golden_lut_gemm, golden_mac_gemm
 from hwsim.families.lut.model import estimate_priced
-from hwsim.families.lut.study import lut_vs_mac_items
 from hwsim.workloads.ops import GemmOp
 
 _ENABLES = ("act_en", "wgt_en", "out_en")
@@ -50,6 +49,14 @@ def run_verilator(cfg, jobs, backpressure=None):
 
     gemms = [(j["a"], j["q"], j.get("enables") or None) for j in jobs]
     return [Result(r["c"], r["cycles"]) for r in run_jobs(cfg, cfg.core, gemms)]
+
+
+def lut_vs_mac_items(df, item_cls) -> list:
+    """The LUT-vs-MAC report section (:mod:`hwsim.families.lut.study`, imported only when
+    a report is written: it needs the plotting stack)."""
+    from hwsim.families.lut.study import lut_vs_mac_items as build
+
+    return build(df, item_cls)
 
 
 def stimulus(cfg: LutConfig, shape, rng: np.random.Generator) -> dict:
