@@ -298,6 +298,31 @@ def code_version(family: str) -> str:
 
 # ------------------------------------------------------------------------------ point
 @dataclass(frozen=True)
+class Pricing:
+    """How a point's cost is priced (the defaults are what sweeps use).
+
+    Parameters
+    ----------
+    node_nm : int
+        Technology node of the tables (45 nm data, scaled to 28/16/7 nm).
+    dram : str or None
+        DRAM type priced for off-chip traffic (``None``: the family's default).
+    synthesised_area : bool
+        Price the compute array from a synthesis of the generated RTL (cached by content
+        hash) where the family offers it, instead of the MAC area table.
+    """
+
+    node_nm: int = 45
+    dram: str | None = None
+    synthesised_area: bool = False
+
+    def key_dict(self) -> dict:
+        """The non-default settings (part of the point key)."""
+        return {k: v for k, v in dataclasses.asdict(self).items()
+                if v != getattr(Pricing, k)}
+
+
+@dataclass(frozen=True)
 class Point:
     """One design evaluated on one workload.
 
@@ -314,6 +339,8 @@ class Point:
         The family's estimator timing mode (``None``: the family default).
     seed : int
         Recorded as provenance (closed-form models draw no random numbers).
+    pricing : Pricing
+        Technology node, DRAM type and area source of the cost figures.
     """
 
     family: str
@@ -322,6 +349,7 @@ class Point:
     fidelity: str = "model"
     mode: str | None = None
     seed: int = 0
+    pricing: Pricing = Pricing()
 
     def __post_init__(self):
         fam = get_family(self.family)
@@ -345,12 +373,16 @@ class Point:
     @property
     def key(self) -> str:
         return point_key(self.family, self.design_full, self.workload.key, self.fidelity,
-                         self.mode, code_version(self.family))
+                         self.mode, code_version(self.family), self.pricing)
 
 
-def point_key(family, design_full, workload_key, fidelity, mode, code_ver) -> str:
-    return _hash({"family": family, "design": design_full, "workload": workload_key,
-                  "fidelity": fidelity, "mode": mode, "code": code_ver})
+def point_key(family, design_full, workload_key, fidelity, mode, code_ver, pricing: Pricing | None = None) -> str:
+    d = {"family": family, "design": design_full, "workload": workload_key,
+         "fidelity": fidelity, "mode": mode, "code": code_ver}
+    extra = pricing.key_dict() if pricing is not None else {}
+    if extra:
+        d["pricing"] = extra
+    return _hash(d)
 
 
 # ----------------------------------------------------------------------------- record
@@ -458,10 +490,13 @@ def _cost_fn():
 
 
 @lru_cache(maxsize=None)
-def _tech():
+def _tech(node_nm: int = 45):
     from hwsim.cost.tech import load_tech
 
-    return load_tech()
+    try:
+        return load_tech(node_nm)
+    except ConfigError as e:
+        raise ConfigError("node_nm", e.reason) from None
 
 
 def cost_status(family: str | None = None) -> str:
@@ -507,7 +542,7 @@ def _make_record(point: Point, cfg, totals: dict, actions: dict, estimator: str)
     rec = dict(
         schema_version=SCHEMA_VERSION,
         point_key=point_key(point.family, design, wl.key, point.fidelity, point.mode,
-                            code_version(point.family)),
+                            code_version(point.family), point.pricing),
         design_id=_hash({"family": point.family, "design": design}),
         family=point.family, fidelity=point.fidelity, mode=point.mode, estimator=estimator,
         code_version=code_version(point.family), seed=int(point.seed), design=design,
@@ -529,13 +564,20 @@ def _make_record(point: Point, cfg, totals: dict, actions: dict, estimator: str)
     if cost is None or fam.cost is None:
         rec["cost_provenance"] = {"status": cost_status(point.family)}
     else:
-        # Integration point: hwsim.cost prices this record's action counts (table area
-        # for the PEs; a synthesised area would be passed as pe_array_area).
+        # hwsim.cost prices this record's action counts with the family's components
+        pr = point.pricing
+        tech = _tech(pr.node_nm)
         inputs = fam.cost.inputs(cfg)
+        if pr.dram is not None:
+            tech.dram_energy_per_bit(pr.dram)  # an unknown DRAM type is an error naming "dram"
+            inputs = dataclasses.replace(inputs, dram=pr.dram)
         area = fam.cost.pe_array_area(cfg) if fam.cost.pe_array_area else None
+        extra = None
+        if pr.synthesised_area and fam.cost.synthesised_area is not None:
+            area, extra = fam.cost.synthesised_area(cfg)
         cal = fam.cost.calibration(cfg) if fam.cost.calibration else None
         c = cost(point.family, design, {"cycles": cycles, "macs": macs, "actions": rec["actions"]},
-                 _tech(), inputs, pe_array_area=area, calibration=cal)
+                 tech, inputs, pe_array_area=area, extra_area=extra, calibration=cal)
         rec["energy_pj"] = float(c["energy_pj"])
         rec["area_um2"] = float(c["area_um2"])
         rec["energy_pj_by_part"] = {k: float(v) for k, v in c["energy_pj_by_part"].items()}

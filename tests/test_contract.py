@@ -170,3 +170,37 @@ def test_cli_options_come_from_the_config_fields(name):
     for f in fields:
         assert option_name(f) in opts, f"{name}: {f.name} has no option {option_name(f)}"
         assert f.metadata["help"], f"{name}: {f.name} has no help"
+
+
+@pytest.mark.parametrize("name", list(FAMILIES))
+def test_run_prints_the_record_a_sweep_stores(name, capsys):
+    """``hwsim run FAMILY`` and a sweep share one metrics path: the run's JSON holds the
+    same record a sweep would store for that design and GEMM."""
+    import json
+
+    from hwsim.cli import main
+
+    fam = FAMILIES[name]
+    design = fam.make_config(fam.examples[0])
+    argv = ["run", name, "--gemm", "7x33x9", "--json"]
+    for f in dataclasses.fields(fam.config):
+        if "help" not in f.metadata or f.metadata.get("group"):
+            continue
+        v = getattr(design, f.name)
+        opt = f.metadata.get("cli") or "--" + f.name.replace("_", "-")
+        if f.type == "bool":
+            if v != f.default:
+                argv.append(opt)
+        elif v is not None:
+            argv += [opt, str(v)]
+    assert main(argv) == 0
+    d = json.loads(capsys.readouterr().out)
+    cfg = fam.make_config(d["design"])
+    assert cfg == design
+    rec = evaluate(Point(name, cfg.to_dict(), Workload.from_gemms("gemm", [GemmOp(7, 33, 9)]))).to_dict()
+    # the run's op carries the design's operand formats, so its workload (and point) key
+    # differ from this plain GEMM's; every figure is the same
+    for key, v in rec.items():
+        if key in ("point_key", "workload_key"):
+            continue
+        assert d[key] == v, f"{key}: run {d[key]!r} != record {v!r}"

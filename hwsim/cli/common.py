@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sys
 
-from hwsim.families.base import Perf
+from hwsim.errors import ConfigError
 
 
 def print_json(d: dict) -> int:
@@ -14,33 +14,61 @@ def print_json(d: dict) -> int:
     return 0
 
 
-def print_perf(perf: Perf, freq_mhz: float, rows: tuple = ()) -> None:
-    """Print a model's :class:`~hwsim.families.base.Perf` as an aligned table.
+#: Pricing fields -> the options of ``hwsim run`` that set them.
+_PRICING_OPTIONS = {"node_nm": "--node-nm", "dram": "--dram", "dram_type": "--dram"}
 
-    ``rows`` are extra ``(label, int)`` lines printed after the cycle count.
-    """
+
+def run_record(family: str, cfg, op, *, mode: str | None = None, node_nm: int = 45, dram: str | None = None,
+               synthesised_area: bool = False):
+    """The :class:`~hwsim.evaluate.Record` of one design on one operation: ``hwsim run``
+    prints exactly what a sweep would store for the same point."""
+    from hwsim.evaluate import Point, Pricing, Workload, evaluate
+
+    try:
+        point = Point(family, cfg.to_dict(), Workload.from_gemms("gemm", [op]), mode=mode,
+                      pricing=Pricing(node_nm, dram, synthesised_area))
+        return evaluate(point)
+    except ConfigError as e:
+        raise ConfigError(_PRICING_OPTIONS.get(e.key, e.key), e.reason) from None
+
+
+def record_json(rec) -> dict:
+    """A record as ``hwsim run --json`` prints it: every record field, plus ``cost`` (the
+    priced figures with their provenance) and ``time_us``."""
+    d = rec.to_dict()
+    d["time_us"] = rec.latency_s * 1e6
+    d["cost"] = {k: d[k] for k in ("area_um2", "area_um2_by_part", "energy_pj", "energy_pj_by_part", "tops",
+                                   "peak_tops", "tops_per_w", "tops_per_mm2")}
+    d["cost"].update(node_nm=rec.cost_provenance.get("node_nm"), estimator=rec.cost_estimator,
+                     provenance=rec.cost_provenance)
+    return d
+
+
+def print_record(rec, rows: tuple = ()) -> None:
+    """Print a record as an aligned table; ``rows`` are extra ``(label, int)`` lines after
+    the cycle count."""
     w = sys.stdout.write
-    w(f"  cycles          {perf.cycles:>14,d}   ({perf.cycles / freq_mhz:.3f} us at {freq_mhz:g} MHz)\n")
-    for label, v in rows:
+    w(f"  cycles          {rec.cycles:>14,d}   ({rec.latency_s * 1e6:.3f} us at {rec.freq_mhz:g} MHz)\n")
+    for label, v in (("compute cycles", rec.compute_cycles), ("DRAM stalls", rec.stall_cycles)) + tuple(rows):
         w(f"  {label:<15} {v:>14,d}\n")
-    w(f"  MACs            {perf.macs:>14,d}\n")
-    w(f"  utilization     {perf.utilization:>14.1%}\n")
-    w("  SRAM reads      " + ", ".join(f"{b} {v:,}" for b, v in perf.sram_reads.items()) + "\n")
-    w("  SRAM writes     " + ", ".join(f"{b} {v:,}" for b, v in perf.sram_writes.items()) + "\n")
-    w("  DRAM bytes      " + ", ".join(f"{b} {v:,}" for b, v in perf.dram_bytes.items()) + "\n")
+    w(f"  MACs            {rec.macs:>14,d}\n")
+    w(f"  utilization     {rec.utilization:>14.1%}   (peak {rec.peak_macs_per_cycle:g} MACs/cycle)\n")
+    reads = {k.split(":", 1)[1]: v for k, v in rec.actions.items() if k.startswith("sram_read:")}
+    writes = {k.split(":", 1)[1]: v for k, v in rec.actions.items() if k.startswith("sram_write:")}
+    w("  SRAM reads      " + ", ".join(f"{b} {v:,}" for b, v in reads.items()) + "\n")
+    w("  SRAM writes     " + ", ".join(f"{b} {v:,}" for b, v in writes.items()) + "\n")
+    w(f"  DRAM bytes      {rec.dram_bytes:>14,d}\n")
     w("  actions\n")
-    for key, v in perf.actions.items():
+    for key, v in rec.actions.items():
         w(f"    {key:<20} {v:>14,d}\n")
-
-
-def print_cost(c: dict, area_from: str) -> None:
-    """Print a cost record (:func:`hwsim.cost.report.cost_record`) under the perf table;
-    ``area_from`` says where the logic area came from."""
-    w = sys.stdout.write
-    w(f"  cost ({c['node_nm']} nm; area: {area_from})\n")
-    w(f"    area            {c['area_um2'] / 1e6:>12.4f} mm^2  ("
-      + ", ".join(f"{k} {v / 1e6:.4f}" for k, v in c["area_um2_by_part"].items()) + ")\n")
-    w(f"    energy          {c['energy_pj'] / 1e6:>12.4f} uJ    ("
-      + ", ".join(f"{k} {v / 1e6:.4f}" for k, v in c["energy_pj_by_part"].items()) + ")\n")
-    w(f"    throughput      {c['tops']:>12.4f} TOPS  (peak {c['peak_tops']:.4f})\n")
-    w(f"    efficiency      {c['tops_per_w']:>12.4f} TOPS/W, {c['tops_per_mm2']:.4f} TOPS/mm^2\n")
+    if rec.energy_pj is None:
+        w(f"  cost            {rec.cost_provenance.get('status')}\n")
+        return
+    sources = rec.cost_provenance.get("area_sources") or {}
+    w(f"  cost ({rec.cost_estimator}; compute area: {str(sources.get('pe_array', '?'))[:60]})\n")
+    w(f"    area            {rec.area_um2 / 1e6:>12.4f} mm^2  ("
+      + ", ".join(f"{k} {v / 1e6:.4f}" for k, v in rec.area_um2_by_part.items()) + ")\n")
+    w(f"    energy          {rec.energy_pj / 1e6:>12.4f} uJ    ("
+      + ", ".join(f"{k} {v / 1e6:.4f}" for k, v in rec.energy_pj_by_part.items()) + ")\n")
+    w(f"    throughput      {rec.tops:>12.4f} TOPS  (peak {rec.peak_tops:.4f})\n")
+    w(f"    efficiency      {rec.tops_per_w:>12.4f} TOPS/W, {rec.tops_per_mm2:.4f} TOPS/mm^2\n")

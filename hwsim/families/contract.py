@@ -132,11 +132,15 @@ class CostHooks:
         the MAC table (non-MAC compute units); ``None`` uses the table.
     calibration : callable or None
         ``cfg -> {component: Figure}``: pinned gate-level activity factors.
+    synthesised_area : callable or None
+        ``cfg -> (array area, {block: area})`` from a synthesis of the generated RTL, used
+        when a point asks for synthesised area (``Pricing.synthesised_area``).
     """
 
     inputs: Callable[..., Any]
     pe_array_area: Callable[[Any], Any] | None = None
     calibration: Callable[[Any], Mapping] | None = None
+    synthesised_area: Callable[[Any], tuple] | None = None
 
 
 @dataclass(frozen=True)

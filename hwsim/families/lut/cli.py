@@ -6,7 +6,7 @@ import argparse
 import sys
 
 from hwsim.families.lut.config import LutConfig
-from hwsim.cli.common import print_cost, print_json, print_perf
+from hwsim.cli.common import print_json, print_record, record_json, run_record
 from hwsim.cli.options import add_config_options as add_options
 from hwsim.cli.options import config_from_args as options_config
 from hwsim.cli.options import option_for
@@ -51,80 +51,40 @@ def add_run_parser(sub) -> None:
 def cmd_run(args) -> int:
     import numpy as np
 
-    from hwsim.families.lut import model
-
     if args.fidelity not in ("model", "cycle"):
         raise ConfigError("--fidelity", f"must be one of 'model', 'cycle', not {args.fidelity!r}")
     m, k, n = parse_gemm(args.gemm)
     cfg = config_from_args(args)
-    if cfg.act_format == "fp16":
-        a_fmt = IntFormat(16)
-    else:
-        a_fmt = IntFormat(cfg.a_bits)
+    a_fmt = IntFormat(16) if cfg.act_format == "fp16" else IntFormat(cfg.a_bits)
     op = GemmOp(m=m, k=k, n=n, a_fmt=a_fmt, b_fmt=IntFormat(cfg.w_bits, signed=cfg.weight_mode != "unsigned"))
-    if args.fidelity == "model":
-        perf = model.estimate(cfg, op)
-        estimator = "closed-form model"
-    else:
-        from hwsim.families.lut.cyclesim import simulate_lut, simulate_mac
-        from hwsim.families.lut.golden import golden_lut_gemm, golden_mac_gemm
+    check = None
+    if args.fidelity == "cycle":
+        from hwsim.families.lut.family import FAMILY
 
         if m * k * n > 1 << 24:
             raise ConfigError("--gemm", f"--fidelity cycle is limited to M*K*N <= {1 << 24}, not {m * k * n}")
-        rng = np.random.default_rng(args.seed)
-        lo = -(1 << (cfg.a_bits - 1))
-        a = rng.integers(lo, -lo, (m, k))
-        q = rng.integers(0, 1 << cfg.w_bits, (k, n))
-        sim, gold = (simulate_lut, golden_lut_gemm) if cfg.core == "lut" else (simulate_mac, golden_mac_gemm)
-        c, perf = sim(cfg, a, q)
-        if not np.array_equal(c, gold(cfg, a, q)):  # pragma: no cover - a bug, not a user error
+        job = FAMILY.stimulus(cfg, (m, k, n), np.random.default_rng(args.seed))
+        [res] = FAMILY.implementations["model"](cfg, [job])
+        if not np.array_equal(res.outputs, FAMILY.golden(cfg, job)):  # pragma: no cover - a bug
             raise AssertionError("cycle-level result differs from the golden model")
-        estimator = f"cycle-level model (seed {args.seed}, result equal to golden)"
-    d = perf.to_dict()
-    d.update(family="lut", core=cfg.core, config=cfg.to_dict(), gemm={"m": m, "k": k, "n": n},
-             time_us=perf.cycles / cfg.freq_mhz, estimator=estimator)
-    d["cost"] = _cost(cfg, perf, args.node_nm, args.dram)  # validates --node-nm / --dram before any FPGA run
+        check = {"seed": args.seed, "cycles": int(res.cycles), "equal_to_golden": True}
+    rec = run_record("lut", cfg, op, node_nm=args.node_nm, dram=args.dram)
+    if check is not None and check["cycles"] != rec.compute_cycles:  # pragma: no cover - a bug
+        raise AssertionError("cycle-level cycles differ from the closed form's")
+    d = record_json(rec)
+    d.update(core=cfg.core, gemm={"m": m, "k": k, "n": n}, cycle_check=check)
     d["synthesis"] = _synth(cfg, cfg.core, args.synth)
-    for key in ("area_um2", "energy_pj", "tops", "tops_per_w", "tops_per_mm2"):
-        d[key] = d["cost"][key]
     if args.json:
         return print_json(d)
     w = sys.stdout.write
+    how = rec.estimator if check is None else \
+        f"{rec.estimator}; cycle-level run (seed {args.seed}) equal to golden and to these cycles"
     w(f"{cfg.core} core M{cfg.tile_m} N{cfg.tile_n} K{cfg.tile_k}  W{cfg.w_bits} ({cfg.weight_mode}) x "
-      f"{cfg.act_format.upper()}  GEMM M={m} K={k} N={n}  ({estimator})\n")
-    print_perf(perf, cfg.freq_mhz, (("output tiles", perf.folds),))
-    print_cost(d["cost"], "synthesis" if cfg.is_integer else "tables (no RTL for this format)")
+      f"{cfg.act_format.upper()}  GEMM M={m} K={k} N={n}  ({how})\n")
+    print_record(rec)
     for target, r in d["synthesis"].items():
         w(_synth_line(f"{cfg.core}_tile", target, r) + "\n")
     return 0
-
-
-def _cost(cfg: LutConfig, perf, node_nm: int, dram: str) -> dict:
-    from dataclasses import replace
-
-    from hwsim.families.lut.compare import cost_inputs, pe_array_area
-    from hwsim.families.lut.model import priced_actions
-    from hwsim.families.lut.activity import lut_calibration
-    from hwsim.cost.report import cost_record
-    from hwsim.cost.tech import load_tech
-
-    try:
-        tech = load_tech(node_nm)
-    except ConfigError as e:
-        raise ConfigError("--node-nm", e.reason) from None
-    try:
-        tech.dram_energy_per_bit(dram)  # before the (first-time slow) tile synthesis
-    except ConfigError as e:
-        raise ConfigError("--dram", e.reason) from None
-    priced = replace(perf, actions=priced_actions(cfg, perf))
-    try:
-        return cost_record("lut", cfg.to_dict(), priced, tech, replace(cost_inputs(cfg), dram=dram),
-                           pe_array_area=pe_array_area(cfg), calibration=lut_calibration(cfg),
-                           peak_macs_per_cycle=cfg.macs_per_cycle)
-    except ConfigError as e:
-        if e.key in ("dram", "dram_type"):
-            raise ConfigError("--dram", e.reason) from None
-        raise
 
 
 def _synth(cfg: LutConfig, core: str, targets) -> dict:

@@ -6,7 +6,7 @@ import argparse
 import sys
 
 from hwsim.families.systolic.config import SystolicConfig
-from hwsim.cli.common import print_cost, print_json, print_perf
+from hwsim.cli.common import print_json, print_record, record_json, run_record
 from hwsim.cli.options import add_config_options as add_options
 from hwsim.cli.options import config_from_args as options_config
 from hwsim.errors import ConfigError
@@ -39,60 +39,49 @@ def add_run_parser(sub) -> None:
                    help="also replay the GEMM fold by fold in an event-driven (simpy) model of double-buffered "
                    "DRAM transfers, to see how far the closed form's perfect-overlap cycles are from it")
     p.add_argument("--synth", action="append", choices=("asic", "ice40", "ecp5"), default=[],
-                   help="also synthesise the RTL (repeatable): asic gives the PE array's area from the "
-                   "project's cell library (used for the cost record), ice40/ecp5 give LUTs, FFs, DSPs and Fmax")
+                   help="also synthesise the RTL (repeatable): asic prices the PE array and periphery from a "
+                   "synthesis on the project's cell library (instead of the MAC table), ice40/ecp5 give LUTs, FFs, "
+                   "DSPs and Fmax")
     p.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
     p.set_defaults(func=cmd_run)
 
 
 def cmd_run(args) -> int:
-    from hwsim.families.systolic.model import estimate
-
     m, k, n = parse_gemm(args.gemm)
     cfg = config_from_args(args)
+    if args.dram_sim and args.scalesim_compatible:
+        raise ConfigError("--dram-sim", "replays the RTL's fold order; it does not combine with "
+                          "--scalesim-compatible")
     op = GemmOp(m=m, k=k, n=n, a_fmt=IntFormat(cfg.a_bits, cfg.signed), b_fmt=IntFormat(cfg.b_bits, cfg.signed))
-    perf = estimate(cfg, op, mode="scalesim" if args.scalesim_compatible else "hardware")
-    d = perf.to_dict()
-    d["family"] = "systolic"
-    d["config"] = cfg.to_dict()
+    targets = list(dict.fromkeys(args.synth))
+    rec = run_record("systolic", cfg, op, mode="scalesim" if args.scalesim_compatible else "hardware",
+                     node_nm=args.node_nm, dram=args.dram, synthesised_area="asic" in targets)
+    d = record_json(rec)
     d["gemm"] = {"m": m, "k": k, "n": n}
-    d["time_us"] = perf.cycles / cfg.freq_mhz
-    d["estimator"] = "closed-form model (timing: %s)" % perf.mode
     if args.dram_sim:
         from hwsim.families.systolic.memsim import simulate
 
-        if args.scalesim_compatible:
-            raise ConfigError("--dram-sim", "replays the RTL's fold order; it does not combine with "
-                              "--scalesim-compatible")
         d["dram_sim"] = simulate(cfg, m, k, n).to_dict()
     d["synthesis"] = {}
-    pe_array_area = periphery = None
-    for target in dict.fromkeys(args.synth):
+    for target in targets:
         if target == "asic":
-            from hwsim.families.systolic.synth import asic_area, asic_parts
+            from hwsim.families.systolic.synth import asic_area
 
-            pe_array_area, periphery = asic_parts(cfg)
             d["synthesis"]["asic"] = asic_area(cfg).to_dict()
         else:
             from hwsim.families.systolic.synth import fpga_resources
 
             d["synthesis"][target] = fpga_resources(cfg, target).to_dict()
-    d["cost"] = _cost(cfg, perf, args.node_nm, args.dram, pe_array_area,
-                      {"periphery": periphery} if pe_array_area is not None else None)
-    for key in ("area_um2", "energy_pj", "tops", "tops_per_w", "tops_per_mm2"):
-        d[key] = d["cost"][key]
     if args.json:
         return print_json(d)
     w = sys.stdout.write
     w(f"systolic {cfg.rows}x{cfg.cols} {cfg.dataflow.upper()}  GEMM M={m} K={k} N={n}  "
-      f"(timing: {perf.mode})\n")
-    print_perf(perf, cfg.freq_mhz, (("compute cycles", perf.compute_cycles), ("DRAM stalls", perf.stall_cycles),
-                                    ("folds", perf.folds)))
+      f"({rec.estimator})\n")
+    print_record(rec)
     if "dram_sim" in d:
         r = d["dram_sim"]
         w(f"  DRAM replay     {r['cycles']:>14,d}   (event-driven, {r['buffers']} buffers, {r['folds']:,} folds; "
           f"the closed form is {-100 * r['error']:.2f} % lower)\n")
-    print_cost(d["cost"], "synthesis" if pe_array_area is not None else "tables")
     for target, r in d["synthesis"].items():
         if target == "asic":
             w(f"  synthesis asic    {r['area_um2']:>12,.1f} um^2 logic (PE {r['unit_area_um2']:,.1f} x {r['n_units']})\n")
@@ -100,26 +89,6 @@ def cmd_run(args) -> int:
             w(f"  synthesis {target:<6}  {r['luts']} LUTs, {r['ffs']} FFs, {r['dsps']} DSPs, "
               f"Fmax {r['fmax_mhz']} MHz\n")
     return 0
-
-
-def _cost(cfg, perf, node_nm, dram, pe_array_area, extra_area):
-    from hwsim.families.systolic.calibration import systolic_calibration
-    from hwsim.cost.report import cost_record
-    from hwsim.families.systolic.cost import systolic_inputs
-    from hwsim.cost.tech import load_tech
-
-    try:
-        tech = load_tech(node_nm)
-    except ConfigError as e:
-        raise ConfigError("--node-nm", e.reason) from None
-    try:
-        inputs = systolic_inputs(cfg, dram=dram)
-        return cost_record("systolic", cfg.to_dict(), perf, tech, inputs, pe_array_area=pe_array_area,
-                           extra_area=extra_area, calibration=systolic_calibration(cfg))
-    except ConfigError as e:
-        if e.key in ("dram", "dram_type"):
-            raise ConfigError("--dram", e.reason) from None
-        raise
 
 
 def add_export_parser(sub) -> None:

@@ -49,6 +49,15 @@ def run_verilator(cfg, jobs, backpressure=None):
             for r in run_gemms_detailed(cfg, _operands(jobs), backpressure)]
 
 
+def synthesised_area(cfg: SystolicConfig):
+    """The PE array composed from one synthesised PE, and the periphery synthesised once
+    (:func:`hwsim.families.systolic.synth.asic_parts`, cached by content hash)."""
+    from hwsim.families.systolic.synth import asic_parts
+
+    array, periphery = asic_parts(cfg)
+    return array, {"periphery": periphery}
+
+
 def stimulus(cfg: SystolicConfig, shape, rng: np.random.Generator) -> dict:
     """Uniform operands over the configured widths for an ``(M, K, N)`` GEMM."""
     m, k, n = shape
@@ -80,7 +89,8 @@ FAMILY = Family(
                      "verilator": run_verilator},
     stimulus=stimulus,
     peak_macs_per_cycle=lambda c: float(c.rows * c.cols),
-    cost=CostHooks(inputs=systolic_inputs, calibration=systolic_calibration),
+    cost=CostHooks(inputs=systolic_inputs, calibration=systolic_calibration,
+                   synthesised_area=synthesised_area),
     cli=CliHooks(run=cli.add_run_parser, export=cli.add_export_parser, synth=cli.add_synth_parser),
     top=top,
     op_kinds=(GemmOp,),
