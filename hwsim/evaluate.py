@@ -173,6 +173,21 @@ def check_config(cfg, fam: "Family | None" = None):
         inputs = fam.cost.inputs(cfg)
     except ConfigError as e:
         raise ConfigError(e.key if e.key in fields else "design", e.reason) from None
+    design = getattr(inputs, "design", None)
+    if design is not None:
+        # every component prices its area and leakage now (an SRAM outside the CACTI
+        # table, a clock no banking can serve), named by the design field behind it
+        for comp in design.components:
+            try:
+                comp.area(_tech())
+                comp.leakage(_tech())
+            except ConfigError as e:
+                key = getattr(comp, "origin", None)
+                key = key if key in fields else "design"
+                size = getattr(comp, "size_bytes", None)
+                what = f"the {comp.name} buffer of {size} bytes" if size is not None else f"component {comp.name}"
+                raise ConfigError(key, f"{what} cannot be priced ({e.key}: {e.reason})") from None
+        return cfg
     for buf, spec in getattr(inputs, "sram", {}).items():
         reason = _sram_reason(spec.size_bytes, spec.width_bits)
         if reason is not None:

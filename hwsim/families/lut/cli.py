@@ -155,7 +155,7 @@ def _cost(cfg: LutConfig, perf, node_nm: int, dram: str) -> dict:
         raise ConfigError("--dram", e.reason) from None
     priced = replace(perf, actions=priced_actions(cfg, perf))
     try:
-        return cost_record("lut", cfg.to_dict(), priced, tech, replace(cost_inputs(cfg), dram=dram),
+        return cost_record("lut", cfg.to_dict(), priced, tech, cost_inputs(cfg, dram=dram),
                            pe_array_area=pe_array_area(cfg), calibration=lut_calibration(cfg),
                            peak_macs_per_cycle=cfg.macs_per_cycle)
     except ConfigError as e:
