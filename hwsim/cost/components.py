@@ -121,6 +121,23 @@ class Component:
         return out
 
 
+#: Fewest words of a buffer priced as an SRAM macro: the CACTI table has no organisation
+#: of 16 rows or fewer, so shallower buffers are flip-flop arrays.
+MIN_SRAM_ROWS = 32
+
+
+def _register_array(tech: Tech, size_bytes: int, width_bits: int):
+    from hwsim.cost.tech import SramCost
+
+    bits = size_bytes * 8
+    why = (f"register array: {size_bytes} B read {width_bits} bits at a time is {bits / width_bits:g} words deep, "
+           f"below the SRAM table's {MIN_SRAM_ROWS}-row minimum")
+    e = tech.reg_bit_energy()
+    each = Figure(e.value * width_bits, "pJ", f"{why}; {width_bits} x reg bit [{e.source}]")
+    return SramCost(size_bytes, width_bits, each, each,
+                    tech.reg_bit_area().times(bits, why), tech.reg_bit_leakage().times(bits, why))
+
+
 @dataclass(frozen=True)
 class SramBuffer(Component):
     """An on-chip SRAM buffer: ``size_bytes`` read and written ``width_bits`` at a time.
@@ -161,7 +178,20 @@ class SramBuffer(Component):
             check_int("banks", self.banks, 1)
         check_int("ports", self.ports, 1, 1)
 
+    @property
+    def depth(self) -> float:
+        """Words of ``width_bits`` it holds."""
+        return self.size_bytes * 8 / self.width_bits
+
     def macro(self, tech: Tech):
+        """The priced macro (:class:`hwsim.cost.tech.SramCost`).
+
+        A buffer shallower than :data:`MIN_SRAM_ROWS` words is no SRAM macro (CACTI
+        organises none, see the table's header): it is priced as a flip-flop array, one
+        register-bit energy per bit read or written, and the source says so.
+        """
+        if self.depth < MIN_SRAM_ROWS:
+            return _register_array(tech, self.size_bytes, self.width_bits)
         return tech.sram(self.size_bytes, self.width_bits, freq_mhz=self.freq_mhz, banks=self.banks)
 
     def action_energy(self, action, tech):
@@ -180,7 +210,7 @@ class SramBuffer(Component):
     def describe(self, tech):
         d = super().describe(tech)
         m = self.macro(tech)
-        d.update(banks=m.banks, read_pj=m.read.value, write_pj=m.write.value, bank_cycle_ns=m.bank_cycle_ns,
+        d.update(depth=self.depth, banks=m.banks, read_pj=m.read.value, write_pj=m.write.value, bank_cycle_ns=m.bank_cycle_ns,
                  bank_access_ns=m.bank_access_ns)
         d["sources"]["energy"] = m.read.source
         return d

@@ -15,7 +15,8 @@ Banks: a buffer is split into ``banks`` equal interleaved banks of the full port
 each holding ``size / banks``. One bank accepts an access every ``cycle_ns``; with
 ``banks`` banks taking turns the buffer sustains one access per clock when
 ``cycle_ns(size / banks) <= banks * period``. :func:`sram_macro` picks the smallest power
-of two that does (an extra bank whenever one bank's cycle time exceeds the clock
+of two that does (if the banks would become shallower than the table before that, it
+keeps the deepest table point and its source says that the clock is not met) (an extra bank whenever one bank's cycle time exceeds the clock
 period). Energy per access is one bank's; leakage and area are ``banks`` times one
 bank's. A port wider than the widest macro (1024 bits) is built from side-by-side macros,
 each a slice of the width and the capacity, all accessed together. Cycle times are the
@@ -33,6 +34,7 @@ from __future__ import annotations
 import csv
 import functools
 import io
+import logging
 import math
 from dataclasses import dataclass
 from importlib import resources
@@ -41,6 +43,8 @@ import numpy as np
 
 from hwsim.cost.tech import Figure
 from hwsim.errors import ConfigError, check_int
+
+log = logging.getLogger(__name__)
 
 TABLE_FILE = "sram_cacti45.csv"
 TABLE_NODE_NM = 45
@@ -152,6 +156,7 @@ class SramMacro:
                 "bank_access_ns": self.bank_access_ns, "source": self.read.source}
 
 
+@functools.lru_cache(maxsize=8192)
 def sram_macro(size_bytes: int, width_bits: int, *, freq_mhz: float | None = None, banks: int | None = None) -> SramMacro:
     """A ``size_bytes`` SRAM read ``width_bits`` at a time, banked for ``freq_mhz``.
 
@@ -195,16 +200,23 @@ def sram_macro(size_bytes: int, width_bits: int, *, freq_mhz: float | None = Non
             raise ConfigError("freq_mhz", f"must be a positive number, not {freq_mhz!r}")
         period = 1e3 / freq_mhz
         plan = 1
-        while True:
-            v = t.lookup(size_bytes / plan, width_bits)
-            if v["cycle_ns"] <= plan * period:
-                break
-            if plan * 2 > MAX_BANKS or size_bytes / (plan * 2) < t.sizes_bytes[0]:
-                raise ConfigError("freq_mhz", f"{freq_mhz:g} MHz cannot be served by a {size_bytes}-byte x "
-                                  f"{width_bits}-bit SRAM: {plan} banks still cycle in {v['cycle_ns']:.3g} ns")
-            plan *= 2
-        why = (f"{plan} interleaved bank(s): one bank of {size_bytes // plan} B cycles in "
-               f"{t.lookup(size_bytes / plan, width_bits)['cycle_ns']:.3g} ns <= {plan} x {period:.3g} ns clock period")
+        v = t.lookup(size_bytes, width_bits)
+        met = v["cycle_ns"] <= period
+        while not met and plan * 2 <= MAX_BANKS:
+            try:
+                nxt = t.lookup(size_bytes / (plan * 2), width_bits)
+            except ConfigError:
+                break  # a shallower bank is outside the table (or has no CACTI organisation)
+            plan, v = plan * 2, nxt
+            met = v["cycle_ns"] <= plan * period
+        if met:
+            why = (f"{plan} interleaved bank(s): one bank of {size_bytes / plan:g} B cycles in "
+                   f"{v['cycle_ns']:.3g} ns <= {plan} x {period:.3g} ns clock period")
+        else:
+            # stated in the provenance: the clock is not met and no table point can meet it
+            why = (f"{plan} interleaved bank(s), clock NOT met: one bank of {size_bytes / plan:g} B cycles in "
+                   f"{v['cycle_ns']:.3g} ns > {plan} x {period:.3g} ns, and shallower banks are outside the table")
+            log.info("SRAM %d B x %d bits: %s", size_bytes, width_bits, why)
     v = t.lookup(size_bytes / plan, width_bits)
     src = f"{t.source}; {size_bytes / plan:g} B x {width_bits} bits per bank (log-log interpolated); {why}"
     return SramMacro(
