@@ -173,6 +173,22 @@ def check_config(cfg, fam: "Family | None" = None):
         inputs = fam.cost.inputs(cfg)
     except ConfigError as e:
         raise ConfigError(e.key if e.key in fields else "design", e.reason) from None
+    design = getattr(inputs, "design", None)
+    if design is not None:
+        # every component prices its area and leakage now (an SRAM outside the CACTI
+        # table, a clock no banking can serve), named by the design field behind it
+        for comp in design.components:
+            try:
+                comp.area(_tech())
+                comp.leakage(_tech())
+            except ConfigError as e:
+                key = getattr(comp, "origin", None)
+                key = key if key in fields else "design"
+                size = getattr(comp, "size_bytes", None)
+                what = f"the {comp.name} buffer of {size} bytes" if size is not None else f"component {comp.name}"
+                # the reason names the user's field, never the cost model's internal key
+                raise ConfigError(key, f"{what} cannot be priced ({e.reason})") from None
+        return cfg
     for buf, spec in getattr(inputs, "sram", {}).items():
         reason = _sram_reason(spec.size_bytes, spec.width_bits)
         if reason is not None:
@@ -567,10 +583,11 @@ def _make_record(point: Point, cfg, totals: dict, actions: dict, estimator: str)
         # hwsim.cost prices this record's action counts with the family's components
         pr = point.pricing
         tech = _tech(pr.node_nm)
-        inputs = fam.cost.inputs(cfg)
-        if pr.dram is not None:
+        if pr.dram is None:
+            inputs = fam.cost.inputs(cfg)
+        else:
             tech.dram_energy_per_bit(pr.dram)  # an unknown DRAM type is an error naming "dram"
-            inputs = dataclasses.replace(inputs, dram=pr.dram)
+            inputs = fam.cost.inputs(cfg, dram=pr.dram)
         area = fam.cost.pe_array_area(cfg) if fam.cost.pe_array_area else None
         extra = None
         if pr.synthesised_area and fam.cost.synthesised_area is not None:

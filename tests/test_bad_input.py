@@ -262,8 +262,8 @@ CASES = [
      ["spec.toml", "fixed.ifmap_sram_kb"]),
     ("sram-over-limit-space", _sweep(_spec("cols = [4]", "ofmap_sram_kb = [64, 100000000]")),
      ["spec.toml", "space.ofmap_sram_kb"]),
-    ("acc-buffer-too-big", _sweep(_spec("cols = [4]", "cols = [256]\nacc_depth = [65536]")),
-     ["spec.toml", "space.acc_depth", "acc buffer"]),
+    ("filter-buffer-too-big", _sweep(_spec("cols = [4]", "cols = [4]\nfilter_sram_kb = [64, 32768]")),
+     ["spec.toml", "space.filter_sram_kb", "filter buffer"]),
     # 5. internal names
     ("run-ifmap-kb", lambda tmp: ["run", "systolic", "--gemm", "8x8x8", "--ifmap-kb", str(10**12)],
      ["--ifmap-kb"]),

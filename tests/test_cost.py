@@ -47,26 +47,38 @@ def test_unknown_node_raises():
         load_tech("45")
 
 
-def test_sram_fit_reproduces_table_points(t45):
+def test_sram_table_reproduces_accelergy_cacti_points(t45):
+    """The shipped CACTI table against the CACTI runs logged by the Accelergy exercises
+    (tech45.yaml sram_points): the same CACTI settings, so grid points agree exactly;
+    off-grid points are interpolated. (Their leakage column is a derived per-cycle
+    figure, not CACTI's bank leakage, so it is not compared.)"""
     rows = _raw_tables()["sram_points"]["rows"]
-    for w, depth, rd, wr, area, leak in rows:
-        c = t45.sram(int(w * depth // 8), int(w))
-        assert 1 / 1.75 < c.read.value / rd < 1.75
-        assert 1 / 1.75 < c.write.value / wr < 1.75
-        assert 1 / 1.4 < c.area.value / area < 1.4
-        assert 1 / 1.4 < c.leakage.value * 1000 / leak < 1.4
+    exact = 0
+    for w, depth, rd, wr, area, _leak in rows:
+        size = int(w * depth // 8)
+        if size < 256:  # below the table
+            with pytest.raises(ConfigError, match="size_bytes: must be from 256"):
+                t45.sram(size, int(w))
+            continue
+        c = t45.sram(size, int(w))
+        on_grid = (size & (size - 1)) == 0 and int(w) in (32, 64, 256)
+        tol = 1e-4 if on_grid else 0.7
+        exact += on_grid
+        for got, want in ((c.read.value, rd), (c.write.value, wr), (c.area.value, area)):
+            assert got == pytest.approx(want, rel=tol)
+    assert exact == 6
 
 
 def test_sram_monotone_in_size_and_width(t45):
-    sizes = [1 << k for k in range(8, 22)]
+    sizes = [1 << k for k in range(10, 25)]
     reads = [t45.sram(s, 64).read.value for s in sizes]
     areas = [t45.sram(s, 64).area.value for s in sizes]
     assert np.all(np.diff(reads) > 0) and np.all(np.diff(areas) > 0)
     assert t45.sram(65536, 128).read.value > t45.sram(65536, 32).read.value
-    with pytest.raises(ConfigError, match="size_bytes: must be <="):
+    with pytest.raises(ConfigError, match="size_bytes: must be from 256 to 16777216"):
         t45.sram(1 << 30, 64)
-    with pytest.raises(ConfigError, match="width_bits: must be <= 8 \\* size_bytes"):
-        t45.sram(16, 256)
+    with pytest.raises(ConfigError, match="width_bits: .*no CACTI organisation"):
+        t45.sram(256, 256)
 
 
 def test_every_table_entry_names_a_source():

@@ -30,6 +30,7 @@ COMMAND_MODULES = (
     "hwsim.cli.workloads",
     "hwsim.cli.sweep",
     "hwsim.cli.dram",
+    "hwsim.cli.cost",
     "hwsim.cli.families",
 )
 

@@ -21,6 +21,7 @@ CONTROL = "control"
 
 _MULT_RE = re.compile(r"^mult:(\d+)x(\d+)$")
 _SRAM_RE = re.compile(r"^sram_(read|write):([A-Za-z0-9_]+)$")
+_FILL_RE = re.compile(r"^(fill|drain)_bytes:([A-Za-z0-9_]+)$")
 
 
 @dataclass(frozen=True)
@@ -180,7 +181,7 @@ def action_energy(name: str, tech: Tech, *, a_bits=None, b_bits=None, acc_bits=N
     >>> action_energy("flop", load_tech(45))
     Traceback (most recent call last):
     ...
-    hwsim.errors.ConfigError: actions: unknown action 'flop' (known: mac, mult:<a>x<b>, add_bits, shift, lut_lookup, reg_write_bits, rf_access_bits, sram_read:<buffer>, sram_write:<buffer>, dram_read_bytes, dram_write_bytes)
+    hwsim.errors.ConfigError: actions: unknown action 'flop' (known: mac, mult:<a>x<b>, add_bits, shift, lut_lookup, reg_write_bits, rf_access_bits, sram_read:<buffer>, sram_write:<buffer>, fill_bytes:<buffer>, drain_bytes:<buffer>, dram_read_bytes, dram_write_bytes)
     """
     if name == "mac":
         return PE_ARRAY, tech.mac_energy(_need("a_bits", a_bits), _need("b_bits", b_bits), _need("acc_bits", acc_bits))
@@ -206,14 +207,24 @@ def action_energy(name: str, tech: Tech, *, a_bits=None, b_bits=None, acc_bits=N
         spec = sram[buf]
         c = tech.sram(spec.size_bytes, spec.width_bits)
         return f"sram:{buf}", (c.read if kind == "read" else c.write)
+    m = _FILL_RE.match(name)
+    if m:
+        kind, buf = m.groups()
+        if not sram or buf not in sram:
+            known = ", ".join(sorted(sram or ())) or "none"
+            raise ConfigError("actions", f"{name!r} names SRAM buffer {buf!r}, which is not configured (buffers: {known})")
+        spec = sram[buf]
+        c = tech.sram(spec.size_bytes, spec.width_bits)
+        each = c.write if kind == "fill" else c.read
+        return f"sram:{buf}", each.times(8 / spec.width_bits, f"per byte of a {spec.width_bits}-bit access ({kind} from/to DRAM)")
     if name in ("dram_read_bytes", "dram_write_bytes"):
         return DRAM, tech.dram_energy_per_bit(dram).times(8, "per byte")
     raise ConfigError("actions", f"unknown action {name!r} (known: {', '.join(ACTION_NAMES)})")
 
 
 ACTION_NAMES = ("mac", "mult:<a>x<b>", "add_bits", "shift", "lut_lookup", "reg_write_bits",
-                "rf_access_bits", "sram_read:<buffer>", "sram_write:<buffer>", "dram_read_bytes",
-                "dram_write_bytes")
+                "rf_access_bits", "sram_read:<buffer>", "sram_write:<buffer>", "fill_bytes:<buffer>",
+                "drain_bytes:<buffer>", "dram_read_bytes", "dram_write_bytes")
 
 
 def energy_from_actions(actions: Mapping[str, float], tech: Tech, *, cycles: int, freq_mhz: float,
@@ -279,7 +290,7 @@ def energy_from_actions(actions: Mapping[str, float], tech: Tech, *, cycles: int
     lines = []
     for name, v in actions.items():
         n = _count(name, v)
-        m = _SRAM_RE.match(name)
+        m = _SRAM_RE.match(name) or _FILL_RE.match(name)
         if n == 0 and m and m.group(2) not in sram:
             # a buffer the design does not have (e.g. the ws/is accumulator buffer in an
             # os array), touched zero times: nothing to price. Non-zero counts still raise.

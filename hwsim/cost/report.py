@@ -15,7 +15,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from hwsim.cost.area import AreaBreakdown, area_breakdown, pe_area_from_table
+from hwsim.cost.area import AreaBreakdown, area_breakdown, pe_area_from_table, synthesized_area
+from hwsim.cost.components import ComponentDesign, price
 from hwsim.cost.energy import SramSpec, energy_from_actions
 from hwsim.eda.synth import AsicResult, ComposedArea, tool_versions
 from hwsim.cost.tech import Figure, Tech
@@ -28,7 +29,11 @@ RECORD_VERSION = 1
 class CostInputs:
     """What the cost model needs to know about a design beyond its action counts.
 
-    Parameters mirror :func:`hwsim.cost.energy.energy_from_actions`.
+    With ``design`` (a :class:`~hwsim.cost.components.ComponentDesign`), the design is
+    priced from its components (:func:`hwsim.cost.components.price`) and the width,
+    buffer and control fields only serve older callers of
+    :func:`~hwsim.cost.energy.energy_from_actions`. Without it, the parameters mirror
+    :func:`~hwsim.cost.energy.energy_from_actions`.
     """
 
     freq_mhz: float
@@ -43,12 +48,15 @@ class CostInputs:
     lut_entry_bits: int | None = None
     control_bits: int = 64
     control_source: str | None = None
+    design: ComponentDesign | None = None
 
     def __post_init__(self):
         if isinstance(self.freq_mhz, bool) or not isinstance(self.freq_mhz, (int, float)) or not self.freq_mhz > 0:
             raise ConfigError("freq_mhz", f"must be a positive number, not {self.freq_mhz!r}")
         check_int("n_pes", self.n_pes, 1)
         check_int("pe_reg_bits", self.pe_reg_bits, 0)
+        if self.design is not None and not isinstance(self.design, ComponentDesign):
+            raise ConfigError("design", f"must be a ComponentDesign, not {type(self.design).__name__}")
 
 
 def _perf_fields(perf) -> tuple[int, int, dict]:
@@ -62,6 +70,22 @@ def _perf_fields(perf) -> tuple[int, int, dict]:
         if key not in d:
             raise ConfigError("perf", f"lacks {key!r}")
     return int(d["cycles"]), int(d["macs"]), dict(d["actions"])
+
+
+def _legacy(actions, cycles, tech, inputs, pe_array_area, extra_area, calibration):
+    """Energy and area from the keyword widths (inputs without components)."""
+    e = energy_from_actions(
+        actions, tech, cycles=cycles, freq_mhz=inputs.freq_mhz, a_bits=inputs.a_bits, b_bits=inputs.b_bits,
+        acc_bits=inputs.acc_bits, sram=inputs.sram, dram=inputs.dram, shift_bits=inputs.shift_bits,
+        lut_entry_bits=inputs.lut_entry_bits, n_pes=inputs.n_pes, pe_reg_bits=inputs.pe_reg_bits,
+        control_bits=inputs.control_bits, control_source=inputs.control_source, calibration=calibration)
+    if pe_array_area is None:
+        if None in (inputs.a_bits, inputs.b_bits, inputs.acc_bits):
+            raise ConfigError("pe_array_area", "is required when the PE widths are unknown")
+        one = pe_area_from_table(tech, inputs.a_bits, inputs.b_bits, inputs.acc_bits, inputs.pe_reg_bits)
+        pe_array_area = one.times(inputs.n_pes, f"{inputs.n_pes} PEs")
+    area: AreaBreakdown = area_breakdown(tech, sram=inputs.sram, pe_array=pe_array_area, extra=extra_area)
+    return e, area
 
 
 def cost_record(family: str, cfg: Mapping, perf, tech: Tech, inputs: CostInputs, *,
@@ -98,17 +122,17 @@ def cost_record(family: str, cfg: Mapping, perf, tech: Tech, inputs: CostInputs,
         ``provenance``.
     """
     cycles, macs, actions = _perf_fields(perf)
-    e = energy_from_actions(
-        actions, tech, cycles=cycles, freq_mhz=inputs.freq_mhz, a_bits=inputs.a_bits, b_bits=inputs.b_bits,
-        acc_bits=inputs.acc_bits, sram=inputs.sram, dram=inputs.dram, shift_bits=inputs.shift_bits,
-        lut_entry_bits=inputs.lut_entry_bits, n_pes=inputs.n_pes, pe_reg_bits=inputs.pe_reg_bits,
-        control_bits=inputs.control_bits, control_source=inputs.control_source, calibration=calibration)
-    if pe_array_area is None:
-        if None in (inputs.a_bits, inputs.b_bits, inputs.acc_bits):
-            raise ConfigError("pe_array_area", "is required when the PE widths are unknown")
-        one = pe_area_from_table(tech, inputs.a_bits, inputs.b_bits, inputs.acc_bits, inputs.pe_reg_bits)
-        pe_array_area = one.times(inputs.n_pes, f"{inputs.n_pes} PEs")
-    area: AreaBreakdown = area_breakdown(tech, sram=inputs.sram, pe_array=pe_array_area, extra=extra_area)
+    if inputs.design is not None:
+        override = {}
+        if pe_array_area is not None:
+            override["pe_array"] = (pe_array_area if isinstance(pe_array_area, Figure)
+                                    else synthesized_area(tech, pe_array_area, "pe_array"))
+        for k, v in (extra_area or {}).items():
+            override[k] = v if isinstance(v, Figure) else synthesized_area(tech, v, k)
+        e, area = price(inputs.design.components, inputs.design.counts(actions), tech, cycles=cycles,
+                        freq_mhz=inputs.freq_mhz, calibration=calibration, area_override=override)
+    else:
+        e, area = _legacy(actions, cycles, tech, inputs, pe_array_area, extra_area, calibration)
     runtime_s = e.runtime_s
     ops = 2.0 * macs
     tops = ops / runtime_s / 1e12 if runtime_s > 0 else 0.0

@@ -11,12 +11,10 @@ multiplier's energy and area are linear in each operand width (so ``a_bits * b_b
 anchored at Horowitz's int8 multiply), an adder's are linear in its width (anchored at
 Horowitz's int32 add).
 
-SRAM energy and area against size and width: a power law
-``y = exp(c0) * width_bits**c1 * depth**c2`` fitted by least squares in log space
-through the ten CACTI 45 nm points of the table (4..256-bit words, 62 B..256 KiB). The
-fit reproduces the points within a factor 1.75 for read/write energy and 1.4 for area and
-leakage (checked by ``tests/test_cost.py``); it is evaluated, not tabulated, so any size
-between 16 B and 16 MiB is accepted and anything else raises.
+SRAM energy, area, leakage and timing against size and port width come from the CACTI 7
+table ``hwsim/data/tech/sram_cacti45.csv`` (:mod:`hwsim.cost.sram`: 256 B .. 16 MiB,
+8 .. 1024-bit ports, interpolated log-log inside the grid, an error outside it). The ten
+Accelergy/CACTI points of ``tech45.yaml`` (``sram_points``) are kept as a cross-check.
 
 Every method returns a :class:`Figure` (value, unit, provenance).
 
@@ -44,7 +42,7 @@ from hwsim.errors import ConfigError, check_choice, check_int
 log = logging.getLogger(__name__)
 
 TECH_FILE = "tech45.yaml"
-SRAM_MIN_BYTES = 16
+SRAM_MIN_BYTES = 256  # the CACTI table's range (hwsim.cost.sram)
 SRAM_MAX_BYTES = 16 << 20
 
 
@@ -83,6 +81,9 @@ class SramCost:
     write: Figure
     area: Figure
     leakage: Figure
+    banks: int = 1
+    bank_cycle_ns: float | None = None
+    bank_access_ns: float | None = None
 
 
 @functools.lru_cache(maxsize=1)
@@ -92,16 +93,6 @@ def _raw_tables() -> dict:
     if data.get("version") != 1:
         raise ConfigError("version", f"unsupported tech table version {data.get('version')!r}", TECH_FILE)
     return data
-
-
-def _fit_sram(rows) -> dict[str, np.ndarray]:
-    r = np.asarray(rows, dtype=float)
-    x = np.c_[np.ones(len(r)), np.log(r[:, 0]), np.log(r[:, 1])]
-    out = {}
-    for j, name in ((2, "read_pj"), (3, "write_pj"), (4, "area_um2"), (5, "leak_uw")):
-        coef, *_ = np.linalg.lstsq(x, np.log(r[:, j]), rcond=None)
-        out[name] = coef
-    return out
 
 
 class Tech:
@@ -122,7 +113,6 @@ class Tech:
         scale = tables["node_scaling"]["nodes"][node_nm]
         self.energy_scale = float(scale["energy"])
         self.area_scale = float(scale["area"])
-        self._sram_fit = _fit_sram(tables["sram_points"]["rows"])
 
     # -- provenance helpers -------------------------------------------------------
     def source(self, key: str) -> str:
@@ -227,33 +217,31 @@ class Tech:
         check_int("entry_bits", entry_bits, 1)
         return self.reg_bit_energy().times(entry_bits, f"{entry_bits}-bit table entry")
 
-    def sram(self, size_bytes: int, width_bits: int) -> SramCost:
-        """Read/write energy per access, macro area and leakage of an SRAM.
+    def sram(self, size_bytes: int, width_bits: int, *, freq_mhz: float | None = None,
+             banks: int | None = None) -> SramCost:
+        """Read/write energy per access, area and leakage of an SRAM buffer at this node.
+
+        From the CACTI 7 table (:func:`hwsim.cost.sram.sram_macro`, 45 nm), node-scaled
+        like the other on-chip figures. The bank count is chosen for ``freq_mhz`` from
+        the 45 nm cycle time (one bank when no clock is given).
 
         Parameters
         ----------
         size_bytes : int
-            Capacity (16 B .. 16 MiB).
+            Capacity (within the table: 256 B .. 16 MiB).
         width_bits : int
-            Bits per access (the word width).
+            Bits per access (the port width, 8 .. 1024).
+        freq_mhz : float, optional
+            Clock the buffer serves one access per cycle at.
+        banks : int, optional
+            Force the bank count.
         """
-        check_int("size_bytes", size_bytes, SRAM_MIN_BYTES, SRAM_MAX_BYTES)
-        check_int("width_bits", width_bits, 1, 4096)
-        depth = size_bytes * 8 / width_bits
-        if depth < 1:
-            raise ConfigError("width_bits", f"must be <= 8 * size_bytes = {8 * size_bytes}, not {width_bits}")
-        cite = self._cite("sram_points", self._t["sram_points"]["source"])
-        vals = {}
-        for name, c in self._sram_fit.items():
-            vals[name] = float(np.exp(c[0] + c[1] * np.log(width_bits) + c[2] * np.log(depth)))
-        how = lambda c: (f"log-log least-squares fit exp({c[0]:.3f})*width^{c[1]:.3f}*depth^{c[2]:.3f}"
-                         f" at width {width_bits}, depth {depth:g}")
-        f = self._sram_fit
-        read = self._node(Figure(vals["read_pj"], "pJ", f"{cite}; {how(f['read_pj'])}"), "energy")
-        write = self._node(Figure(vals["write_pj"], "pJ", f"{cite}; {how(f['write_pj'])}"), "energy")
-        area = self._node(Figure(vals["area_um2"], "um2", f"{cite}; {how(f['area_um2'])}"), "area")
-        leak = self._node(Figure(vals["leak_uw"] / 1000.0, "mW", f"{cite}; {how(f['leak_uw'])}"), "energy")
-        return SramCost(size_bytes, width_bits, read, write, area, leak)
+        from hwsim.cost.sram import sram_macro
+
+        m = sram_macro(size_bytes, width_bits, freq_mhz=freq_mhz, banks=banks)
+        return SramCost(size_bytes, width_bits, self._node(m.read, "energy"), self._node(m.write, "energy"),
+                        self._node(m.area, "area"), self._node(m.leakage, "energy"), banks=m.banks,
+                        bank_cycle_ns=m.bank_cycle_ns, bank_access_ns=m.bank_access_ns)
 
     def dram_energy_per_bit(self, kind: str) -> Figure:
         """Off-chip energy per bit transferred (device property: not node-scaled)."""

@@ -126,7 +126,10 @@ class CostHooks:
     Attributes
     ----------
     inputs : callable
-        ``(cfg, dram) -> CostInputs``: widths, buffers and control of the design.
+        ``(cfg, dram) -> CostInputs``: the design's cost components and how its model's
+        actions are charged to them (``CostInputs.design``, a
+        :class:`hwsim.cost.components.ComponentDesign`), plus the keyword widths older
+        callers of ``energy_from_actions`` read.
     pe_array_area : callable or None
         ``cfg -> Figure | AsicResult``: the compute array's area when it is not priced from
         the MAC table (non-MAC compute units); ``None`` uses the table.

@@ -141,7 +141,7 @@ def table_energy(cfg: LutConfig, core: str, shape, n_gemms: int) -> tuple[dict, 
     m, k, n = shape
     perf = model.estimate(replace(cfg, core=core), GemmOp(m, k, n, count=n_gemms))
     actions = {key: v for key, v in model.priced_actions(cfg, perf).items()
-               if not (key.startswith("sram") or key.startswith("dram"))}
+               if not key.startswith(("sram", "dram", "fill_bytes", "drain_bytes"))}
     e = energy_from_actions(actions, load_tech(45), cycles=int(perf.compute_cycles), freq_mhz=cfg.freq_mhz,
                             a_bits=cfg.a_bits, b_bits=cfg.a_bits, acc_bits=cfg.acc_bits,
                             shift_bits=cfg.acc_bits, lut_entry_bits=cfg.stored_table_bits)

@@ -2,7 +2,7 @@
 
 For each weight precision and workload, both cores of the same tile shape are evaluated
 with the closed-form model (:mod:`hwsim.families.lut.model`); energy comes from the action
-counts priced by the project's technology table (:mod:`hwsim.cost.energy`), area from
+counts priced against the tile's components (:func:`cost_design`, :mod:`hwsim.cost.components`), area from
 Yosys synthesis of the two Amaranth tiles (:mod:`hwsim.families.lut.hdl`) on the project's cell
 library. Compute density and energy efficiency count one MAC as two operations.
 
@@ -30,6 +30,8 @@ from hwsim.errors import ConfigError, check_choice
 
 log = logging.getLogger(__name__)
 
+#: Control register bits charged per cycle (the cost model's default assumption).
+CONTROL_BITS = 64
 #: Tile widths synthesised to fit area = intercept + slope * tile_n.
 SYNTH_TILE_N = (4, 8)
 #: Weight mode used for each precision in the comparison: 1-bit weights are binary
@@ -109,7 +111,7 @@ def evaluate_core(cfg: LutConfig, ops, core: str, tech, area_um2: float, calibra
     :func:`hwsim.families.lut.activity.lut_calibration`) scales the table's dynamic energy of
     those components; ``None`` prices from the table alone. The table-only figures of the
     same run are returned beside them (``*_table`` keys)."""
-    from hwsim.cost.energy import energy_from_actions
+    from hwsim.cost.components import price
 
     cycles = compute = macs = 0
     actions: dict[str, float] = {}
@@ -120,10 +122,9 @@ def evaluate_core(cfg: LutConfig, ops, core: str, tech, area_um2: float, calibra
         macs += perf.macs
         for key, v in model.priced_actions(cfg, perf).items():
             actions[key] = actions.get(key, 0) + v
-    e = energy_from_actions(actions, tech, cycles=cycles, freq_mhz=cfg.freq_mhz, a_bits=cfg.a_bits,
-                            b_bits=cfg.a_bits, acc_bits=cfg.acc_bits, sram=_sram(cfg, core),
-                            shift_bits=cfg.acc_bits, lut_entry_bits=cfg.stored_table_bits,
-                            calibration=calibration)
+    design = cost_design(replace(cfg, core=core))
+    e, _ = price(design.components, design.counts(actions), tech, cycles=cycles, freq_mhz=cfg.freq_mhz,
+                 calibration=calibration)
     parts = e.by_part
 
     def core_of(by_part):
@@ -149,19 +150,65 @@ def evaluate_core(cfg: LutConfig, ops, core: str, tech, area_um2: float, calibra
     }
 
 
-def cost_inputs(cfg: LutConfig):
+def cost_design(cfg: LutConfig, dram: str = "lpddr4"):
+    """The components of ``cfg.core``'s tile and how its priced actions are charged.
+
+    ``pe_array``: the tile's ``tile_m * tile_n * tile_k`` MAC lanes at ``a_bits x a_bits``
+    (``mac``, ``add_bits``, ``reg_write_bits``); for the LUT core, whose array has no MACs,
+    these lanes are the table-priced area and leakage stand-in (the evaluator passes the
+    synthesised tile area, see :func:`pe_array_area`) and the lookup units
+    (``lut_lookup``, ``shift``) are declared in the same part without area of their own.
+    Buffers ``act``, ``weight``, ``out`` at :func:`hwsim.families.lut.model.sram_widths`
+    (the model counts accesses of those widths), banked for the clock; DRAM fills and
+    drains are charged as buffer writes and reads of ``8 / width`` access per byte.
+    """
+    from hwsim.cost.components import ComponentDesign, DramInterface, LutUnit, PeArray, Route, Sequencer, SramBuffer
+
+    w = model.sram_widths(cfg, cfg.core)
+    freq = float(cfg.freq_mhz)
+    comps = [PeArray("pe_array", n_pes=cfg.tile_m * cfg.tile_n * cfg.tile_k, a_bits=cfg.a_bits, b_bits=cfg.a_bits,
+                     acc_bits=cfg.acc_bits),
+             SramBuffer("act", part="sram:act", size_bytes=cfg.act_sram_kb * 1024, width_bits=w["act"],
+                        freq_mhz=freq, origin="act_sram_kb"),
+             SramBuffer("weight", part="sram:weight", size_bytes=cfg.weight_sram_kb * 1024, width_bits=w["weight"],
+                        freq_mhz=freq, origin="weight_sram_kb"),
+             SramBuffer("out", part="sram:out", size_bytes=cfg.out_sram_kb * 1024, width_bits=w["out"],
+                        freq_mhz=freq, origin="out_sram_kb"),
+             # control as the table prices it without a netlist count: 64 register bits a cycle
+             Sequencer("control", bits=CONTROL_BITS),
+             DramInterface("dram", kind=dram)]
+    routes = {"mac": (Route("pe_array", "mac"),), "add_bits": (Route("pe_array", "add_bits"),),
+              "reg_write_bits": (Route("pe_array", "reg_write_bits"),)}
+    if cfg.core == "lut":
+        comps.append(LutUnit("lookup", part="pe_array", entry_bits=cfg.stored_table_bits,
+                             entries=cfg.table_entries, units=0, shift_bits=cfg.acc_bits))
+        routes.update({"lut_lookup": (Route("lookup", "lookup"),), "shift": (Route("lookup", "shift"),)})
+    for buf, action in (("act", "read"), ("weight", "read"), ("out", "write")):
+        routes[f"sram_{action}:{buf}"] = (Route(buf, action),)
+    routes.update({
+        "fill_bytes:act": (Route("act", "write", 8 / w["act"]),),
+        "fill_bytes:weight": (Route("weight", "write", 8 / w["weight"]),),
+        "drain_bytes:out": (Route("out", "read", 8 / w["out"]),),
+        "dram_read_bytes": (Route("dram", "read_bytes"),),
+        "dram_write_bytes": (Route("dram", "write_bytes"),),
+    })
+    return ComponentDesign(tuple(comps), routes)
+
+
+def cost_inputs(cfg: LutConfig, dram: str = "lpddr4"):
     """:class:`hwsim.cost.report.CostInputs` of ``cfg.core`` for the sweep evaluator.
 
-    Buffers are as :func:`hwsim.families.lut.model.sram_widths` counts them. ``n_pes`` is the
-    tile's MAC lanes (``tile_m * tile_n * tile_k``) at ``a_bits x a_bits``: right for the
-    MAC core; for the LUT core the evaluator's table-based PE area and leakage are then a
-    MAC-array stand-in, so the comparison study uses :func:`tile_area` (synthesis) instead.
+    Priced from :func:`cost_design`. ``n_pes`` is the tile's MAC lanes
+    (``tile_m * tile_n * tile_k``) at ``a_bits x a_bits``: right for the MAC core; for the
+    LUT core the table-based PE area and leakage are then a MAC-array stand-in, so the
+    comparison study uses :func:`tile_area` (synthesis) instead.
     """
     from hwsim.cost.report import CostInputs
 
     return CostInputs(freq_mhz=float(cfg.freq_mhz), n_pes=cfg.tile_m * cfg.tile_n * cfg.tile_k,
                       a_bits=cfg.a_bits, b_bits=cfg.a_bits, acc_bits=cfg.acc_bits,
-                      sram=_sram(cfg, cfg.core), shift_bits=cfg.acc_bits, lut_entry_bits=cfg.stored_table_bits)
+                      sram=_sram(cfg, cfg.core), dram=dram, shift_bits=cfg.acc_bits,
+                      lut_entry_bits=cfg.stored_table_bits, design=cost_design(cfg, dram))
 
 
 def pe_array_area(cfg: LutConfig):
@@ -292,5 +339,5 @@ GAP_NOTES = """\
 """
 
 
-__all__ = ["PAPER_CLAIMS", "compare", "cost_inputs", "default_workloads", "evaluate_core", "markdown", "pe_array_area",
+__all__ = ["PAPER_CLAIMS", "compare", "cost_design", "cost_inputs", "default_workloads", "evaluate_core", "markdown", "pe_array_area",
            "tile_area", "tile_fpga"]

@@ -183,7 +183,8 @@ def priced_actions(cfg: LutConfig, perf: Perf) -> dict:
     ``reg_write_bits``; ``lut_lookup`` (``stored_table_bits`` entries) and ``shift``
     (``acc_bits``) stay. MAC: ``mac`` (``a_bits x a_bits``, the dequantised weight has
     the activation's width), dequantisation as an ``a_bits`` add, accumulator writes.
-    Both: SRAM accesses as counted, DRAM bytes from ``perf.dram_bytes``.
+    Both: SRAM accesses as counted, DRAM bytes from ``perf.dram_bytes``, and the same bytes
+    as buffer fills (``fill_bytes:<buf>``) and drains (``drain_bytes:<buf>``).
     """
     a = dict(perf.actions)
     acc = cfg.acc_bits
@@ -203,6 +204,10 @@ def priced_actions(cfg: LutConfig, perf: Perf) -> dict:
         out[key] = a[key]
     out["dram_read_bytes"] = perf.dram_bytes.get("A", 0) + perf.dram_bytes.get("W", 0)
     out["dram_write_bytes"] = perf.dram_bytes.get("C", 0)
+    # the buffer side of the DRAM traffic: fills of act/weight, the drain of out
+    out["fill_bytes:act"] = perf.dram_bytes.get("A", 0)
+    out["fill_bytes:weight"] = perf.dram_bytes.get("W", 0)
+    out["drain_bytes:out"] = perf.dram_bytes.get("C", 0)
     return out
 
 

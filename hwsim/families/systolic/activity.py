@@ -111,7 +111,7 @@ def activity_report(cfg, n_gemms: int = 2, seed: int = 0, *, shape: tuple[int, i
     """
     from hwsim.families.systolic.model import estimate
     from hwsim.families.systolic.timing import assemble_output
-    from hwsim.cost.energy import energy_from_actions
+    from hwsim.cost.components import price
     from hwsim.families.systolic.cost import systolic_inputs
     from hwsim.cost.tech import load_tech
     from hwsim.sim.verilator import run
@@ -156,9 +156,8 @@ def activity_report(cfg, n_gemms: int = 2, seed: int = 0, *, shape: tuple[int, i
     perf = estimate(cfg, GemmOp(m, k, n, count=n_gemms))
     inp = systolic_inputs(cfg)
     tech = load_tech(45)
-    e = energy_from_actions(perf.actions, tech, cycles=perf.cycles, freq_mhz=inp.freq_mhz, a_bits=inp.a_bits,
-                            b_bits=inp.b_bits, acc_bits=inp.acc_bits, sram=inp.sram, dram=inp.dram,
-                            control_bits=inp.control_bits, control_source=inp.control_source)
+    e, _ = price(inp.design.components, inp.design.counts(perf.actions), tech, cycles=perf.cycles,
+                 freq_mhz=inp.freq_mhz)
     table = e.dynamic_pj_by_part
     table_parts = {"pe_array": table.get("pe_array", 0.0), "control": table.get("control", 0.0)}
     act_parts = {"pe_array": pe_pj, "control": control_pj}

@@ -39,6 +39,9 @@ Named action counts (priced by :mod:`hwsim.cost`):
     and ``ofmap`` (C) buffers;
 ``dram_read_bytes``, ``dram_write_bytes``
     off-chip traffic;
+``fill_bytes:<buf>``, ``drain_bytes:<buf>``
+    bytes written into ``ifmap`` / ``filter`` from DRAM, read out of ``ofmap`` to DRAM
+    (the buffer side of the DRAM traffic);
 ``reg_write_bits``
     bits written into PE pipeline registers (operands and partial sums forwarded to
     neighbours, plus stationary-operand preload).
@@ -142,6 +145,11 @@ def traffic(rows, cols, dataflow: str, m, k, n, a_bits, b_bits, acc_bits,
         "sram_write:ofmap": m * n + zero,
         "dram_read_bytes": dram_a + dram_b,
         "dram_write_bytes": c_sz + zero,
+        # every byte read from DRAM is written into its buffer, every byte written
+        # to DRAM is first read out of the output buffer
+        "fill_bytes:ifmap": dram_a,
+        "fill_bytes:filter": dram_b,
+        "drain_bytes:ofmap": c_sz + zero,
         "reg_write_bits": regs,
         "_dram_a": dram_a,
         "_dram_b": dram_b,
