@@ -63,7 +63,7 @@ class PimTiming:
                    adder_tree_fill=adder_tree_fill, dual_row_buffer=dual_row_buffer)
 
     @property
-    def pim_to_pre(self) -> int:
+    def comp_to_pre(self) -> int:
         """COMP -> PRE: 0 with dual row buffers (NewtonSim), else tRTP."""
         return 0 if self.dual_row_buffer else self.tRTP
 
@@ -169,7 +169,7 @@ class PimChannel:
             if self._last_gact is not None:
                 at = max(at, self._last_gact + t.tRAS)
             if self._last_comp is not None:
-                at = max(at, self._last_comp + t.pim_to_pre)
+                at = max(at, self._last_comp + t.comp_to_pre)
             self._pre = at
             self._open = [[False] * self.bankgroups for _ in range(self.ranks)]
         else:

@@ -39,7 +39,8 @@ class PimConfig(ConfigMixin):
     accumulator. READRES returns the banks' accumulators to the host (and clears them).
 
     Fields left at ``None`` take their value from the memory preset ``standard`` (its
-    DRAMsim3 ``.ini``) or from the NewtonSim rule named in the field's help.
+    DRAMsim3 ``.ini``) or from the NewtonSim rule named in the field's help. The clock is
+    the preset's command clock (:attr:`freq_mhz`).
 
     Examples
     --------
@@ -77,7 +78,6 @@ class PimConfig(ConfigMixin):
                                        "(NewtonSim adder-tree filling)", range=(0, 64))
     t_readres_cycles: int | None = param(None, help="READRES occupancy (default max(burst, tCCD_S))",
                                          unit="cycles", range=(1, 64))
-    freq_mhz: float | None = param(None, help="command clock (default 1000 / tCK of the preset)", unit="MHz")
 
     def __post_init__(self):
         check_choice("standard", self.standard, STANDARDS)
@@ -98,10 +98,6 @@ class PimConfig(ConfigMixin):
         _opt_int("t_gwrite_cycles", self.t_gwrite_cycles, 1, 4096)
         check_int("adder_tree_fill_comps", self.adder_tree_fill_comps, 0, 64)
         _opt_int("t_readres_cycles", self.t_readres_cycles, 1, 64)
-        if self.freq_mhz is not None:
-            v = self.freq_mhz
-            if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or not v > 0:
-                raise ConfigError("freq_mhz", f"must be a positive number, not {v!r}")
         lane_bytes = self.mac_lanes * self.elem_bytes
         if self.page_bytes_eff % lane_bytes:
             raise ConfigError("page_bytes" if self.page_bytes is not None else "mac_lanes",
@@ -188,8 +184,15 @@ class PimConfig(ConfigMixin):
         return math.ceil(self.banks_per_channel * self.result_bytes / self.dram.request_size_bytes)
 
     @property
-    def freq_mhz_eff(self) -> float:
-        return float(self.freq_mhz) if self.freq_mhz is not None else 1000.0 / self.dram.tCK
+    def freq_mhz(self) -> float:
+        """Command clock, ``1000 / tCK`` of the preset: every timing value is in its cycles,
+        so the clock is the memory's, not a free field."""
+        return 1000.0 / self.dram.tCK
+
+    @property
+    def dram_bw_bytes_per_cycle(self) -> float:
+        """Host-visible (external) bandwidth of all channels, bytes per cycle."""
+        return self.channels_eff * self.dram.peak_bytes_per_cycle
 
     @property
     def macs_per_comp(self) -> int:

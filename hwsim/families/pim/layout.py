@@ -53,9 +53,17 @@ class WeightLayout:
         if self.channels is not None:
             check_int("channels", self.channels, 1, self.cfg.channels_eff)
         check_int("first_channel", self.first_channel, 0, self.cfg.channels_eff - self.n_channels)
-        rows = self.chunks * self.tiles(0)
-        if rows > self.cfg.dram.rows:
-            raise ConfigError("gemm", f"needs {rows} rows per bank, more than the {self.cfg.dram.rows} a bank has")
+
+    @property
+    def rows_per_bank(self) -> int:
+        """Rows the busiest bank holds (the timing models do not need the matrix to fit)."""
+        return self.chunks * self.tiles(0)
+
+    def check_capacity(self) -> None:
+        """Raise :class:`~hwsim.errors.ConfigError` if the matrix does not fit in the banks."""
+        if self.rows_per_bank > self.cfg.dram.rows:
+            raise ConfigError("gemm", f"needs {self.rows_per_bank} rows per bank, more than the "
+                              f"{self.cfg.dram.rows} a bank has")
 
     @property
     def n_channels(self) -> int:

@@ -137,7 +137,7 @@ class _Closed:
         t = self.t
         bus, pre, a, comp, rr, rr_end, gw, end = s
         if a is not None:                                 # rows open: precharge first
-            pre = max(bus, a + self.span + t.tRAS, comp + t.pim_to_pre)
+            pre = max(bus, a + self.span + t.tRAS, comp + t.comp_to_pre)
             bus = pre + 1
         lo = [bus]
         if pre is not None:
@@ -237,7 +237,7 @@ def gemv_figures(cfg: PimConfig, k: int, n: int, energy_pj_per_cmd: dict) -> dic
     """Throughput and energy per MAC of a ``1 x k x n`` GEMV (for reports)."""
     sched = closed_form(cfg, 1, k, n)
     macs = k * n
-    seconds = sched.cycles / (cfg.freq_mhz_eff * 1e6)
+    seconds = sched.cycles / (cfg.freq_mhz * 1e6)
     energy = sum(energy_pj_per_cmd[c] * v for c, v in sched.counts.items())
     return {"cycles": sched.cycles, "gmac_per_s": macs / seconds / 1e9,
             "gmac_per_s_per_channel": macs / seconds / 1e9 / cfg.channels_eff,
