@@ -91,3 +91,29 @@ def cmd_run(args) -> int:
     w(f"  throughput      {d['gmac_per_s']:>14,.1f} GMAC/s ({d['gmac_per_s'] / cfg.channels_eff:,.1f} per channel)\n")
     w(f"  command energy  {energy / 1e6:>14,.3f} uJ ({d['pj_per_mac']:.2f} pJ/MAC)\n")
     return 0
+
+
+def add_export_parser(sub) -> None:
+    p = sub.add_parser("pim", help="PIM unit of one channel (global buffer, lanes, adder trees, accumulators)",
+                       description="Write the Verilog of one channel's PIM unit and a JSON file with its "
+                       "configuration.")
+    add_config_options(p)
+    p.add_argument("--out", default=".", help="output folder (default: current)")
+    p.set_defaults(func=cmd_export)
+
+
+def cmd_export(args) -> int:
+    import json
+    from pathlib import Path
+
+    from hwsim.families.pim.hdl import TOP
+    from hwsim.families.pim.rtl import verilog_text
+
+    cfg = config_from_args(args)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    v = out / f"{TOP}.v"
+    v.write_text(verilog_text(cfg))
+    (out / f"{TOP}.json").write_text(json.dumps(cfg.to_dict(), indent=2) + "\n")
+    sys.stdout.write(f"wrote {v}\n")
+    return 0

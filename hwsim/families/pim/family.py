@@ -1,8 +1,9 @@
 """The DRAM-PIM bank family as the shared engines see it (:class:`~hwsim.families.contract.Family`).
 
-Implementations: ``golden`` (:mod:`.golden`) and ``model`` (values from the golden
-function, cycles from the event-driven command model :func:`.model.simulate`); the
-closed form :func:`.model.estimate` is the estimator.
+Implementations: ``golden`` (:mod:`.golden`), ``model`` (values from the golden
+function, cycles from the event-driven command model :func:`.model.simulate`) and
+``verilator`` (the Amaranth PIM unit of :mod:`.hdl` replaying the model's timed command
+streams, :mod:`.rtl`); the closed form :func:`.model.estimate` is the estimator.
 """
 
 from __future__ import annotations
@@ -37,6 +38,14 @@ def run_model(cfg, jobs, backpressure=None):
     return out
 
 
+def run_verilator(cfg, jobs, backpressure=None):
+    """The Verilated PIM unit replaying each channel's timed command stream (the command
+    bus has no back-pressure; ``backpressure`` is ignored)."""
+    from hwsim.families.pim.rtl import run_jobs
+
+    return [Result(r["c"], r["cycles"]) for r in run_jobs(cfg, jobs)]
+
+
 def stimulus(cfg: PimConfig, shape, rng: np.random.Generator) -> dict:
     """FP16: normal(0, 1) values as uint16 bit patterns (sums stay finite); INT8: the
     full -128..127 range."""
@@ -49,9 +58,10 @@ def stimulus(cfg: PimConfig, shape, rng: np.random.Generator) -> dict:
 
 
 def top(cfg: PimConfig):
-    from hwsim.errors import ConfigError
+    from hwsim.families.pim.hdl import TOP
+    from hwsim.families.pim.rtl import component
 
-    raise ConfigError("family", "the PIM family has no RTL top yet")
+    return component(cfg), TOP
 
 
 FAMILY = Family(
@@ -61,11 +71,11 @@ FAMILY = Family(
     config=PimConfig,
     golden=golden,
     estimate=estimate,
-    implementations={"golden": run_golden, "model": run_model},
+    implementations={"golden": run_golden, "model": run_model, "verilator": run_verilator},
     stimulus=stimulus,
     peak_macs_per_cycle=lambda c: float(c.peak_macs_per_cycle),
     cost=CostHooks(inputs=cost_inputs),
-    cli=CliHooks(run=cli.add_run_parser),
+    cli=CliHooks(run=cli.add_run_parser, export=cli.add_export_parser),
     top=top,
     op_kinds=(GemmOp,),
     # small page and buffer so the contract shapes span several chunks, COMPs and tiles
