@@ -286,3 +286,32 @@ def test_family_registered():
     from hwsim.families import registry
 
     assert registry()["pim"] is FAMILY
+
+
+# ------------------------------------------------------------------------------ RTL
+INT8_RTL = dict(FAMILY.examples[1])
+
+
+def test_rtl_export(tmp_path, capsys):
+    from hwsim.cli import main
+
+    assert main(["rtl", "export", "pim", "--operand-format", "int8", "--channels", "1", "--bankgroups", "2",
+                 "--banks-per-group", "1", "--page-bytes", "64", "--mac-lanes", "8", "--out", str(tmp_path)]) == 0
+    text = (tmp_path / "pim_unit.v").read_text()
+    assert "module pim_unit" in text and "acc_b1" in text
+    assert json.loads((tmp_path / "pim_unit.json").read_text())["mac_lanes"] == 8
+
+
+@pytest.mark.rtl
+@pytest.mark.slow
+def test_rtl_refuses_readres_inside_the_pipeline(tmp_path):
+    """With one-cycle COMPs the schedule reads the accumulators one cycle after the last
+    COMP, before its sum has left the two-stage pipeline: the bench must catch it (the
+    default t_comp = 2 meets the pipeline, see the contract tests)."""
+    from hwsim.families.pim.rtl import run_jobs
+
+    cfg = PimConfig(**dict(INT8_RTL, t_comp_cycles=1, adder_tree_fill_comps=0))
+    job = stimulus(cfg, (1, 64, 2), np.random.default_rng(2))
+    with pytest.raises((AssertionError, SystemExit)):   # the cocotb runner exits on a failed test
+        run_jobs(cfg, [job], work_dir=tmp_path)
+    assert "in the pipeline" in (tmp_path / "sim.log").read_text()
