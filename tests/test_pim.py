@@ -315,3 +315,14 @@ def test_rtl_refuses_readres_inside_the_pipeline(tmp_path):
     with pytest.raises((AssertionError, SystemExit)):   # the cocotb runner exits on a failed test
         run_jobs(cfg, [job], work_dir=tmp_path)
     assert "in the pipeline" in (tmp_path / "sim.log").read_text()
+
+
+def test_code_version_covers_the_memory_preset():
+    from hwsim.evaluate import dependency_files
+    from pathlib import Path
+
+    import hwsim
+
+    root = Path(hwsim.__file__).parent
+    deps = {str(p.resolve().relative_to(root)) for p in dependency_files(["hwsim.families.pim.family"])}
+    assert {"data/dram/HBM2_8Gb_x128.ini", "memory/pim.py", "families/pim/cost.py"} <= deps
