@@ -326,3 +326,23 @@ def test_code_version_covers_the_memory_preset():
     root = Path(hwsim.__file__).parent
     deps = {str(p.resolve().relative_to(root)) for p in dependency_files(["hwsim.families.pim.family"])}
     assert {"data/dram/HBM2_8Gb_x128.ini", "memory/pim.py", "families/pim/cost.py"} <= deps
+
+
+def test_closed_form_agrees_on_random_designs():
+    """Seeded random designs and shapes (every timing knob, 1-4 ranks, 1-32 lanes):
+    the closed form equals the event-driven model to the pinned tolerance."""
+    rng = np.random.default_rng(20261203)
+    done = 0
+    while done < 60:
+        kw = dict(channels=int(rng.choice([1, 2, 4])), ranks=int(rng.integers(1, 5)),
+                  bankgroups=int(rng.integers(1, 5)), banks_per_group=int(rng.integers(1, 5)),
+                  mac_lanes=int(rng.choice([1, 2, 4, 8, 16, 32])), operand_format=str(rng.choice(["fp16", "int8"])),
+                  dual_row_buffer=bool(rng.integers(2)), t_comp_cycles=int(rng.integers(1, 5)),
+                  t_gwrite_cycles=int(rng.integers(1, 300)), adder_tree_fill_comps=int(rng.integers(0, 12)),
+                  t_readres_cycles=int(rng.integers(1, 5)))
+        cfg = PimConfig(**kw)
+        m, k, n = int(rng.integers(1, 4)), int(rng.integers(1, 2500)), int(rng.integers(1, 200))
+        ev, cf = simulate(cfg, m, k, n), closed_form(cfg, m, k, n)
+        assert abs(ev.cycles - cf.cycles) <= CLOSED_FORM_TOLERANCE_CYCLES, (kw, (m, k, n))
+        assert ev.counts == cf.counts
+        done += 1
