@@ -24,7 +24,6 @@ Channels run in parallel; the one with the most outputs (channel 0) sets the cyc
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 from hwsim.errors import ConfigError
