@@ -346,3 +346,17 @@ def test_closed_form_agrees_on_random_designs():
         assert abs(ev.cycles - cf.cycles) <= CLOSED_FORM_TOLERANCE_CYCLES, (kw, (m, k, n))
         assert ev.counts == cf.counts
         done += 1
+
+
+def test_one_row_against_newtonsim_estimate():
+    """NewtonSim's GEMV latency estimate (channel_state.cc, FAMILIES.md B) for one row with
+    the buffer loaded: tFAW (n_gact/2 - 1) + tRCDRD + 2 max(comps, 6) + 2 (readres - 1).
+    Ours differs by exactly the GWRITE command slot, the second rank's G_ACT slot and the
+    READRES transfer time (NewtonSim counts to the READRES issue)."""
+    cfg = PimConfig(**NEWTONSIM, page_bytes=1024, t_gwrite_cycles=1)
+    dram = cfg.dram
+    comps = cfg.chunk_elems // cfg.mac_lanes
+    n_gact = cfg.ranks_eff * cfg.bankgroups_eff
+    newton = dram.tFAW * (n_gact // 2 - 1) + dram.act_to_read + 2 * max(comps, 6) + 2 * (cfg.readres_per_row - 1)
+    ours = closed_form(cfg, 1, cfg.chunk_elems, cfg.banks_per_channel * cfg.channels_eff).cycles
+    assert ours - newton == 1 + (cfg.ranks_eff - 1) + cfg.t_readres_eff
