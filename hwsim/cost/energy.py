@@ -22,6 +22,7 @@ CONTROL = "control"
 _MULT_RE = re.compile(r"^mult:(\d+)x(\d+)$")
 _SRAM_RE = re.compile(r"^sram_(read|write):([A-Za-z0-9_]+)$")
 _FILL_RE = re.compile(r"^(fill|drain)_bytes:([A-Za-z0-9_]+)$")
+_DRAM_CMD_RE = re.compile(r"^dram_cmd:([A-Za-z0-9_]+)$")
 
 
 @dataclass(frozen=True)
@@ -169,8 +170,13 @@ def _need(key: str, value):
 
 def action_energy(name: str, tech: Tech, *, a_bits=None, b_bits=None, acc_bits=None,
                   sram: Mapping[str, SramSpec] | None = None, dram: str = "lpddr4",
-                  shift_bits=None, lut_entry_bits=None) -> tuple[str, Figure]:
+                  shift_bits=None, lut_entry_bits=None,
+                  dram_commands: Mapping[str, Figure] | None = None) -> tuple[str, Figure]:
     """(component, energy per action) of one action name; unknown names raise.
+
+    ``dram_cmd:<command>`` is one DRAM command (e.g. a processing-in-memory COMP) priced
+    at ``dram_commands[command]``, which the design supplies (derived from its memory's
+    IDD currents); it is charged to the ``dram`` component.
 
     Examples
     --------
@@ -181,7 +187,7 @@ def action_energy(name: str, tech: Tech, *, a_bits=None, b_bits=None, acc_bits=N
     >>> action_energy("flop", load_tech(45))
     Traceback (most recent call last):
     ...
-    hwsim.errors.ConfigError: actions: unknown action 'flop' (known: mac, mult:<a>x<b>, add_bits, shift, lut_lookup, reg_write_bits, rf_access_bits, sram_read:<buffer>, sram_write:<buffer>, fill_bytes:<buffer>, drain_bytes:<buffer>, dram_read_bytes, dram_write_bytes)
+    hwsim.errors.ConfigError: actions: unknown action 'flop' (known: mac, mult:<a>x<b>, add_bits, shift, lut_lookup, reg_write_bits, rf_access_bits, sram_read:<buffer>, sram_write:<buffer>, fill_bytes:<buffer>, drain_bytes:<buffer>, dram_read_bytes, dram_write_bytes, dram_cmd:<command>)
     """
     if name == "mac":
         return PE_ARRAY, tech.mac_energy(_need("a_bits", a_bits), _need("b_bits", b_bits), _need("acc_bits", acc_bits))
@@ -219,12 +225,20 @@ def action_energy(name: str, tech: Tech, *, a_bits=None, b_bits=None, acc_bits=N
         return f"sram:{buf}", each.times(8 / spec.width_bits, f"per byte of a {spec.width_bits}-bit access ({kind} from/to DRAM)")
     if name in ("dram_read_bytes", "dram_write_bytes"):
         return DRAM, tech.dram_energy_per_bit(dram).times(8, "per byte")
+    m = _DRAM_CMD_RE.match(name)
+    if m:
+        if not dram_commands or m.group(1) not in dram_commands:
+            known = ", ".join(sorted(dram_commands or ())) or "none"
+            raise ConfigError("actions", f"{name!r} names DRAM command {m.group(1)!r}, which the design does "
+                              f"not price (commands: {known})")
+        return DRAM, dram_commands[m.group(1)]
     raise ConfigError("actions", f"unknown action {name!r} (known: {', '.join(ACTION_NAMES)})")
 
 
 ACTION_NAMES = ("mac", "mult:<a>x<b>", "add_bits", "shift", "lut_lookup", "reg_write_bits",
                 "rf_access_bits", "sram_read:<buffer>", "sram_write:<buffer>", "fill_bytes:<buffer>",
-                "drain_bytes:<buffer>", "dram_read_bytes", "dram_write_bytes")
+                "drain_bytes:<buffer>", "dram_read_bytes", "dram_write_bytes",
+                "dram_cmd:<command>")
 
 
 def energy_from_actions(actions: Mapping[str, float], tech: Tech, *, cycles: int, freq_mhz: float,
@@ -234,7 +248,8 @@ def energy_from_actions(actions: Mapping[str, float], tech: Tech, *, cycles: int
                         shift_bits: int | None = None, lut_entry_bits: int | None = None,
                         n_pes: int = 0, pe_reg_bits: int = 0, control_bits: int = 64,
                         control_source: str | None = None,
-                        calibration: Mapping[str, Figure] | None = None) -> EnergyBreakdown:
+                        calibration: Mapping[str, Figure] | None = None,
+                        dram_commands: Mapping[str, Figure] | None = None) -> EnergyBreakdown:
     """Energy of a run from its named action counts.
 
     Dynamic energy is ``sum(count * energy per action)`` by component; leakage is the
@@ -271,6 +286,8 @@ def energy_from_actions(actions: Mapping[str, float], tech: Tech, *, cycles: int
     calibration : mapping of str to Figure, optional
         Component -> factor (unit ``"x"``) applied to its dynamic energy, e.g. from
         :func:`hwsim.eda.activity.calibrate`.
+    dram_commands : mapping of str to Figure, optional
+        Energy per DRAM command, for ``dram_cmd:<command>`` actions.
 
     Examples
     --------
@@ -296,7 +313,8 @@ def energy_from_actions(actions: Mapping[str, float], tech: Tech, *, cycles: int
             # os array), touched zero times: nothing to price. Non-zero counts still raise.
             continue
         comp, each = action_energy(name, tech, a_bits=a_bits, b_bits=b_bits, acc_bits=acc_bits, sram=sram,
-                                   dram=dram, shift_bits=shift_bits, lut_entry_bits=lut_entry_bits)
+                                   dram=dram, shift_bits=shift_bits, lut_entry_bits=lut_entry_bits,
+                                   dram_commands=dram_commands)
         lines.append(EnergyLine(comp, name, n, each))
     if cycles and control_bits:
         each = tech.reg_bit_energy().times(

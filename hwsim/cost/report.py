@@ -49,6 +49,7 @@ class CostInputs:
     control_bits: int = 64
     control_source: str | None = None
     design: ComponentDesign | None = None
+    dram_commands: Mapping[str, Figure] = field(default_factory=dict)
 
     def __post_init__(self):
         if isinstance(self.freq_mhz, bool) or not isinstance(self.freq_mhz, (int, float)) or not self.freq_mhz > 0:
@@ -78,7 +79,8 @@ def _legacy(actions, cycles, tech, inputs, pe_array_area, extra_area, calibratio
         actions, tech, cycles=cycles, freq_mhz=inputs.freq_mhz, a_bits=inputs.a_bits, b_bits=inputs.b_bits,
         acc_bits=inputs.acc_bits, sram=inputs.sram, dram=inputs.dram, shift_bits=inputs.shift_bits,
         lut_entry_bits=inputs.lut_entry_bits, n_pes=inputs.n_pes, pe_reg_bits=inputs.pe_reg_bits,
-        control_bits=inputs.control_bits, control_source=inputs.control_source, calibration=calibration)
+        control_bits=inputs.control_bits, control_source=inputs.control_source, calibration=calibration,
+        dram_commands=inputs.dram_commands)
     if pe_array_area is None:
         if None in (inputs.a_bits, inputs.b_bits, inputs.acc_bits):
             raise ConfigError("pe_array_area", "is required when the PE widths are unknown")
