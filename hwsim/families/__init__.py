@@ -14,9 +14,10 @@ from functools import lru_cache
 def registry() -> dict:
     """``{name: Family}`` of every registered family and system, in CLI order."""
     from hwsim.families.lut.family import FAMILY as lut
+    from hwsim.families.mixpe.family import FAMILY as mixpe
     from hwsim.families.systolic.family import FAMILY as systolic
 
-    return {f.name: f for f in (systolic, lut)}
+    return {f.name: f for f in (systolic, lut, mixpe)}
 
 
 def get(name: str, key: str = "family", source: str | None = None):

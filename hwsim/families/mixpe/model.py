@@ -1,0 +1,110 @@
+"""Closed-form model of the MixPE array (INT path, output stationary).
+
+Cycles are the RTL's exactly (:func:`hwsim.families.mixpe.timing.compute_cycles`); the
+RTL tests check equality. As in the systolic family, DRAM transfers are assumed to
+overlap compute perfectly, so ``cycles = max(compute, dram_bytes / bandwidth)``.
+
+Traffic follows the feeder's fold order (column blocks outer, groups, row blocks inner;
+K padded to whole groups). Named actions (priced by :mod:`hwsim.cost`):
+
+``add_bits``
+    Per activation-code pair of every active PE (weight columns and, with a zero point,
+    the ``S`` column): the PE's tree of ``CODE_BITS - 1`` adds of its ``8 + CODE_BITS``-bit
+    shifted terms plus one ``acc_bits`` accumulate (the RTL's structure; clear bits gate
+    terms to zero but the adders are there). Plus the dequantisation's binary32 adds
+    (subtracting ``s z S``, summing groups), counted as 32-bit adds.
+``mult:16x24``
+    Dequantisation multiplies per group and output (``s * P`` and, with a zero point,
+    ``(s z) * S``): binary16 scale by a 24-bit significand. **Approximation**: floating-point
+    multiplies and adds are priced as integer ones of their significand widths.
+``reg_write_bits``
+    Activations and codes forwarded between PEs, plus result registers (one per PE and fold).
+``sram_read:ibuf``, ``sram_read:wbuf``, ``sram_read:obuf``, ``sram_write:obuf``
+    INT8 activations (re-read per column block), weight codes (``w_bits`` words, re-read
+    per row block, with each group's scale and zero point as ``ceil((16 + w_bits) /
+    w_bits)`` words), and the binary32 output accumulator (read-modify-write per group).
+``dram_read_bytes``, ``dram_write_bytes``
+    Activations (1 byte), packed codes, binary16 scales and packed zero points; binary32
+    results.
+"""
+
+from __future__ import annotations
+
+import math
+
+from hwsim.errors import ConfigError, check_choice
+from hwsim.families.base import Perf
+from hwsim.families.mixpe.config import MixpeConfig
+from hwsim.families.mixpe.timing import A_BITS, compute_cycles, groups, pad_k, phys_cols
+from hwsim.workloads.ops import GemmOp
+
+MODES = ("default",)
+#: Bits of one dequantised result (binary32).
+OUT_BITS = 32
+#: Bits of one stored scale (binary16).
+SCALE_BITS = 16
+
+
+def _cdiv(a, b):
+    return -(-a // b)
+
+
+def traffic(cfg: MixpeConfig, m: int, k: int, n: int) -> dict:
+    """Action counts and DRAM bytes of one GEMM (keys starting with ``_``: bytes per operand)."""
+    from hwsim.families.mixpe.hdl import CODE_BITS
+
+    r, c, w = cfg.rows, cfg.cols, cfg.w_bits
+    kp, g = pad_k(cfg, k), groups(cfg, k)
+    fr, fc = _cdiv(m, r), _cdiv(n, c)
+    folds = g * fr * fc
+    pairs = m * kp * (n + int(cfg.zero_point) * fc)  # the S column repeats per column block
+    pe_add = (CODE_BITS - 1) * (A_BITS + CODE_BITS) + cfg.acc_bits
+    outs = g * m * n
+    deq_adds = outs * int(cfg.zero_point) + (g - 1) * m * n
+    scale_words = _cdiv(SCALE_BITS + w * int(cfg.zero_point), w)
+    a_sz = m * kp
+    w_sz = math.ceil(kp * n * w / 8) + g * n * SCALE_BITS // 8 + (math.ceil(g * n * w / 8) if cfg.zero_point else 0)
+    dram_a = a_sz if a_sz <= cfg.ibuf_kib * 1024 else a_sz * fc
+    dram_w = w_sz if math.ceil(kp * c * w / 8) <= cfg.wbuf_kib * 1024 else w_sz * fr
+    dram_c = m * n * OUT_BITS // 8
+    return {
+        "add_bits": pairs * pe_add + deq_adds * OUT_BITS,
+        "mult:16x24": outs * (1 + int(cfg.zero_point)),
+        "reg_write_bits": pairs * (A_BITS + CODE_BITS) + folds * r * phys_cols(cfg) * cfg.acc_bits,
+        "sram_read:ibuf": m * kp * fc,
+        "sram_read:wbuf": kp * n * fr + g * n * fr * scale_words,
+        "sram_read:obuf": (g - 1) * m * n,
+        "sram_write:obuf": outs,
+        "dram_read_bytes": dram_a + dram_w,
+        "dram_write_bytes": dram_c,
+        "_dram_a": dram_a, "_dram_w": dram_w, "_dram_c": dram_c, "_folds": folds,
+    }
+
+
+def estimate(cfg: MixpeConfig, op, mode: str = "default") -> Perf:
+    """Cycles, utilisation, traffic and action counts of ``op`` (``op.count`` repeats).
+
+    Examples
+    --------
+    >>> p = estimate(MixpeConfig(rows=4, cols=4, group_size=16), GemmOp(8, 32, 8))
+    >>> p.compute_cycles == (8 - 1) * 16 + 16 + 4 + 5, p.macs
+    (True, 2048)
+    """
+    check_choice("mode", mode, MODES)
+    if not isinstance(op, GemmOp):
+        raise ConfigError("op", f"must be a GemmOp, not {op!r}")
+    m, k, n, cnt = op.m, op.k, op.n, op.count
+    comp = int(compute_cycles(cfg, m, k, n))
+    t = traffic(cfg, m, k, n)
+    dram_cycles = math.ceil((t["dram_read_bytes"] + t["dram_write_bytes"]) / cfg.dram_bw_bytes_per_cycle)
+    cyc1 = max(comp, dram_cycles)
+    cycles, macs = cyc1 * cnt, m * k * n * cnt
+    rep = {key: int(v) * cnt for key, v in t.items()}
+    return Perf(
+        cycles=cycles, macs=macs, utilization=macs / (cycles * cfg.rows * cfg.cols),
+        sram_reads={b: rep[f"sram_read:{b}"] for b in ("ibuf", "wbuf", "obuf")},
+        sram_writes={"obuf": rep["sram_write:obuf"]},
+        dram_bytes={"a": rep["_dram_a"], "w": rep["_dram_w"], "c": rep["_dram_c"]},
+        actions={key: v for key, v in rep.items() if not key.startswith("_")},
+        compute_cycles=comp * cnt, stall_cycles=(cyc1 - comp) * cnt, mode=mode, folds=int(t["_folds"]),
+    )
