@@ -27,7 +27,7 @@ def simulate_partials(cfg: MixpeConfig, a, wq) -> tuple[np.ndarray, np.ndarray, 
     """
     from hwsim.families.systolic.cyclesim import _run_os
 
-    a, wq = pad_operands(cfg, a, wq)
+    a, wq = (np.asarray(x, dtype=np.int64) for x in pad_operands(cfg, a, wq))
     (m, k), n = a.shape, wq.shape[1]
     west, north = operand_beats(cfg, a, wq)
     with np.errstate(over="ignore"):
@@ -38,15 +38,21 @@ def simulate_partials(cfg: MixpeConfig, a, wq) -> tuple[np.ndarray, np.ndarray, 
 
 
 def pad_operands(cfg: MixpeConfig, a, wq) -> tuple[np.ndarray, np.ndarray]:
-    """``A`` and ``Wq`` with K padded to whole groups (zero activations, zero codes)."""
-    a = np.asarray(a, dtype=np.int64)
-    wq = np.asarray(wq, dtype=np.int64)
+    """``A`` and ``Wq`` with K padded to whole groups (zero activations, zero codes).
+
+    ``A`` keeps its dtype (binary16 activations are padded with ``+0``)."""
+    a = np.asarray(a)
+    wq = np.asarray(wq)
+    if a.ndim != 2 or wq.ndim != 2 or a.shape[1] != wq.shape[0]:
+        from hwsim.errors import ConfigError
+
+        raise ConfigError("operands", f"need A (M x K) and Wq (K x N), not {a.shape} and {wq.shape}")
     k = a.shape[1]
     kp = pad_k(cfg, k)
     if kp == k:
         return a, wq
-    ap = np.zeros((a.shape[0], kp), dtype=np.int64)
+    ap = np.zeros((a.shape[0], kp), dtype=a.dtype)
     ap[:, :k] = a
-    wp = np.zeros((kp, wq.shape[1]), dtype=np.int64)
+    wp = np.zeros((kp, wq.shape[1]), dtype=wq.dtype)
     wp[:k] = wq
     return ap, wp

@@ -1,0 +1,162 @@
+"""MixPE family: what the contract tests (tests/test_contract.py) do not already cover.
+
+The RTL examples and this file share one Verilator build (3 x 5 PEs, acc 20): weight
+precision and code kind are run-time inputs of the array.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from hwsim.errors import ConfigError
+from hwsim.families import registry
+from hwsim.families.mixpe.config import MixpeConfig
+from hwsim.families.mixpe.golden import _int_partials
+from hwsim.families.mixpe.timing import compute_cycles, pad_k, phys_cols
+from hwsim.workloads.ops import GemmOp
+
+FAM = registry()["mixpe"]
+EXAMPLES = [FAM.make_config(d) for d in FAM.examples]
+
+
+def _cdiv(a, b):
+    return -(-a // b)
+
+
+# --- the RTL --------------------------------------------------------------------------
+def test_one_build_serves_every_precision_and_code_kind():
+    from hwsim.families.mixpe.rtl import verilog_text
+
+    texts = {verilog_text(dataclasses.replace(cfg, w_bits=w)) for cfg in EXAMPLES for w in (2, 3, 4)}
+    assert len(texts) == 1
+    assert len({verilog_text(dataclasses.replace(EXAMPLES[0], acc_bits=24))} | texts) == 2
+
+
+def test_pe_is_a_parameter_of_the_array():
+    """The MixPE array is the systolic generator with another PE; only the PE's run-time
+    input is new at the top."""
+    import re
+
+    from hwsim.families.mixpe.rtl import verilog_text
+    from hwsim.families.mixpe.timing import array_config
+    from hwsim.families.systolic.rtl import verilog_text as systolic_verilog
+
+    ports = [set(re.findall(r"^\s*(?:input|output)\s.*?(\w+);$", v, re.M))
+             for v in (verilog_text(EXAMPLES[0]), systolic_verilog(array_config(EXAMPLES[0])))]
+    assert ports[0] - ports[1] == {"msb_negative"} and ports[1] <= ports[0]
+
+
+def _extreme_and_random(cfg: MixpeConfig, rng):
+    """Worst-case group sums (a = -128 / 127 against the extreme codes) and random operands."""
+    lo, hi = cfg.code_range
+    k = 2 * cfg.group_size
+    a = rng.integers(-128, 128, (4, k))
+    a[0], a[1] = -128, 127
+    wq = rng.integers(lo, hi + 1, (k, 6))
+    wq[:, 0], wq[:, 1] = lo, hi
+    return a, wq
+
+
+@pytest.mark.rtl
+@pytest.mark.slow
+@pytest.mark.parametrize("idx", range(len(EXAMPLES)))
+def test_rtl_partial_sums_equal_golden(idx):
+    """P (and S with a zero point) straight from the array, before the binary32 stage
+    (which can round two different sums to one result), at a precision the examples
+    do not use: W3 runs on the same build."""
+    from hwsim.families.mixpe.rtl import run_partials
+
+    cfg = dataclasses.replace(EXAMPLES[idx], w_bits=3)
+    rng = np.random.default_rng(3 + idx)
+    a, wq = _extreme_and_random(cfg, rng)
+    [r] = run_partials(cfg, [(a, wq)])
+    p, s = _int_partials(cfg, a, wq)
+    assert np.array_equal(r["p"], p)
+    if cfg.zero_point:
+        assert np.array_equal(r["s"], s)
+    assert r["cycles"] == compute_cycles(cfg, *a.shape, wq.shape[1])
+
+
+# --- models -----------------------------------------------------------------------------
+@settings(max_examples=60, deadline=None)
+@given(m=st.integers(1, 300), k=st.integers(1, 3000), n=st.integers(1, 300), rows=st.integers(1, 16),
+       cols=st.integers(1, 16), gs=st.sampled_from([16, 32, 128]), zp=st.booleans())
+def test_closed_form_is_the_documented_fold_formula(m, k, n, rows, cols, gs, zp):
+    cfg = MixpeConfig(rows=rows, cols=cols, group_size=gs, zero_point=zp)
+    folds = _cdiv(k, gs) * _cdiv(m, rows) * _cdiv(n, cols)
+    want = (folds - 1) * max(gs, rows) + gs + rows + cols + zp
+    assert compute_cycles(cfg, m, k, n) == want
+    p = FAM.estimate(cfg, GemmOp(m, k, n))
+    assert p.compute_cycles == want and p.folds == folds and p.macs == m * k * n
+    assert 0 < p.utilization <= 1
+
+
+def test_partial_last_group_is_zero_padded(rng):
+    """A K that does not fill its last group gives what the zero-padded GEMM gives."""
+    cfg = EXAMPLES[0]
+    job = FAM.stimulus(cfg, (3, 21, 5), rng)
+    kp = pad_k(cfg, 21)
+    padded = dict(job, a=np.pad(job["a"], ((0, 0), (0, kp - 21))), wq=np.pad(job["wq"], ((0, kp - 21), (0, 0))))
+    out = FAM.golden(cfg, job)
+    assert out.dtype == np.uint32
+    assert np.array_equal(out, FAM.golden(cfg, padded))
+    assert np.array_equal(FAM.implementations["model"](cfg, [job])[0].outputs, out)
+    assert FAM.estimate(cfg, GemmOp(3, 21, 5)).compute_cycles == FAM.estimate(cfg, GemmOp(3, kp, 5)).compute_cycles
+
+
+def test_zero_point_column_costs_one_column_of_pes():
+    zp, signed = (MixpeConfig(rows=4, cols=4, zero_point=z) for z in (True, False))
+    assert phys_cols(zp) == phys_cols(signed) + 1
+    assert FAM.cost.inputs(zp).n_pes == 4 * 5 and FAM.cost.inputs(signed).n_pes == 4 * 4
+    a_zp, a_s = (FAM.estimate(c, GemmOp(8, 256, 8)).actions for c in (zp, signed))
+    assert a_zp["mult:16x24"] == 2 * a_s["mult:16x24"]
+
+
+@pytest.mark.parametrize(("design", "key"), [({"act_format": "fp16"}, "act_format"), ({"dataflow": "ws"}, "dataflow")])
+def test_designs_beyond_golden_are_refused_by_name(design, key):
+    with pytest.raises(ConfigError, match=f"^{key}: only"):
+        FAM.check_design(design)
+
+
+def test_evaluate_prices_every_action():
+    from hwsim.evaluate import Point, Workload, evaluate
+
+    rec = evaluate(Point("mixpe", FAM.examples[0], Workload.from_gemms("g", [GemmOp(64, 256, 64)])))
+    assert rec.energy_pj > 0 and rec.area_um2 > 0
+    assert set(rec.actions) >= {"add_bits", "mult:16x24", "sram_read:wbuf", "dram_read_bytes"}
+
+
+# --- CLI --------------------------------------------------------------------------------
+def test_cli_run_and_export(tmp_path, capsys):
+    from hwsim.cli import main
+    from hwsim.families.mixpe.rtl import top_name, verilog_text
+
+    args = ["--rows", "3", "--cols", "4", "--group-size", "16", "--acc-bits", "20"]
+    assert main(["run", "mixpe", "--gemm", "8x40x8", *args, "--json"]) == 0
+    d = json.loads(capsys.readouterr().out)
+    cfg = EXAMPLES[0]
+    assert d["cycles"] == FAM.estimate(cfg, GemmOp(8, 40, 8)).cycles and d["energy_pj"] > 0
+    assert main(["rtl", "export", "mixpe", *args, "--no-zero-point", "-o", str(tmp_path)]) == 0
+    signed = dataclasses.replace(cfg, zero_point=False)
+    assert (tmp_path / f"{top_name(signed)}.v").read_text() == verilog_text(signed)
+    meta = json.loads((tmp_path / f"{top_name(signed)}.json").read_text())
+    assert meta["run_time_inputs"] == {"msb_negative": 1}
+
+
+@pytest.mark.parametrize(("args", "msg"), [
+    (["--w-bits", "5"], "--w-bits: must be <= 4, not 5"),
+    (["--group-size", "96"], "--group-size: must be a power of two, not 96"),
+    (["--act-format", "fp16"], "--act-format: only 'int8'"),
+])
+def test_cli_errors_are_one_line_and_name_the_option(capsys, args, msg):
+    from hwsim.cli import main
+
+    assert main(["run", "mixpe", "--gemm", "8x32x8", *args]) == 2
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1 and msg in err
