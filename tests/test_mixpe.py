@@ -118,7 +118,7 @@ def test_zero_point_column_costs_one_column_of_pes():
     assert a_zp["mult:16x24"] == 2 * a_s["mult:16x24"]
 
 
-@pytest.mark.parametrize(("design", "key"), [({"act_format": "fp16"}, "act_format"), ({"dataflow": "ws"}, "dataflow")])
+@pytest.mark.parametrize(("design", "key"), [({"dataflow": "ws"}, "dataflow")])
 def test_designs_beyond_golden_are_refused_by_name(design, key):
     with pytest.raises(ConfigError, match=f"^{key}: only"):
         FAM.check_design(design)
@@ -152,7 +152,7 @@ def test_cli_run_and_export(tmp_path, capsys):
 @pytest.mark.parametrize(("args", "msg"), [
     (["--w-bits", "5"], "--w-bits: must be <= 4, not 5"),
     (["--group-size", "96"], "--group-size: must be a power of two, not 96"),
-    (["--act-format", "fp16"], "--act-format: only 'int8'"),
+    (["--dataflow", "ws"], "--dataflow: only 'os'"),
 ])
 def test_cli_errors_are_one_line_and_name_the_option(capsys, args, msg):
     from hwsim.cli import main

@@ -2,8 +2,8 @@
 
 The systolic bench's driver and monitor (:mod:`hwsim.families.systolic.bench`) on beats
 the MixPE feeder prepared (:func:`hwsim.families.mixpe.timing.operand_beats`, in the job
-as ``west``/``north`` with the sequencer command ``mkn``); the run-time input
-``msb_negative`` is held for the whole run. Cycles and stalls are measured as in the
+as ``west``/``north`` with the sequencer command ``mkn``); the run-time inputs in the
+job's ``static`` (``msb_negative``, ``w_msb``) are held for the whole run. Cycles and stalls are measured as in the
 systolic bench.
 """
 
@@ -48,7 +48,8 @@ async def run_job(dut):
 
     cocotb.start_soon(Clock(dut.clk, 10, unit="ns").start())
     dut.rst.value = 1
-    dut.msb_negative.value = int(job["msb_negative"])
+    for name, value in job["static"].items():
+        getattr(dut, name).value = int(value)
     dut.cmd__valid.value = 0
     dut.operands__valid.value = 0
     dut.results__ready.value = 0

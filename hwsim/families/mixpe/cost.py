@@ -7,16 +7,16 @@ from functools import lru_cache
 from hwsim.cost.energy import SramSpec
 from hwsim.cost.report import CostInputs
 from hwsim.families.mixpe.config import MixpeConfig
-from hwsim.families.mixpe.model import OUT_BITS
-from hwsim.families.mixpe.timing import A_BITS, array_config, phys_cols
+from hwsim.families.mixpe.model import OUT_BITS, acc_width
+from hwsim.families.mixpe.timing import act_bits, array_config, phys_cols
 
 __all__ = ["mixpe_inputs", "pe_array_area", "pe_verilog"]
 
 
 def mixpe_inputs(cfg: MixpeConfig, dram: str = "lpddr4") -> CostInputs:
-    """Cost inputs of ``cfg`` (INT path, ``os``; other designs raise ConfigError).
+    """Cost inputs of ``cfg`` (``os``; ``ws`` designs raise ConfigError).
 
-    Buffers are word-wide SRAMs of the model's word counts (``ibuf``: INT8 activations,
+    Buffers are word-wide SRAMs of the model's word counts (``ibuf``: activations,
     ``wbuf``: ``w_bits`` codes, ``obuf``: binary32 results). A PE holds an activation, a
     code, an accumulator and a result register. Control is the systolic periphery's
     register bits (the same sequencer, skew and de-skew), from
@@ -26,11 +26,12 @@ def mixpe_inputs(cfg: MixpeConfig, dram: str = "lpddr4") -> CostInputs:
     from hwsim.families.systolic.cost import systolic_control_bits
 
     arr = array_config(cfg)
+    ab, acc = act_bits(cfg), acc_width(cfg)
     ctrl = systolic_control_bits(arr)
     return CostInputs(
-        freq_mhz=float(cfg.freq_mhz), n_pes=cfg.rows * phys_cols(cfg), a_bits=A_BITS, b_bits=CODE_BITS,
-        acc_bits=cfg.acc_bits, pe_reg_bits=A_BITS + CODE_BITS + 2 * cfg.acc_bits,
-        sram={"ibuf": SramSpec(cfg.ibuf_kib * 1024, A_BITS, origin="ibuf_kib"),
+        freq_mhz=float(cfg.freq_mhz), n_pes=cfg.rows * phys_cols(cfg), a_bits=ab, b_bits=CODE_BITS,
+        acc_bits=acc, pe_reg_bits=ab + CODE_BITS + 2 * acc,
+        sram={"ibuf": SramSpec(cfg.ibuf_kib * 1024, ab, origin="ibuf_kib"),
               "wbuf": SramSpec(cfg.wbuf_kib * 1024, cfg.w_bits, origin="wbuf_kib"),
               "obuf": SramSpec(cfg.obuf_kib * 1024, OUT_BITS, origin="obuf_kib")},
         dram=dram, control_bits=ctrl,
@@ -43,18 +44,21 @@ def pe_verilog(cfg: MixpeConfig) -> tuple[str, str]:
     """Verilog and top name of one :class:`~hwsim.families.mixpe.hdl.MixpePE` of ``cfg``."""
     from amaranth.back import verilog
 
-    from hwsim.families.mixpe.hdl import MixpePE
+    from hwsim.families.mixpe.hdl import MixpeFp16PE, MixpePE
 
-    top = f"mixpe_pe_acc{cfg.acc_bits}"
-    return verilog.convert(MixpePE(array_config(cfg)), name=top, emit_src=False), top
+    if cfg.act_format == "fp16":
+        top, pe = "mixpe_fp16_pe", MixpeFp16PE
+    else:
+        top, pe = f"mixpe_pe_acc{cfg.acc_bits}", MixpePE
+    return verilog.convert(pe(array_config(cfg)), name=top, emit_src=False), top
 
 
 @lru_cache(maxsize=64)
-def _pe_synth(acc_bits: int, liberty):
+def _pe_synth(act_format: str, acc_bits: int, liberty):
     from hwsim.eda.synth import synth_asic
 
-    # the smallest legal design with this accumulator (the PE depends on acc_bits alone)
-    v, top = pe_verilog(MixpeConfig(acc_bits=acc_bits, w_bits=2, group_size=16))
+    # the smallest legal design of this PE (it depends on act_format and acc_bits alone)
+    v, top = pe_verilog(MixpeConfig(act_format=act_format, acc_bits=acc_bits, w_bits=2, group_size=16))
     return synth_asic(v, top, liberty, name=top)
 
 
@@ -64,4 +68,5 @@ def pe_array_area(cfg: MixpeConfig, liberty=None):
     and the dequantisation stage are not included."""
     from hwsim.eda.synth import compose_area
 
-    return compose_area(_pe_synth(cfg.acc_bits, liberty), cfg.rows * phys_cols(cfg))
+    acc = cfg.acc_bits if cfg.act_format == "int8" else 32  # unused by the FP16 PE: one cache entry
+    return compose_area(_pe_synth(cfg.act_format, acc, liberty), cfg.rows * phys_cols(cfg))

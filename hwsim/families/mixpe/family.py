@@ -5,9 +5,11 @@ None}`` with ``G = ceil(K / group_size)``: a K that does not fill its last group
 with zero activations and zero codes (they add nothing), as the feeder does. Outputs are
 the binary32 results as IEEE bit patterns (``uint32``), so equality is bit for bit.
 
+A job is INT8 (``act_format="int8"``) or binary16 (``"fp16"``: ``A`` as ``float16``).
 Fidelities: golden (:func:`~hwsim.families.mixpe.golden.mixpe_gemm`); the cycle-level
-model and the Verilator RTL produce the per-group sums ``P`` and ``S`` of the array, to
-which golden's binary32 dequantisation stage is applied (that stage is not in the RTL yet).
+model and the Verilator RTL produce the per-group sums ``P`` and ``S`` of the array (INT
+shift-and-add, or binary16 exponent-shift and add), to which golden's binary32
+dequantisation stage is applied (that stage is not in the RTL yet).
 """
 
 from __future__ import annotations
@@ -37,8 +39,10 @@ def _bits(c: np.ndarray) -> np.ndarray:
 
 
 def golden(cfg: MixpeConfig, job) -> np.ndarray:
-    a, wq, s16, _ = padded_job(cfg, job)
-    return _bits(mixpe_gemm(cfg, a, wq, s16, job.get("zeros")))
+    from hwsim.families.mixpe.cyclesim import pad_operands
+
+    a, wq = pad_operands(cfg, job["a"], job["wq"])
+    return _bits(mixpe_gemm(cfg, a, wq, job["scales"], job.get("zeros")))
 
 
 def run_golden(cfg, jobs, backpressure=None):
@@ -47,6 +51,8 @@ def run_golden(cfg, jobs, backpressure=None):
 
 def _dequantised(cfg, job, p, s) -> np.ndarray:
     _, _, s16, z = padded_job(cfg, job)
+    if cfg.act_format == "fp16":  # binary16 patterns -> values (exact in binary32)
+        p, s = (np.asarray(x).astype(np.uint16).view(np.float16).astype(np.float32) for x in (p, s))
     return _bits(_dequant_accumulate(cfg, p, s, s16, z))
 
 
@@ -70,12 +76,17 @@ def run_verilator(cfg, jobs, backpressure=None):
 
 
 def stimulus(cfg: MixpeConfig, shape, rng: np.random.Generator) -> dict:
-    """INT8 activations, codes over the code range, binary16 scales in ``[2**-8, 1)`` and
-    zero points (with ``cfg.zero_point``) for an ``(M, K, N)`` GEMM."""
+    """Activations (INT8 uniform; binary16 normal values scaled by ``2**-20 .. 2**8``, so
+    sums round, reach subnormals and cancel), codes over the code range, binary16 scales in
+    ``[2**-8, 1)`` and zero points (with ``cfg.zero_point``) for an ``(M, K, N)`` GEMM."""
     m, k, n = shape
     lo, hi = cfg.code_range
     g = -(-k // cfg.group_size)
-    return {"a": rng.integers(-128, 128, (m, k), dtype=np.int64),
+    if cfg.act_format == "int8":
+        a = rng.integers(-128, 128, (m, k), dtype=np.int64)
+    else:
+        a = (rng.standard_normal((m, k)) * np.exp2(rng.integers(-20, 9, (m, k)))).astype(np.float16)
+    return {"a": a,
             "wq": rng.integers(lo, hi + 1, (k, n), dtype=np.int64),
             "scales": rng.uniform(2.0**-8, 1.0, (g, n)).astype(np.float16),
             "zeros": rng.integers(lo, hi + 1, (g, n), dtype=np.int64) if cfg.zero_point else None}
@@ -89,7 +100,7 @@ def top(cfg: MixpeConfig):
 
 FAMILY = Family(
     name="mixpe",
-    summary="MixPE: low-bit weights x INT8 activations by shift-and-add, group-wise dequantisation",
+    summary="MixPE: low-bit weights x INT8/FP16 activations by shift-and-add, group-wise dequantisation",
     package=package,
     config=MixpeConfig,
     golden=golden,
@@ -101,9 +112,10 @@ FAMILY = Family(
     cli=CliHooks(run=cli.add_run_parser, export=cli.add_export_parser, synth=cli.add_synth_parser),
     top=top,
     op_kinds=(GemmOp,),
-    # one Verilator build serves both (3 x 5 PEs, acc 20): w_bits and the code kind are
-    # run-time inputs, and 4 weight columns + the S column = 5 signed-code columns;
-    # tests/test_mixpe.py uses the same shape
+    # two Verilator builds serve all three (3 x 5 PEs; INT acc 20, and FP16): w_bits and
+    # the code kind are run-time inputs, and 4 weight columns + the S column = 5
+    # signed-code columns; tests/test_mixpe.py uses the same shapes
     examples=(dict(w_bits=4, zero_point=True, group_size=16, acc_bits=20, rows=3, cols=4),
-              dict(w_bits=2, zero_point=False, group_size=16, acc_bits=20, rows=3, cols=5)),
+              dict(w_bits=2, zero_point=False, group_size=16, acc_bits=20, rows=3, cols=5),
+              dict(act_format="fp16", w_bits=3, zero_point=True, group_size=16, rows=3, cols=4)),
 )

@@ -27,7 +27,7 @@ from amaranth.lib.wiring import In, Out
 from hwsim.families.systolic.config import SystolicConfig
 from hwsim.families.systolic.hdl import port_shapes
 
-__all__ = ["CODE_BITS", "MixpePE"]
+__all__ = ["CODE_BITS", "FP16_LANE_BITS", "MixpeFp16PE", "MixpePE"]
 
 #: Width of the PE's weight lane: the largest ``w_bits`` of :class:`MixpeConfig`.
 CODE_BITS = 4
@@ -86,4 +86,76 @@ class MixpePE(wiring.Component):
                 m.d.sync += [self.result.eq(total), acc.eq(0)]
             with m.Else():
                 m.d.sync += acc.eq(total)
+        return m
+
+
+#: Width of the FP16 array's accumulator lanes: the systolic generator needs at least
+#: ``a_bits + b_bits`` = 20; the PE uses the low 16 (a binary16 pattern), the rest stay 0.
+FP16_LANE_BITS = 20
+
+
+class MixpeFp16PE(wiring.Component):
+    """One FP16-path PE (output stationary): binary16 activation in, ``w``-bit code pattern in.
+
+    For every set bit ``i`` of the code, ascending, ``P = fp16_add(P, fp16_shift(a, i))``
+    (:class:`~hwsim.blocks.fp16.Fp16ExpShift` + :class:`~hwsim.blocks.fp16.Fp16Adder`, a
+    chain of :data:`CODE_BITS` of each, combinational); bit ``w_msb`` is negated when
+    ``msb_negative`` (signed codes). Clear bits pass ``P`` unchanged, so ``-0`` is kept.
+    This is golden's stated order of the FP16 path. ``P`` restarts at ``+0`` after ``last``.
+    The weight lane carries the ``w``-bit pattern zero-extended; ``w_msb = w_bits - 1``
+    and ``msb_negative`` are run-time inputs, so one build serves W2/W3/W4.
+    """
+
+    @staticmethod
+    def static_ports(cfg: SystolicConfig) -> dict:
+        return {"msb_negative": 1, "w_msb": 2}
+
+    def __init__(self, cfg: SystolicConfig):
+        if (not isinstance(cfg, SystolicConfig) or cfg.dataflow != "os" or cfg.b_bits != CODE_BITS
+                or cfg.a_bits != 16 or cfg.acc_bits != FP16_LANE_BITS or cfg.signed):
+            raise ValueError("MixpeFp16PE needs an unsigned 'os' array config with a_bits = 16, "
+                             f"b_bits = {CODE_BITS}, acc_bits = {FP16_LANE_BITS}")
+        self.cfg = cfg
+        sh = port_shapes(cfg)
+        super().__init__({
+            "en": In(1), "msb_negative": In(1), "w_msb": In(2),
+            "a_in": In(sh["west"]), "last_in": In(1), "b_in": In(sh["north"]),
+            "a_out": Out(sh["west"]), "last_out": Out(1), "b_out": Out(sh["north"]),
+            "result": Out(sh["acc"]),
+        })
+        self.west_links = ("a", "last")
+        self.north_links = ("b",)
+
+    def elaborate(self, platform):
+        from amaranth import Cat
+
+        from hwsim.blocks.fp16 import Fp16Adder, Fp16ExpShift
+
+        m = Module()
+        acc = Signal(16, name="acc")
+        p = acc
+        for i in range(CODE_BITS):
+            shift = Fp16ExpShift(shift_bits=3)
+            add = Fp16Adder()
+            m.submodules[f"shift_{i}"] = shift
+            m.submodules[f"add_{i}"] = add
+            neg = Signal(name=f"neg_{i}")
+            m.d.comb += [
+                shift.x.eq(self.a_in[:16]), shift.s.eq(i),
+                neg.eq(self.msb_negative & (self.w_msb == i)),
+                add.a.eq(p), add.b.eq(Cat(shift.o[:15], shift.o[15] ^ neg)),
+            ]
+            nxt = Signal(16, name=f"p_{i + 1}")
+            m.d.comb += nxt.eq(Mux(self.b_in[i], add.o, p))
+            p = nxt
+        with m.If(self.en):
+            m.d.sync += [
+                self.a_out.eq(self.a_in),
+                self.b_out.eq(self.b_in),
+                self.last_out.eq(self.last_in),
+            ]
+            with m.If(self.last_in):
+                m.d.sync += [self.result.eq(p), acc.eq(0)]
+            with m.Else():
+                m.d.sync += acc.eq(p)
         return m

@@ -1,4 +1,4 @@
-"""Closed-form model of the MixPE array (INT path, output stationary).
+"""Closed-form model of the MixPE array (INT and FP16 paths, output stationary).
 
 Cycles are the RTL's exactly (:func:`hwsim.families.mixpe.timing.compute_cycles`); the
 RTL tests check equality. As in the systolic family, DRAM transfers are assumed to
@@ -11,7 +11,8 @@ K padded to whole groups). Named actions (priced by :mod:`hwsim.cost`):
     Per activation-code pair of every active PE (weight columns and, with a zero point,
     the ``S`` column): the PE's tree of ``CODE_BITS - 1`` adds of its ``8 + CODE_BITS``-bit
     shifted terms plus one ``acc_bits`` accumulate (the RTL's structure; clear bits gate
-    terms to zero but the adders are there). Plus the dequantisation's binary32 adds
+    terms to zero but the adders are there); on the FP16 path the PE's chain of
+    ``CODE_BITS`` binary16 adders, each counted as a 16-bit add. Plus the dequantisation's binary32 adds
     (subtracting ``s z S``, summing groups), counted as 32-bit adds.
 ``mult:16x24``
     Dequantisation multiplies per group and output (``s * P`` and, with a zero point,
@@ -20,11 +21,11 @@ K padded to whole groups). Named actions (priced by :mod:`hwsim.cost`):
 ``reg_write_bits``
     Activations and codes forwarded between PEs, plus result registers (one per PE and fold).
 ``sram_read:ibuf``, ``sram_read:wbuf``, ``sram_read:obuf``, ``sram_write:obuf``
-    INT8 activations (re-read per column block), weight codes (``w_bits`` words, re-read
+    Activations (INT8 or binary16) (re-read per column block), weight codes (``w_bits`` words, re-read
     per row block, with each group's scale and zero point as ``ceil((16 + w_bits) /
     w_bits)`` words), and the binary32 output accumulator (read-modify-write per group).
 ``dram_read_bytes``, ``dram_write_bytes``
-    Activations (1 byte), packed codes, binary16 scales and packed zero points; binary32
+    Activations (1 or 2 bytes), packed codes, binary16 scales and packed zero points; binary32
     results.
 """
 
@@ -35,7 +36,7 @@ import math
 from hwsim.errors import ConfigError, check_choice
 from hwsim.families.base import Perf
 from hwsim.families.mixpe.config import MixpeConfig
-from hwsim.families.mixpe.timing import A_BITS, compute_cycles, groups, pad_k, phys_cols
+from hwsim.families.mixpe.timing import act_bits, compute_cycles, groups, pad_k, phys_cols
 from hwsim.workloads.ops import GemmOp
 
 MODES = ("default",)
@@ -49,6 +50,11 @@ def _cdiv(a, b):
     return -(-a // b)
 
 
+def acc_width(cfg: MixpeConfig) -> int:
+    """Bits of a PE's accumulator: ``acc_bits`` (INT path) or 16 (binary16)."""
+    return cfg.acc_bits if cfg.act_format == "int8" else 16
+
+
 def traffic(cfg: MixpeConfig, m: int, k: int, n: int) -> dict:
     """Action counts and DRAM bytes of one GEMM (keys starting with ``_``: bytes per operand)."""
     from hwsim.families.mixpe.hdl import CODE_BITS
@@ -58,11 +64,15 @@ def traffic(cfg: MixpeConfig, m: int, k: int, n: int) -> dict:
     fr, fc = _cdiv(m, r), _cdiv(n, c)
     folds = g * fr * fc
     pairs = m * kp * (n + int(cfg.zero_point) * fc)  # the S column repeats per column block
-    pe_add = (CODE_BITS - 1) * (A_BITS + CODE_BITS) + cfg.acc_bits
+    ab, acc = act_bits(cfg), acc_width(cfg)
+    if cfg.act_format == "int8":
+        pe_add = (CODE_BITS - 1) * (ab + CODE_BITS) + acc
+    else:  # a chain of CODE_BITS binary16 adders
+        pe_add = CODE_BITS * acc
     outs = g * m * n
     deq_adds = outs * int(cfg.zero_point) + (g - 1) * m * n
     scale_words = _cdiv(SCALE_BITS + w * int(cfg.zero_point), w)
-    a_sz = m * kp
+    a_sz = m * kp * ab // 8
     w_sz = math.ceil(kp * n * w / 8) + g * n * SCALE_BITS // 8 + (math.ceil(g * n * w / 8) if cfg.zero_point else 0)
     dram_a = a_sz if a_sz <= cfg.ibuf_kib * 1024 else a_sz * fc
     dram_w = w_sz if math.ceil(kp * c * w / 8) <= cfg.wbuf_kib * 1024 else w_sz * fr
@@ -70,7 +80,7 @@ def traffic(cfg: MixpeConfig, m: int, k: int, n: int) -> dict:
     return {
         "add_bits": pairs * pe_add + deq_adds * OUT_BITS,
         "mult:16x24": outs * (1 + int(cfg.zero_point)),
-        "reg_write_bits": pairs * (A_BITS + CODE_BITS) + folds * r * phys_cols(cfg) * cfg.acc_bits,
+        "reg_write_bits": pairs * (ab + CODE_BITS) + folds * r * phys_cols(cfg) * acc,
         "sram_read:ibuf": m * kp * fc,
         "sram_read:wbuf": kp * n * fr + g * n * fr * scale_words,
         "sram_read:obuf": (g - 1) * m * n,

@@ -5,7 +5,7 @@ The RTL is :class:`~hwsim.families.systolic.hdl.SystolicArray` of
 array shape and accumulator width with :func:`hwsim.sim.verilator.build` (cached by
 content hash): weight precision (``w_bits``) and code kind (``zero_point``: the run-time
 ``msb_negative`` input) are not part of the build, so W2/W3/W4 designs of one shape share
-it. :func:`run_partials` runs every GEMM of a batch in one cocotb simulation of
+it (one more build per shape for the FP16 path). :func:`run_partials` runs every GEMM of a batch in one cocotb simulation of
 :mod:`hwsim.families.mixpe.bench` and returns the per-group sums the array drains; the
 per-group dequantisation after the array is not in the RTL (golden's binary32 stage is
 applied to them by :mod:`hwsim.families.mixpe.family`).
@@ -28,23 +28,34 @@ from hwsim.families.mixpe.timing import (array_config, array_dims, assemble_part
 
 log = logging.getLogger(__name__)
 
-__all__ = ["DIM_BITS", "component", "export_verilog", "run_partials", "top_name", "verilog_text"]
+__all__ = ["DIM_BITS", "component", "export_verilog", "run_partials", "static_inputs", "top_name", "verilog_text"]
 
 DIM_BITS = 16
 BENCH_MODULE = "hwsim.families.mixpe.bench"
 
 
 def top_name(cfg: MixpeConfig) -> str:
-    """Verilog module name, e.g. ``mixpe_os_3x5_acc20`` (physical columns)."""
+    """Verilog module name, e.g. ``mixpe_os_3x5_acc20`` or ``mixpe_fp16_os_3x5`` (physical columns)."""
+    if cfg.act_format == "fp16":
+        return f"mixpe_fp16_os_{cfg.rows}x{phys_cols(cfg)}"
     return f"mixpe_os_{cfg.rows}x{phys_cols(cfg)}_acc{cfg.acc_bits}"
+
+
+def static_inputs(cfg: MixpeConfig) -> dict:
+    """Values of the array's run-time inputs for ``cfg`` (``msb_negative``; ``w_msb`` on the FP16 path)."""
+    out = {"msb_negative": int(not cfg.zero_point)}
+    if cfg.act_format == "fp16":
+        out["w_msb"] = cfg.w_bits - 1
+    return out
 
 
 def component(cfg: MixpeConfig):
     """The Amaranth array of ``cfg``."""
-    from hwsim.families.mixpe.hdl import MixpePE
+    from hwsim.families.mixpe.hdl import MixpeFp16PE, MixpePE
     from hwsim.families.systolic.hdl import SystolicArray
 
-    return SystolicArray(array_config(cfg), dim_bits=DIM_BITS, pe=MixpePE)
+    pe = MixpeFp16PE if cfg.act_format == "fp16" else MixpePE
+    return SystolicArray(array_config(cfg), dim_bits=DIM_BITS, pe=pe)
 
 
 def verilog_text(cfg: MixpeConfig) -> str:
@@ -62,7 +73,7 @@ def export_verilog(cfg: MixpeConfig, out_dir) -> Path:
     path = out / f"{name}.v"
     path.write_text(verilog_text(cfg))
     meta = {"top": name, "dim_bits": DIM_BITS, "config": cfg.to_dict(), "config_key": cfg.key(),
-            "run_time_inputs": {"msb_negative": int(not cfg.zero_point)}}
+            "run_time_inputs": static_inputs(cfg)}
     (out / f"{name}.json").write_text(json.dumps(meta, indent=2, sort_keys=True) + "\n")
     log.info("wrote %s", path)
     return path
@@ -70,6 +81,8 @@ def export_verilog(cfg: MixpeConfig, out_dir) -> Path:
 
 def run_partials(cfg: MixpeConfig, jobs, backpressure=None, seed: int = 0, work_dir=None) -> list[dict]:
     """Run padded GEMMs ``(A, Wq)`` (K a multiple of ``group_size``) on the Verilated RTL.
+
+    ``A``: INT8 values, or binary16 bit patterns on the FP16 path.
 
     Returns one dict per GEMM: ``p`` (``G x M x N``), ``s`` (``G x M x 1``), ``cycles``
     and ``stall_cycles`` (back-pressure as in :func:`hwsim.families.systolic.rtl.run_gemms`).
@@ -96,7 +109,7 @@ def run_partials(cfg: MixpeConfig, jobs, backpressure=None, seed: int = 0, work_
     top = top_name(cfg)
     bdir = build(verilog_text(cfg), top, top)
     job = {"config": array_config(cfg).to_dict(), "dim_bits": DIM_BITS,
-           "msb_negative": int(not cfg.zero_point), "backpressure": {**bp, "seed": int(seed)}, "gemms": gemms}
+           "static": static_inputs(cfg), "backpressure": {**bp, "seed": int(seed)}, "gemms": gemms}
     with contextlib.ExitStack() as stack:
         if work_dir is None:
             work_dir = stack.enter_context(tempfile.TemporaryDirectory(prefix=f"hwsim-{top}-"))

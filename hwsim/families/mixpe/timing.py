@@ -51,26 +51,34 @@ def phys_cols(cfg: MixpeConfig) -> int:
     return cfg.cols + int(cfg.zero_point)
 
 
-def array_config(cfg: MixpeConfig) -> SystolicConfig:
-    """The systolic ``os`` array the MixPE PEs sit in (edges: INT8 west, 4-bit codes north).
+def act_bits(cfg: MixpeConfig) -> int:
+    """Bits of one activation: 8 (INT8) or 16 (binary16)."""
+    return A_BITS if cfg.act_format == "int8" else 16
 
-    Raises :class:`~hwsim.errors.ConfigError` for what the RTL does not implement
-    (``dataflow='ws'``, ``act_format='fp16'``).
+
+def array_config(cfg: MixpeConfig) -> SystolicConfig:
+    """The systolic ``os`` array the MixPE PEs sit in.
+
+    INT path: signed INT8 west lanes, 4-bit code lanes north, ``acc_bits`` results. FP16
+    path: 16-bit binary16 patterns west, 4-bit code patterns north, binary16 results in
+    :data:`~hwsim.families.mixpe.hdl.FP16_LANE_BITS`-bit lanes (unsigned). Raises
+    :class:`~hwsim.errors.ConfigError` for what the RTL does not implement (``ws``).
     """
-    from hwsim.families.mixpe.hdl import CODE_BITS
+    from hwsim.families.mixpe.hdl import CODE_BITS, FP16_LANE_BITS
 
     check_implemented(cfg)
     if cfg.rows > 256 or phys_cols(cfg) > 256:
         raise ConfigError("rows" if cfg.rows > 256 else "cols", "the array generator takes at most 256 "
                           f"PEs per side, not {cfg.rows} x {phys_cols(cfg)}")
+    if cfg.act_format == "fp16":
+        return SystolicConfig(rows=cfg.rows, cols=phys_cols(cfg), dataflow="os", a_bits=16,
+                              b_bits=CODE_BITS, signed=False, acc_bits=FP16_LANE_BITS)
     return SystolicConfig(rows=cfg.rows, cols=phys_cols(cfg), dataflow="os", a_bits=A_BITS,
                           b_bits=CODE_BITS, signed=True, acc_bits=cfg.acc_bits)
 
 
 def check_implemented(cfg: MixpeConfig) -> None:
     """Refuse designs the model and RTL do not cover yet (golden covers them)."""
-    if cfg.act_format != "int8":
-        raise ConfigError("act_format", f"only 'int8' is modelled beyond golden so far, not {cfg.act_format!r}")
     if cfg.dataflow != "os":
         raise ConfigError("dataflow", f"only 'os' is modelled beyond golden so far, not {cfg.dataflow!r}")
 
@@ -105,8 +113,9 @@ def operand_beats(cfg: MixpeConfig, a, wq) -> tuple[np.ndarray, np.ndarray]:
     """West (``beats x rows``) and north (``beats x phys_cols``) beats of ``A @ Wq``.
 
     ``a`` is ``M x Kp`` and ``wq`` ``Kp x N`` with ``Kp`` a multiple of ``group_size``
-    (see :func:`pad_k`); north lanes carry code values (the RTL bench packs their
-    :data:`~hwsim.families.mixpe.hdl.CODE_BITS`-bit patterns).
+    (see :func:`pad_k`). INT path: INT8 values west, code values north (the RTL bench
+    packs their :data:`~hwsim.families.mixpe.hdl.CODE_BITS`-bit two's complement
+    patterns). FP16 path: binary16 patterns west, ``w``-bit code patterns north.
     """
     a = np.asarray(a, dtype=np.int64)
     wq = np.asarray(wq, dtype=np.int64)
@@ -118,7 +127,7 @@ def operand_beats(cfg: MixpeConfig, a, wq) -> tuple[np.ndarray, np.ndarray]:
     ap = np.zeros((mp, kp), dtype=np.int64)
     ap[:m] = a
     wp = np.zeros((kp, nf * c), dtype=np.int64)
-    wp[:, :n] = wq
+    wp[:, :n] = wq if cfg.act_format == "int8" else wq & ((1 << cfg.w_bits) - 1)
     west, north = [], []
     for f in range(nf):
         for g in range(kp // gs):
