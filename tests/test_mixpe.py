@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 from hwsim.errors import ConfigError
 from hwsim.families import registry
 from hwsim.families.mixpe.config import MixpeConfig
-from hwsim.families.mixpe.golden import _int_partials
+from hwsim.families.mixpe.golden import _fp16_partials, _int_partials
 from hwsim.families.mixpe.timing import compute_cycles, pad_k, phys_cols
 from hwsim.workloads.ops import GemmOp
 
@@ -33,9 +33,12 @@ def _cdiv(a, b):
 def test_one_build_serves_every_precision_and_code_kind():
     from hwsim.families.mixpe.rtl import verilog_text
 
-    texts = {verilog_text(dataclasses.replace(cfg, w_bits=w)) for cfg in EXAMPLES for w in (2, 3, 4)}
+    texts = {verilog_text(dataclasses.replace(cfg, w_bits=w)) for cfg in EXAMPLES[:2] for w in (2, 3, 4)}
     assert len(texts) == 1
-    assert len({verilog_text(dataclasses.replace(EXAMPLES[0], acc_bits=24))} | texts) == 2
+    # the FP16 array is large to convert: its two code kinds at two precisions
+    fp16 = [EXAMPLES[2], dataclasses.replace(EXAMPLES[2], w_bits=2, zero_point=False, cols=5)]
+    assert len({verilog_text(cfg) for cfg in fp16}) == 1
+    assert verilog_text(dataclasses.replace(EXAMPLES[0], acc_bits=24)) != verilog_text(EXAMPLES[0])
 
 
 def test_pe_is_a_parameter_of_the_array():
@@ -65,7 +68,7 @@ def _extreme_and_random(cfg: MixpeConfig, rng):
 
 @pytest.mark.rtl
 @pytest.mark.slow
-@pytest.mark.parametrize("idx", range(len(EXAMPLES)))
+@pytest.mark.parametrize("idx", [0, 1])
 def test_rtl_partial_sums_equal_golden(idx):
     """P (and S with a zero point) straight from the array, before the binary32 stage
     (which can round two different sums to one result), at a precision the examples
@@ -81,6 +84,33 @@ def test_rtl_partial_sums_equal_golden(idx):
     if cfg.zero_point:
         assert np.array_equal(r["s"], s)
     assert r["cycles"] == compute_cycles(cfg, *a.shape, wq.shape[1])
+
+
+SPECIALS = np.array([np.inf, -np.inf, np.nan, -0.0, 2.0**-24, -2.0**-14, 65504.0, 1.0], dtype=np.float16)
+
+
+@pytest.mark.rtl
+@pytest.mark.slow
+@pytest.mark.parametrize("zero_point", [True, False])
+def test_rtl_fp16_partial_sums_equal_golden(zero_point):
+    """Binary16 P (and S) patterns straight from the array, W2 on the FP16 build, with
+    rounding, cancellation, subnormals, overflow and special values in the operands."""
+    from hwsim.families.mixpe.rtl import run_partials
+
+    cfg = dataclasses.replace(EXAMPLES[2], w_bits=2, zero_point=zero_point, cols=5 - zero_point)
+    rng = np.random.default_rng(5 + zero_point)
+    job = FAM.stimulus(cfg, (4, 2 * cfg.group_size, 6), rng)
+    a = job["a"]
+    a[0, :len(SPECIALS)] = SPECIALS
+    a[1] = np.float16(60000.0)  # sums overflow to infinity
+    a16 = a.view(np.uint16).astype(np.int64)
+    [r] = run_partials(cfg, [(a16, job["wq"])])
+    p, s = (x.astype(np.float16).view(np.uint16) for x in _fp16_partials(cfg, a16, job["wq"]))
+    assert np.array_equal(r["p"], p)
+    if zero_point:
+        assert np.array_equal(r["s"], s)
+    assert np.isnan(p.view(np.float16)).any() and np.isinf(p.view(np.float16)).any()
+    assert r["cycles"] == compute_cycles(cfg, *a.shape, job["wq"].shape[1])
 
 
 # --- models -----------------------------------------------------------------------------
