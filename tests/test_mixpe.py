@@ -115,16 +115,28 @@ def test_rtl_fp16_partial_sums_equal_golden(zero_point):
 
 # --- models -----------------------------------------------------------------------------
 @settings(max_examples=60, deadline=None)
-@given(m=st.integers(1, 300), k=st.integers(1, 3000), n=st.integers(1, 300), rows=st.integers(1, 16),
-       cols=st.integers(1, 16), gs=st.sampled_from([16, 32, 128]), zp=st.booleans())
-def test_closed_form_is_the_documented_fold_formula(m, k, n, rows, cols, gs, zp):
+@given(m=st.integers(1, 300), k=st.integers(1, 3000), n=st.integers(1, 300), rows=st.integers(1, 40),
+       cols=st.integers(1, 40), gs=st.sampled_from([16, 32, 128]), zp=st.booleans())
+def test_closed_form_is_the_systolic_sequencer_on_the_folded_gemm(m, k, n, rows, cols, gs, zp):
+    """The written-out formula equals the systolic array's own closed form on the command
+    the feeder issues (the RTL runs that command; the RTL tests check its cycles)."""
+    from hwsim.families.mixpe.timing import array_config, array_dims
+    from hwsim.families.systolic.timing import hardware_cycles
+
     cfg = MixpeConfig(rows=rows, cols=cols, group_size=gs, zero_point=zp)
-    folds = _cdiv(k, gs) * _cdiv(m, rows) * _cdiv(n, cols)
-    want = (folds - 1) * max(gs, rows) + gs + rows + cols + zp
+    want = hardware_cycles(array_config(cfg), *array_dims(cfg, m, k, n))
     assert compute_cycles(cfg, m, k, n) == want
     p = FAM.estimate(cfg, GemmOp(m, k, n))
-    assert p.compute_cycles == want and p.folds == folds and p.macs == m * k * n
-    assert 0 < p.utilization <= 1
+    assert p.compute_cycles == want and p.folds == _cdiv(k, gs) * _cdiv(m, rows) * _cdiv(n, cols)
+    assert p.macs == m * k * n and 0 < p.utilization <= 1
+
+
+def test_closed_form_covers_arrays_wider_than_the_generator():
+    cfg = MixpeConfig(rows=512, cols=512)
+    assert FAM.estimate(cfg, GemmOp(1024, 4096, 1024)).compute_cycles > 0
+    assert FAM.cost.inputs(cfg).n_pes == 512 * 513
+    with pytest.raises(ConfigError, match="^rows: the array generator"):
+        FAM.top(cfg)
 
 
 def test_partial_last_group_is_zero_padded(rng):

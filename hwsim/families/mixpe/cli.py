@@ -59,7 +59,7 @@ def config_from_args(args, skip=()) -> MixpeConfig:
 
 def add_run_parser(sub) -> None:
     p = sub.add_parser(
-        "mixpe", help="MixPE (low-bit weights x INT8 activations by shift-and-add)",
+        "mixpe", help="MixPE (low-bit weights x INT8/FP16 activations by shift-and-add)",
         description="Evaluate C[M,N] = A[M,K] x W[K,N] with w-bit group-quantised weights on a MixPE "
         "array (output stationary; every set weight bit adds a shifted activation, dequantisation once "
         "per group). Cycles are those of hwsim's MixPE RTL (closed form); area is one synthesised PE "
@@ -77,7 +77,9 @@ def cmd_run(args) -> int:
 
     m, k, n = parse_gemm(args.gemm)
     cfg = config_from_args(args)
-    op = GemmOp(m=m, k=k, n=n, a_fmt=IntFormat(8), b_fmt=IntFormat(cfg.w_bits, signed=not cfg.zero_point))
+    # the op's format records widths (IntFormat is the only kind); estimate reads cfg
+    a_bits = 8 if cfg.act_format == "int8" else 16
+    op = GemmOp(m=m, k=k, n=n, a_fmt=IntFormat(a_bits), b_fmt=IntFormat(cfg.w_bits, signed=not cfg.zero_point))
     perf = estimate(cfg, op)
     d = perf.to_dict()
     d.update(family="mixpe", config=cfg.to_dict(), gemm={"m": m, "k": k, "n": n},
@@ -87,7 +89,7 @@ def cmd_run(args) -> int:
         d[key] = d["cost"][key]
     if args.json:
         return print_json(d)
-    sys.stdout.write(f"mixpe {cfg.rows}x{cfg.cols} W{cfg.w_bits}A8 g{cfg.group_size} "
+    sys.stdout.write(f"mixpe {cfg.rows}x{cfg.cols} W{cfg.w_bits}A{a_bits} g{cfg.group_size} "
                      f"{'zero point' if cfg.zero_point else 'signed codes'}  GEMM M={m} K={k} N={n}\n")
     print_perf(perf, cfg.freq_mhz, (("compute cycles", perf.compute_cycles), ("DRAM stalls", perf.stall_cycles),
                                     ("folds", perf.folds)))
@@ -146,7 +148,7 @@ def cmd_export(args) -> int:
 
 def add_synth_parser(sub) -> None:
     p = sub.add_parser("mixpe", help="MixPE array",
-                       description="Synthesise the MixPE PE on the project's standard-cell library (Yosys) "
+                       description="Synthesise the MixPE PE (INT8 or FP16 path) on the project's standard-cell library (Yosys) "
                        "and compose the PE grid's area.")
     add_config_options(p, skip=_NOT_RTL)
     p.add_argument("--liberty", default=None, help="a liberty file instead of the project's cell library")

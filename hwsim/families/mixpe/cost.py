@@ -8,7 +8,7 @@ from hwsim.cost.energy import SramSpec
 from hwsim.cost.report import CostInputs
 from hwsim.families.mixpe.config import MixpeConfig
 from hwsim.families.mixpe.model import OUT_BITS, acc_width
-from hwsim.families.mixpe.timing import act_bits, array_config, phys_cols
+from hwsim.families.mixpe.timing import act_bits, array_config, array_lane_bits, phys_cols
 
 __all__ = ["mixpe_inputs", "pe_array_area", "pe_verilog"]
 
@@ -25,8 +25,15 @@ def mixpe_inputs(cfg: MixpeConfig, dram: str = "lpddr4") -> CostInputs:
     from hwsim.families.mixpe.hdl import CODE_BITS
     from hwsim.families.systolic.cost import systolic_control_bits
 
-    arr = array_config(cfg)
+    from types import SimpleNamespace
+
+    from hwsim.families.mixpe.timing import check_implemented
+
+    check_implemented(cfg)
     ab, acc = act_bits(cfg), acc_width(cfg)
+    # the fields systolic_control_bits reads, without the generator's 256-PE limit
+    arr = SimpleNamespace(rows=cfg.rows, cols=phys_cols(cfg), a_bits=ab, b_bits=CODE_BITS,
+                          acc_bits=array_lane_bits(cfg))
     ctrl = systolic_control_bits(arr)
     return CostInputs(
         freq_mhz=float(cfg.freq_mhz), n_pes=cfg.rows * phys_cols(cfg), a_bits=ab, b_bits=CODE_BITS,

@@ -56,6 +56,13 @@ def act_bits(cfg: MixpeConfig) -> int:
     return A_BITS if cfg.act_format == "int8" else 16
 
 
+def array_lane_bits(cfg: MixpeConfig) -> int:
+    """Width of the array's result lanes (``acc_bits``; the FP16 path's fixed lane)."""
+    from hwsim.families.mixpe.hdl import FP16_LANE_BITS
+
+    return cfg.acc_bits if cfg.act_format == "int8" else FP16_LANE_BITS
+
+
 def array_config(cfg: MixpeConfig) -> SystolicConfig:
     """The systolic ``os`` array the MixPE PEs sit in.
 
@@ -100,13 +107,19 @@ def array_dims(cfg: MixpeConfig, m, k, n):
 
 
 def compute_cycles(cfg: MixpeConfig, m, k, n):
-    """Cycles of the RTL for one ``M x K x N`` GEMM with no back-pressure (element-wise)."""
-    from hwsim.families.systolic.timing import hardware_cycles
+    """Cycles of the RTL for one ``M x K x N`` GEMM with no back-pressure (element-wise).
 
+    The systolic ``os`` formula on :func:`array_dims` (see the module docstring), written
+    out so that it also covers arrays wider than the RTL generator's 256 PEs per side.
+    """
+    check_implemented(cfg)
     for key, v in (("m", m), ("k", k), ("n", n)):
         if np.any(np.asarray(v) < 1):
             raise ConfigError(key, f"must be a positive integer, not {v}")
-    return hardware_cycles(array_config(cfg), *array_dims(cfg, m, k, n))
+    r, gs = cfg.rows, cfg.group_size
+    folds = groups(cfg, k) * _cdiv(m, r) * _cdiv(n, cfg.cols)
+    out = (folds - 1) * max(gs, r) + gs + r + phys_cols(cfg)
+    return int(out) if np.ndim(out) == 0 else np.asarray(out, dtype=np.int64)
 
 
 def operand_beats(cfg: MixpeConfig, a, wq) -> tuple[np.ndarray, np.ndarray]:
