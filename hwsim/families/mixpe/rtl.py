@@ -17,6 +17,7 @@ import contextlib
 import json
 import logging
 import tempfile
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -58,8 +59,10 @@ def component(cfg: MixpeConfig):
     return SystolicArray(array_config(cfg), dim_bits=DIM_BITS, pe=pe)
 
 
+@lru_cache(maxsize=16)
 def verilog_text(cfg: MixpeConfig) -> str:
-    """Verilog of the array (the same text for every ``w_bits`` and ``zero_point`` of one shape)."""
+    """Verilog of the array (the same text for every ``w_bits`` and ``zero_point`` of one
+    shape). Cached per config: the FP16 array takes seconds to convert."""
     from amaranth.back import verilog
 
     return verilog.convert(component(cfg), name=top_name(cfg), emit_src=False)
