@@ -11,7 +11,7 @@ import argparse
 import dataclasses
 import sys
 
-from hwsim.cli.common import config_from_options, print_cost, print_json, print_perf
+from hwsim.cli.common import print_cost, print_json, print_perf
 from hwsim.errors import ConfigError
 from hwsim.families.mixpe.config import MixpeConfig
 from hwsim.workloads.ops import GemmOp, IntFormat, parse_gemm
@@ -53,8 +53,15 @@ def add_config_options(p: argparse.ArgumentParser, skip=()) -> None:
 
 
 def config_from_args(args, skip=()) -> MixpeConfig:
+    """The config of the parsed options, checked as a sweep checks it
+    (:func:`hwsim.evaluate.check_config`); an error names the option, not the field."""
+    from hwsim.evaluate import check_config
+
     kw = {f.name: getattr(args, f.name) for f in _fields(skip)}
-    return config_from_options(MixpeConfig, kw, args, (), option_names())
+    try:
+        return check_config(MixpeConfig(**kw))
+    except ConfigError as e:
+        raise ConfigError(option_names().get(e.key, e.key), e.reason) from None
 
 
 def add_run_parser(sub) -> None:
