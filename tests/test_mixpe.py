@@ -139,6 +139,34 @@ def test_closed_form_covers_arrays_wider_than_the_generator():
         FAM.top(cfg)
 
 
+def test_vectorised_estimate_and_sweep_records_equal_the_scalar_ones():
+    from hwsim.evaluate import Point, Workload, evaluate, evaluate_many
+
+    rng = np.random.default_rng(9)
+    designs = [dict(rows=int(rng.integers(1, 64)), cols=int(rng.integers(1, 64)), w_bits=int(rng.integers(2, 5)),
+                    act_format=str(rng.choice(["int8", "fp16"])), group_size=int(rng.choice([16, 64, 128])),
+                    zero_point=bool(rng.integers(2)), ibuf_kib=int(rng.choice([1, 256])),
+                    wbuf_kib=int(rng.choice([1, 128])), dram_bw_bytes_per_cycle=int(rng.choice([4, 128])))
+               for _ in range(12)]
+    ops = [GemmOp(int(rng.integers(1, 600)), int(rng.integers(1, 5000)), int(rng.integers(1, 600)), count=2)
+           for _ in range(4)]
+    wl = Workload.from_gemms("g", ops)
+    points = [Point("mixpe", d, wl) for d in designs]
+    for p in points:
+        cfg = p.config()
+        for op in ops:
+            want = FAM.estimate(cfg, op).to_dict()
+            got = FAM.estimate_arrays(**{f: getattr(cfg, f) for f in FAM.array_fields},
+                                      m=op.m, k=op.k, n=op.n, count=op.count)
+            for key in ("cycles", "compute_cycles", "stall_cycles", "macs", "folds"):
+                assert int(got[key]) == want[key], key
+            assert {a: int(got[a]) for a in want["actions"]} == want["actions"]
+    many = evaluate_many(points)
+    for p, rec in zip(points, many):
+        one = evaluate(p)
+        assert (rec.cycles, rec.actions, rec.energy_pj) == (one.cycles, one.actions, one.energy_pj)
+
+
 def test_partial_last_group_is_zero_padded(rng):
     """A K that does not fill its last group gives what the zero-padded GEMM gives."""
     cfg = EXAMPLES[0]

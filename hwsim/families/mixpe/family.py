@@ -22,7 +22,7 @@ from hwsim.families.mixpe import cli
 from hwsim.families.mixpe.config import MixpeConfig
 from hwsim.families.mixpe.cost import mixpe_inputs, pe_array_area
 from hwsim.families.mixpe.golden import _dequant_accumulate, _operands, mixpe_gemm
-from hwsim.families.mixpe.model import estimate
+from hwsim.families.mixpe.model import ARRAY_FIELDS, estimate, estimate_arrays
 from hwsim.workloads.ops import GemmOp
 
 
@@ -105,6 +105,8 @@ FAMILY = Family(
     config=MixpeConfig,
     golden=golden,
     estimate=estimate,
+    estimate_arrays=estimate_arrays,
+    array_fields=ARRAY_FIELDS,
     implementations={"golden": run_golden, "model": run_model, "verilator": run_verilator},
     stimulus=stimulus,
     peak_macs_per_cycle=lambda c: float(c.rows * c.cols),
