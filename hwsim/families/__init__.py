@@ -14,10 +14,11 @@ from functools import lru_cache
 def registry() -> dict:
     """``{name: Family}`` of every registered family and system, in CLI order."""
     from hwsim.families.lut.family import FAMILY as lut
+    from hwsim.families.mixpe.family import FAMILY as mixpe
     from hwsim.families.pim.family import FAMILY as pim
     from hwsim.families.systolic.family import FAMILY as systolic
 
-    return {f.name: f for f in (systolic, lut, pim)}
+    return {f.name: f for f in (systolic, lut, mixpe, pim)}
 
 
 def get(name: str, key: str = "family", source: str | None = None):

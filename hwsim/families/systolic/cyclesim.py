@@ -82,7 +82,9 @@ def simulate(cfg: SystolicConfig, a, b) -> tuple[np.ndarray, int]:
     return assemble_output(cfg, m, k, n, beats), cycles
 
 
-def _run_os(cfg, k, west, north, n_out):
+def _run_os(cfg, k, west, north, n_out, pe_sum=None):
+    """The ``os`` machine on operand beats; ``pe_sum(acc, a, b)`` is the PEs' next
+    accumulator over the grid (default: the MAC PE's ``acc + a * b``, wrapped)."""
     R, C, bits, sg = cfg.rows, cfg.cols, cfg.acc_bits, cfg.signed
     folds = len(west) // k
     period = max(k, R)
@@ -119,7 +121,7 @@ def _run_os(cfg, k, west, north, n_out):
         a_in = np.concatenate([a_edge[:, None], a_reg[:, :-1]], axis=1)
         last_in = np.concatenate([last_edge[:, None], last_reg[:, :-1]], axis=1)
         b_in = np.concatenate([b_edge[None, :], b_reg[:-1, :]], axis=0)
-        total = wrap(acc + a_in * b_in, bits, sg)
+        total = wrap(acc + a_in * b_in, bits, sg) if pe_sum is None else pe_sum(acc, a_in, b_in)
         # --- drain: column j reads row d_j of its output registers (before they update)
         sel0 = (dr_active, dr_d, dr_final)
         res = np.zeros(C, np.int64)

@@ -91,7 +91,16 @@ class SystolicPE(wiring.Component):
     south), ``psum_in/psum_out`` (partial sums, passed south).
 
     All registers advance only when ``en`` is high.
+
+    This is the default PE of :class:`SystolicArray`; another PE plugs in through the
+    array's ``pe`` argument if it has the same ports for the dataflow (plus any
+    :meth:`static_ports`, which the array exposes as its own inputs and wires to every PE).
     """
+
+    @staticmethod
+    def static_ports(cfg: SystolicConfig) -> dict:
+        """Run-time inputs shared by every PE (``{name: shape}``); a MAC PE has none."""
+        return {}
 
     def __init__(self, cfg: SystolicConfig):
         if not isinstance(cfg, SystolicConfig):
@@ -166,6 +175,11 @@ class SystolicArray(wiring.Component):
         Grid size, dataflow, operand and accumulator widths, ``acc_depth``.
     dim_bits : int
         Width of the run-time ``m``, ``k``, ``n`` fields of ``cmd`` (2..32, default 16).
+    pe : type, optional
+        The processing element: a class built as ``pe(cfg)``, with the ports of
+        :class:`SystolicPE` for ``cfg.dataflow`` and a ``static_ports(cfg)`` static method
+        (default :class:`SystolicPE`, the multiply-accumulate PE). Each of its static ports
+        becomes an input of the array of the same name, wired to every PE.
 
     Examples
     --------
@@ -175,12 +189,14 @@ class SystolicArray(wiring.Component):
     True
     """
 
-    def __init__(self, cfg: SystolicConfig, dim_bits: int = 16):
+    def __init__(self, cfg: SystolicConfig, dim_bits: int = 16, pe: type | None = None):
         if not isinstance(cfg, SystolicConfig):
             raise TypeError(f"cfg must be a SystolicConfig, not {type(cfg).__name__}")
         check_int("dim_bits", dim_bits, 2, 32)
         self.cfg = cfg
         self.dim_bits = dim_bits
+        self.pe = SystolicPE if pe is None else pe
+        static = dict(self.pe.static_ports(cfg))
         sh = port_shapes(cfg)
         cmd = data.StructLayout({"m": dim_bits, "k": dim_bits, "n": dim_bits})
         ops = data.StructLayout({
@@ -193,7 +209,9 @@ class SystolicArray(wiring.Component):
             "operands": In(stream.Signature(ops)),
             "results": Out(stream.Signature(res)),
             "stall": Out(1),
+            **{name: In(shape) for name, shape in static.items()},
         })
+        self._static = tuple(static)
 
     # -- shared pieces ------------------------------------------------------------------
 
@@ -216,12 +234,13 @@ class SystolicArray(wiring.Component):
         ``north_links`` ports from its neighbour's ``<port>_out``.
         """
         R, C = self.cfg.rows, self.cfg.cols
-        pes = [[SystolicPE(self.cfg) for _ in range(C)] for _ in range(R)]
+        pes = [[self.pe(self.cfg) for _ in range(C)] for _ in range(R)]
         for i in range(R):
             for j in range(C):
                 pe = pes[i][j]
                 m.submodules[f"pe_{i}_{j}"] = pe
                 m.d.comb += pe.en.eq(en)
+                m.d.comb += [getattr(pe, name).eq(getattr(self, name)) for name in self._static]
                 west = west_edge(i) if j == 0 else {p: getattr(pes[i][j - 1], f"{p}_out") for p in pe.west_links}
                 north = north_edge(j) if i == 0 else {p: getattr(pes[i - 1][j], f"{p}_out") for p in pe.north_links}
                 m.d.comb += [getattr(pe, f"{p}_in").eq(v) for p, v in {**west, **north}.items()]

@@ -1,0 +1,177 @@
+"""Closed-form model of the MixPE array (INT and FP16 paths, output stationary).
+
+Cycles are the RTL's exactly (:func:`hwsim.families.mixpe.timing.compute_cycles`); the
+RTL tests check equality. As in the systolic family, DRAM transfers are assumed to
+overlap compute perfectly, so ``cycles = max(compute, dram_bytes / bandwidth)``.
+
+Traffic follows the feeder's fold order (column blocks outer, groups, row blocks inner;
+K padded to whole groups). Named actions (priced by :mod:`hwsim.cost`):
+
+``add_bits``
+    Per activation-code pair of every active PE (weight columns and, with a zero point,
+    the ``S`` column): the PE's tree of ``CODE_BITS - 1`` adds of its ``8 + CODE_BITS``-bit
+    shifted terms plus one ``acc_bits`` accumulate (the RTL's structure; clear bits gate
+    terms to zero but the adders are there); on the FP16 path the PE's chain of
+    ``CODE_BITS`` binary16 adders, each counted as a 16-bit add. Plus the dequantisation's binary32 adds
+    (subtracting ``s z S``, summing groups), counted as 32-bit adds.
+``mult:16x24``
+    Dequantisation multiplies per group and output (``s * P`` and, with a zero point,
+    ``(s z) * S``): binary16 scale by a 24-bit significand. **Approximation**: floating-point
+    multiplies and adds are priced as integer ones of their significand widths.
+``reg_write_bits``
+    Activations and codes forwarded between PEs, plus result registers (one per PE and fold).
+``sram_read:ibuf``, ``sram_read:wbuf``, ``sram_read:obuf``, ``sram_write:obuf``
+    Activations (INT8 or binary16) (re-read per column block), weight codes (``w_bits`` words, re-read
+    per row block, with each group's scale and zero point as ``ceil((16 + w_bits) /
+    w_bits)`` words), and the binary32 output accumulator (read-modify-write per group).
+``dram_read_bytes``, ``dram_write_bytes``
+    Activations (1 or 2 bytes), packed codes, binary16 scales and packed zero points; binary32
+    results.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from hwsim.errors import ConfigError, check_choice
+from hwsim.families.base import Perf
+from hwsim.families.mixpe.config import MixpeConfig
+from hwsim.families.mixpe.timing import A_BITS, compute_cycles
+from hwsim.workloads.ops import GemmOp
+
+MODES = ("default",)
+#: Bits of one dequantised result (binary32).
+OUT_BITS = 32
+#: Bits of one stored scale (binary16).
+SCALE_BITS = 16
+
+
+def _cdiv(a, b):
+    return -(-a // b)
+
+
+def acc_width(cfg: MixpeConfig) -> int:
+    """Bits of a PE's accumulator: ``acc_bits`` (INT path) or 16 (binary16)."""
+    return cfg.acc_bits if cfg.act_format == "int8" else 16
+
+
+def _counts(*, rows, cols, w_bits, is_int, group_size, zero_point, acc_bits, ibuf_kib, wbuf_kib, m, k, n):
+    """:func:`traffic` element-wise over NumPy arrays (or scalars) of its inputs."""
+    from hwsim.families.mixpe.hdl import CODE_BITS
+
+    r, c, w, gs = rows, cols, w_bits, group_size
+    zp = np.asarray(zero_point).astype(np.int64)
+    g = _cdiv(k, gs)
+    kp = g * gs
+    fr, fc = _cdiv(m, r), _cdiv(n, c)
+    folds = g * fr * fc
+    pairs = m * kp * (n + zp * fc)  # the S column repeats per column block
+    ab = np.where(is_int, A_BITS, 16)
+    acc = np.where(is_int, acc_bits, 16)
+    # INT: a tree of CODE_BITS - 1 adds of the shifted terms and the accumulate;
+    # FP16: a chain of CODE_BITS binary16 adders
+    pe_add = np.where(is_int, (CODE_BITS - 1) * (ab + CODE_BITS) + acc, CODE_BITS * acc)
+    outs = g * m * n
+    deq_adds = outs * zp + (g - 1) * m * n
+    scale_words = _cdiv(SCALE_BITS + w * zp, w)
+    a_sz = m * kp * ab // 8
+    w_sz = _cdiv(kp * n * w, 8) + g * n * SCALE_BITS // 8 + zp * _cdiv(g * n * w, 8)
+    dram_a = np.where(a_sz <= ibuf_kib * 1024, a_sz, a_sz * fc)
+    dram_w = np.where(_cdiv(kp * c * w, 8) <= wbuf_kib * 1024, w_sz, w_sz * fr)
+    dram_c = m * n * OUT_BITS // 8
+    return {
+        "add_bits": pairs * pe_add + deq_adds * OUT_BITS,
+        "mult:16x24": outs * (1 + zp),
+        "reg_write_bits": pairs * (ab + CODE_BITS) + folds * r * (c + zp) * acc,
+        "sram_read:ibuf": m * kp * fc,
+        "sram_read:wbuf": kp * n * fr + g * n * fr * scale_words,
+        "sram_read:obuf": (g - 1) * m * n,
+        "sram_write:obuf": outs,
+        "dram_read_bytes": dram_a + dram_w,
+        "dram_write_bytes": dram_c,
+        "_dram_a": dram_a, "_dram_w": dram_w, "_dram_c": dram_c, "_folds": folds,
+        # the closed form of hwsim.families.mixpe.timing.compute_cycles, element-wise
+        "_compute_cycles": (folds - 1) * np.maximum(gs, r) + gs + r + c + zp,
+    }
+
+
+def traffic(cfg: MixpeConfig, m: int, k: int, n: int) -> dict:
+    """Action counts and DRAM bytes of one GEMM (keys starting with ``_``: bytes per
+    operand, folds)."""
+    out = _counts(rows=cfg.rows, cols=cfg.cols, w_bits=cfg.w_bits, is_int=cfg.act_format == "int8",
+                  group_size=cfg.group_size, zero_point=cfg.zero_point, acc_bits=cfg.acc_bits,
+                  ibuf_kib=cfg.ibuf_kib, wbuf_kib=cfg.wbuf_kib, m=m, k=k, n=n)
+    return {key: int(v) for key, v in out.items() if key != "_compute_cycles"}
+
+
+def estimate(cfg: MixpeConfig, op, mode: str = "default") -> Perf:
+    """Cycles, utilisation, traffic and action counts of ``op`` (``op.count`` repeats).
+
+    Examples
+    --------
+    >>> p = estimate(MixpeConfig(rows=4, cols=4, group_size=16), GemmOp(8, 32, 8))
+    >>> p.compute_cycles == (8 - 1) * 16 + 16 + 4 + 5, p.macs
+    (True, 2048)
+    """
+    check_choice("mode", mode, MODES)
+    if not isinstance(op, GemmOp):
+        raise ConfigError("op", f"must be a GemmOp, not {op!r}")
+    m, k, n, cnt = op.m, op.k, op.n, op.count
+    comp = int(compute_cycles(cfg, m, k, n))
+    t = traffic(cfg, m, k, n)
+    dram_cycles = math.ceil((t["dram_read_bytes"] + t["dram_write_bytes"]) / cfg.dram_bw_bytes_per_cycle)
+    cyc1 = max(comp, dram_cycles)
+    cycles, macs = cyc1 * cnt, m * k * n * cnt
+    rep = {key: int(v) * cnt for key, v in t.items()}
+    return Perf(
+        cycles=cycles, macs=macs, utilization=macs / (cycles * cfg.rows * cfg.cols),
+        sram_reads={b: rep[f"sram_read:{b}"] for b in ("ibuf", "wbuf", "obuf")},
+        sram_writes={"obuf": rep["sram_write:obuf"]},
+        dram_bytes={"a": rep["_dram_a"], "w": rep["_dram_w"], "c": rep["_dram_c"]},
+        actions={key: v for key, v in rep.items() if not key.startswith("_")},
+        compute_cycles=comp * cnt, stall_cycles=(cyc1 - comp) * cnt, mode=mode, folds=int(t["_folds"]),
+    )
+
+
+#: Config fields :func:`estimate_arrays` takes (the family's ``array_fields``).
+ARRAY_FIELDS = ("rows", "cols", "w_bits", "act_format", "group_size", "zero_point", "acc_bits", "dataflow",
+                "ibuf_kib", "wbuf_kib", "dram_bw_bytes_per_cycle")
+
+
+def estimate_arrays(*, rows, cols, w_bits, act_format, group_size, zero_point, acc_bits, m, k, n, count=1,
+                    dataflow="os", ibuf_kib=256, wbuf_kib=128, dram_bw_bytes_per_cycle=128,
+                    mode: str = "default") -> dict:
+    """Vectorised :func:`estimate` over NumPy arrays of design fields and op shapes.
+
+    Every keyword may be a scalar or an array (broadcast together). Returns a dict of
+    arrays: ``cycles``, ``compute_cycles``, ``stall_cycles``, ``macs``, ``utilization``,
+    ``folds`` and every action count; equal to :func:`estimate` point by point (tested).
+    """
+    check_choice("mode", mode, MODES)
+    arrs = np.broadcast_arrays(*(np.asarray(x) for x in (
+        rows, cols, w_bits, act_format, group_size, zero_point, acc_bits, m, k, n, count, dataflow,
+        ibuf_kib, wbuf_kib, dram_bw_bytes_per_cycle)))
+    (rows, cols, w_bits, act_format, group_size, zero_point, acc_bits, m, k, n, count, dataflow,
+     ibuf_kib, wbuf_kib, bw) = arrs
+    for df in np.unique(dataflow):
+        if df != "os":
+            raise ConfigError("dataflow", f"only 'os' is modelled beyond golden so far, not {str(df)!r}")
+    ints = [x.astype(np.int64) for x in (rows, cols, w_bits, group_size, acc_bits, m, k, n, count,
+                                         ibuf_kib, wbuf_kib)]
+    rows, cols, w_bits, group_size, acc_bits, m, k, n, count, ibuf_kib, wbuf_kib = ints
+    t = _counts(rows=rows, cols=cols, w_bits=w_bits, is_int=act_format == "int8", group_size=group_size,
+                zero_point=zero_point.astype(bool), acc_bits=acc_bits, ibuf_kib=ibuf_kib, wbuf_kib=wbuf_kib,
+                m=m, k=k, n=n)
+    comp = t["_compute_cycles"]
+    dram_cycles = np.ceil((t["dram_read_bytes"] + t["dram_write_bytes"]) / bw.astype(float)).astype(np.int64)
+    cyc1 = np.maximum(comp, dram_cycles)
+    res = {key: v * count for key, v in t.items() if not key.startswith("_")}
+    res["cycles"] = cyc1 * count
+    res["compute_cycles"] = comp * count
+    res["stall_cycles"] = (cyc1 - comp) * count
+    res["macs"] = m * k * n * count
+    res["utilization"] = res["macs"] / (res["cycles"] * rows * cols)
+    res["folds"] = t["_folds"]
+    return res
