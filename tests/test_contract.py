@@ -188,9 +188,10 @@ def test_run_prints_the_record_a_sweep_stores(name, capsys):
             continue
         v = getattr(design, f.name)
         opt = f.metadata.get("cli") or "--" + f.name.replace("_", "-")
-        if f.type == "bool":
+        if isinstance(f.default, bool):
             if v != f.default:
-                argv.append(opt)
+                inverted = f.metadata.get("cli_flag_inverts") or not f.default
+                argv.append(opt if inverted else "--no-" + opt[2:])
         elif v is not None:
             argv += [opt, str(v)]
     assert main(argv) == 0

@@ -71,13 +71,16 @@ def add_config_options(parser: argparse.ArgumentParser, cls, *, title: str, grou
         grp = made[g]
         opt = option_name(f)
         md = f.metadata
-        if f.type == "bool":
+        if f.type in ("bool", bool) or isinstance(f.default, bool):
             if md.get("cli_flag_inverts"):
                 grp.add_argument(opt, dest=f.name, action="store_false", default=f.default, help=_help(f))
+            elif f.default:  # on by default: --no-<name> turns it off
+                grp.add_argument(opt, dest=f.name, action=argparse.BooleanOptionalAction, default=True,
+                                 help=f"{md.get('help', '')} (default on)")
             else:
-                grp.add_argument(opt, dest=f.name, action="store_true", default=f.default, help=_help(f))
+                grp.add_argument(opt, dest=f.name, action="store_true", default=False, help=_help(f))
             continue
-        kw = {"dest": f.name, "default": f.default, "help": _help(f), "type": _TYPES.get(f.type, str),
+        kw = {"dest": f.name, "default": f.default, "help": _help(f), "type": f.type if isinstance(f.type, type) else _TYPES.get(f.type, str),
               "metavar": opt.lstrip("-").replace("-", "_").upper()}
         if md.get("choices"):
             kw["metavar"] = "{" + ",".join(map(str, md["choices"])) + "}"

@@ -8,60 +8,25 @@ command line and in error messages without an edit here.
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import sys
 
-from hwsim.cli.common import print_cost, print_json, print_perf
+from hwsim.cli.common import print_json, print_record, record_json, run_record
+from hwsim.cli.options import add_config_options as add_options
+from hwsim.cli.options import config_from_args as options_config
+from hwsim.cli.options import option_for
 from hwsim.errors import ConfigError
 from hwsim.families.mixpe.config import MixpeConfig
 from hwsim.workloads.ops import GemmOp, IntFormat, parse_gemm
 
-_TYPES = {"int": int, "float": float, "str": str}
-
-
-def _fields(skip=()):
-    return [f for f in dataclasses.fields(MixpeConfig) if f.name not in skip]
-
-
-def option_names() -> dict:
-    """Config field -> command-line option."""
-    return {f.name: f.metadata["cli"] for f in dataclasses.fields(MixpeConfig)}
-
-
 def add_config_options(p: argparse.ArgumentParser, skip=()) -> None:
     """One option per config field (except ``skip``), from the field metadata."""
-    g = p.add_argument_group("MixPE configuration")
-    for f in _fields(skip):
-        meta = f.metadata
-        dest = f.name
-        extra = []
-        if meta.get("range"):
-            extra.append("{}..{}".format(*meta["range"]))
-        if meta.get("unit"):
-            extra.append(meta["unit"])
-        extra.append(f"default {f.default}")
-        text = f"{meta['help']} ({', '.join(extra)})"
-        if f.type in (bool, "bool"):
-            g.add_argument(meta["cli"], dest=dest, default=f.default, action=argparse.BooleanOptionalAction,
-                           help=text)
-        elif meta.get("choices"):
-            g.add_argument(meta["cli"], dest=dest, default=f.default, metavar="{" + ",".join(meta["choices"]) + "}",
-                           help=text)
-        else:
-            g.add_argument(meta["cli"], dest=dest, default=f.default, type=_TYPES[str(getattr(f.type, "__name__", f.type))],
-                           help=text)
+    add_options(p, MixpeConfig, title="MixPE configuration", skip=tuple(skip))
 
 
 def config_from_args(args, skip=()) -> MixpeConfig:
-    """The config of the parsed options, checked as a sweep checks it
-    (:func:`hwsim.evaluate.check_config`); an error names the option, not the field."""
-    from hwsim.evaluate import check_config
-
-    kw = {f.name: getattr(args, f.name) for f in _fields(skip)}
-    try:
-        return check_config(MixpeConfig(**kw))
-    except ConfigError as e:
-        raise ConfigError(option_names().get(e.key, e.key), e.reason) from None
+    """The config of the parsed options, checked as a sweep checks it; an error names the
+    option, not the field."""
+    return options_config(MixpeConfig, args)
 
 
 def add_run_parser(sub) -> None:
@@ -74,51 +39,27 @@ def add_run_parser(sub) -> None:
     p.add_argument("--gemm", required=True, metavar="MxKxN", help="GEMM shape, e.g. 64x4096x4096")
     add_config_options(p)
     p.add_argument("--node-nm", type=int, default=45, help="technology node for area/energy, nm (default 45)")
-    p.add_argument("--dram", default="lpddr4", help="DRAM type priced for off-chip traffic (default lpddr4)")
+    p.add_argument("--dram", default=None, help="DRAM type priced for off-chip traffic (default: the design's, lpddr4)")
     p.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
     p.set_defaults(func=cmd_run)
 
 
 def cmd_run(args) -> int:
-    from hwsim.families.mixpe.model import estimate
-
     m, k, n = parse_gemm(args.gemm)
     cfg = config_from_args(args)
     # the op's format records widths (IntFormat is the only kind); estimate reads cfg
     a_bits = 8 if cfg.act_format == "int8" else 16
     op = GemmOp(m=m, k=k, n=n, a_fmt=IntFormat(a_bits), b_fmt=IntFormat(cfg.w_bits, signed=not cfg.zero_point))
-    perf = estimate(cfg, op)
-    d = perf.to_dict()
-    d.update(family="mixpe", config=cfg.to_dict(), gemm={"m": m, "k": k, "n": n},
-             time_us=perf.cycles / cfg.freq_mhz, estimator="closed-form model (cycles of the RTL)")
-    d["cost"] = _cost(cfg, perf, args.node_nm, args.dram)
-    for key in ("area_um2", "energy_pj", "tops", "tops_per_w", "tops_per_mm2"):
-        d[key] = d["cost"][key]
+    rec = run_record("mixpe", cfg, op, node_nm=args.node_nm, dram=args.dram)
+    d = record_json(rec)
+    d["gemm"] = {"m": m, "k": k, "n": n}
     if args.json:
         return print_json(d)
     sys.stdout.write(f"mixpe {cfg.rows}x{cfg.cols} W{cfg.w_bits}A{a_bits} g{cfg.group_size} "
-                     f"{'zero point' if cfg.zero_point else 'signed codes'}  GEMM M={m} K={k} N={n}\n")
-    print_perf(perf, cfg.freq_mhz, (("compute cycles", perf.compute_cycles), ("DRAM stalls", perf.stall_cycles),
-                                    ("folds", perf.folds)))
-    print_cost(d["cost"], "one synthesised PE x array, SRAM tables")
+                     f"{'zero point' if cfg.zero_point else 'signed codes'}  GEMM M={m} K={k} N={n}  "
+                     f"({rec.estimator})\n")
+    print_record(rec)
     return 0
-
-
-def _cost(cfg, perf, node_nm, dram):
-    from hwsim.cost.report import cost_record
-    from hwsim.cost.tech import load_tech
-    from hwsim.families.mixpe.cost import mixpe_inputs, pe_array_area
-
-    try:
-        tech = load_tech(node_nm)
-    except ConfigError as e:
-        raise ConfigError("--node-nm", e.reason) from None
-    try:
-        tech.dram_energy_per_bit(dram)
-    except ConfigError as e:
-        raise ConfigError("--dram", e.reason) from None
-    return cost_record("mixpe", cfg.to_dict(), perf, tech, mixpe_inputs(cfg, dram=dram),
-                       pe_array_area=pe_array_area(cfg), peak_macs_per_cycle=cfg.rows * cfg.cols)
 
 
 #: Fields that do not change the RTL (left off the export and synth commands).
@@ -142,7 +83,7 @@ def _rtl_config(args) -> MixpeConfig:
     try:
         array_config(cfg)
     except ConfigError as e:
-        raise ConfigError(option_names().get(e.key, e.key), e.reason) from None
+        raise ConfigError(option_for(MixpeConfig, e.key), e.reason) from None
     return cfg
 
 

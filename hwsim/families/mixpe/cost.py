@@ -39,7 +39,10 @@ def mixpe_inputs(cfg: MixpeConfig, dram: str = "lpddr4") -> CostInputs:
         freq_mhz=float(cfg.freq_mhz), n_pes=cfg.rows * phys_cols(cfg), a_bits=ab, b_bits=CODE_BITS,
         acc_bits=acc, pe_reg_bits=ab + CODE_BITS + 2 * acc,
         sram={"ibuf": SramSpec(cfg.ibuf_kib * 1024, ab, origin="ibuf_kib"),
-              "wbuf": SramSpec(cfg.wbuf_kib * 1024, cfg.w_bits, origin="wbuf_kib"),
+              # a sub-byte weight word is read from an 8-bit port (the CACTI table's narrowest):
+              # this over-prices W2-W4 weight reads by 8 / w_bits until the weight buffer is
+              # declared as components with its real port width
+              "wbuf": SramSpec(cfg.wbuf_kib * 1024, max(8, cfg.w_bits), origin="wbuf_kib"),
               "obuf": SramSpec(cfg.obuf_kib * 1024, OUT_BITS, origin="obuf_kib")},
         dram=dram, control_bits=ctrl,
         control_source=f"{ctrl} periphery register bits of the {arr.rows}x{arr.cols} systolic os array "

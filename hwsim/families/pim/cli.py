@@ -11,35 +11,21 @@ import argparse
 import dataclasses
 import sys
 
-from hwsim.cli.common import config_from_options, print_json, print_perf
+from hwsim.cli.common import print_json, print_record, record_json, run_record
+from hwsim.cli.options import add_config_options as add_options
+from hwsim.cli.options import config_from_args as options_config
+from hwsim.cli.options import option_for
 from hwsim.errors import ConfigError
-from hwsim.families.contract import option_name
 from hwsim.families.pim.config import PimConfig
 from hwsim.families.pim.layout import WeightLayout
 from hwsim.workloads.ops import GemmOp, parse_gemm
 
-_OPTION = {f.name: option_name(f) for f in dataclasses.fields(PimConfig)}
-
-
 def add_config_options(p: argparse.ArgumentParser) -> None:
-    g = p.add_argument_group("PIM configuration")
-    for f in dataclasses.fields(PimConfig):
-        md, opt = f.metadata, option_name(f)
-        unit = f" [{md['unit']}]" if md.get("unit") else ""
-        if isinstance(f.default, bool):
-            flag = opt if not f.default else "--no-" + opt[2:]
-            g.add_argument(flag, dest=f.name, action="store_const", const=not f.default, default=f.default,
-                           help=f"{md['help']} (default {'on' if f.default else 'off'})")
-            continue
-        kind = str if isinstance(f.default, str) else int
-        extra = {"metavar": "{" + ",".join(md["choices"]) + "}"} if md.get("choices") else {}
-        g.add_argument(opt, dest=f.name, type=kind, default=f.default,
-                       help=f"{md['help']}{unit} (default {f.default})", **extra)
+    add_options(p, PimConfig, title="PIM configuration")
 
 
 def config_from_args(args) -> PimConfig:
-    kw = {f.name: getattr(args, f.name) for f in dataclasses.fields(PimConfig)}
-    return config_from_options(PimConfig, kw, args, (), _OPTION)
+    return options_config(PimConfig, args)
 
 
 def add_run_parser(sub) -> None:
@@ -71,23 +57,26 @@ def cmd_run(args) -> int:
         perf = model.estimate(cfg, GemmOp(m, k, n))
         sched = model.simulate(cfg, m, k, n) if args.fidelity == "event" else model.closed_form(cfg, m, k, n)
     except ConfigError as e:
-        raise ConfigError("--gemm" if e.key in ("gemm", "k", "n") else _OPTION.get(e.key, e.key), e.reason) from None
+        raise ConfigError("--gemm" if e.key in ("gemm", "k", "n") else option_for(PimConfig, e.key), e.reason) from None
     if args.fidelity == "event":
         perf = dataclasses.replace(perf, cycles=sched.cycles, compute_cycles=sched.cycles)
     e_cmd = energy_pj_per_command(cfg)
     energy = sum(e_cmd[c] * v for c, v in sched.counts.items())
     seconds = sched.cycles / (cfg.freq_mhz * 1e6)
-    d = perf.to_dict()
-    d.update(family="pim", config=cfg.to_dict(), gemm={"m": m, "k": k, "n": n}, fidelity=args.fidelity,
-             time_us=seconds * 1e6, commands=sched.counts, energy_pj_per_command=e_cmd,
-             energy_pj=energy, pj_per_mac=energy / (m * k * n), gmac_per_s=m * k * n / seconds / 1e9,
-             channels=cfg.channels_eff, banks_per_channel=cfg.banks_per_channel)
+    rec = run_record("pim", cfg, GemmOp(m, k, n))
+    d = record_json(rec)
+    d.update(gemm={"m": m, "k": k, "n": n}, fidelity=args.fidelity, commands=sched.counts,
+             energy_pj_per_command=e_cmd, command_energy_pj=energy, pj_per_mac=energy / (m * k * n),
+             gmac_per_s=m * k * n / seconds / 1e9, channels=cfg.channels_eff,
+             banks_per_channel=cfg.banks_per_channel, schedule_cycles=sched.cycles)
     if args.json:
         return print_json(d)
     w = sys.stdout.write
     w(f"PIM {cfg.standard} {cfg.channels_eff} ch x {cfg.banks_per_channel} banks x {cfg.mac_lanes} "
       f"{cfg.operand_format} lanes  GEMM M={m} K={k} N={n}  ({args.fidelity})\n")
-    print_perf(perf, cfg.freq_mhz)
+    print_record(rec)
+    if args.fidelity == "event":
+        w(f"  event-driven    {sched.cycles:>14,d} cycles (closed form {rec.compute_cycles:,})\n")
     w(f"  throughput      {d['gmac_per_s']:>14,.1f} GMAC/s ({d['gmac_per_s'] / cfg.channels_eff:,.1f} per channel)\n")
     w(f"  command energy  {energy / 1e6:>14,.3f} uJ ({d['pj_per_mac']:.2f} pJ/MAC)\n")
     return 0
