@@ -14,10 +14,8 @@ import os
 
 import cocotb
 import numpy as np
-from cocotb.clock import Clock
-from cocotb.triggers import ReadOnly, RisingEdge
 
-from hwsim.families.systolic.bench import Driver, Monitor, _pack
+from hwsim.families.systolic.bench import Driver, Monitor, _pack, reset, run_gemm
 from hwsim.families.systolic.config import SystolicConfig
 
 
@@ -45,45 +43,12 @@ async def run_job(dut):
     rng = np.random.default_rng(int(bp.get("seed", 0)))
     driver = BeatDriver(dut, cfg, rng, float(bp.get("in_gap", 0.0)), int(job["dim_bits"]))
     monitor = Monitor(dut, cfg, rng, float(bp.get("out_gap", 0.0)))
-
-    cocotb.start_soon(Clock(dut.clk, 10, unit="ns").start())
-    dut.rst.value = 1
-    for name, value in job["static"].items():
-        getattr(dut, name).value = int(value)
-    dut.cmd__valid.value = 0
-    dut.operands__valid.value = 0
-    dut.results__ready.value = 0
-    for _ in range(3):
-        await RisingEdge(dut.clk)
-    dut.rst.value = 0
-
+    await reset(dut, job["static"])
     results = []
     cycle = 0
     for g in job["gemms"]:
         driver.load_beats(g["west"], g["north"], g["mkn"])
-        monitor.expect(int(g["n_out"]))
-        first = last = None
-        stall_at = []
-        while not monitor.done:
-            driver.drive()
-            monitor.drive()
-            await ReadOnly()
-            cmd, beat = driver.sample()
-            out = monitor.sample()
-            if bool(dut.stall.value):
-                stall_at.append(cycle)
-            if beat and first is None:
-                first = cycle
-            if out is not None:
-                monitor.beats.append(out)
-                last = cycle
-            await RisingEdge(dut.clk)
-            driver.commit(cmd, beat)
-            cycle += 1
-            if cycle > job.get("max_cycles", 10_000_000):
-                raise AssertionError("simulation ran past max_cycles; the DUT is stuck")
-        assert driver.pos == len(driver.words), "DUT finished before taking every operand beat"
-        results.append({"beats": monitor.beats, "cycles": last - first + 1,
-                        "stall_cycles": sum(1 for c in stall_at if first <= c <= last)})
+        res, cycle = await run_gemm(dut, driver, monitor, int(g["n_out"]), cycle, job.get("max_cycles", 10_000_000))
+        results.append(res)
     with open(os.environ["HWSIM_RESULT"], "w") as fh:
         json.dump({"gemms": results}, fh)

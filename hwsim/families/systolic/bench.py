@@ -132,6 +132,53 @@ class Monitor:
         return len(self.beats) >= self.want
 
 
+async def reset(dut, static=None) -> None:
+    """Hold reset for three cycles with every stream idle; ``static`` run-time inputs
+    (``{port: value}``) are set first and held for the whole run."""
+    cocotb.start_soon(Clock(dut.clk, 10, unit="ns").start())
+    dut.rst.value = 1
+    for name, value in (static or {}).items():
+        getattr(dut, name).value = int(value)
+    dut.cmd__valid.value = 0
+    dut.operands__valid.value = 0
+    dut.results__ready.value = 0
+    for _ in range(3):
+        await RisingEdge(dut.clk)
+    dut.rst.value = 0
+
+
+async def run_gemm(dut, driver, monitor, want: int, cycle: int, max_cycles: int):
+    """Drive one loaded GEMM to its last result beat.
+
+    Returns ``({"beats", "cycles", "stall_cycles"}, cycle)``: cycles from the first operand
+    beat accepted to the last result beat accepted (both included), the cycles the array
+    stalled in that window, and the bench's cycle counter after the GEMM."""
+    monitor.expect(want)
+    first = last = None
+    stall_at = []
+    while not monitor.done:
+        driver.drive()
+        monitor.drive()
+        await ReadOnly()
+        cmd, beat = driver.sample()
+        out = monitor.sample()
+        if bool(dut.stall.value):
+            stall_at.append(cycle)
+        if beat and first is None:
+            first = cycle
+        if out is not None:
+            monitor.beats.append(out)
+            last = cycle
+        await RisingEdge(dut.clk)
+        driver.commit(cmd, beat)
+        cycle += 1
+        if cycle > max_cycles:
+            raise AssertionError("simulation ran past max_cycles; the DUT is stuck")
+    assert driver.pos == len(driver.words), "DUT finished before taking every operand beat"
+    stalls = sum(1 for c in stall_at if first <= c <= last)
+    return {"beats": monitor.beats, "cycles": last - first + 1, "stall_cycles": stalls}, cycle
+
+
 @cocotb.test()
 async def run_job(dut):
     """Run every GEMM of the job back to back and record beats, cycles and stalls."""
@@ -142,51 +189,17 @@ async def run_job(dut):
     rng = np.random.default_rng(int(bp.get("seed", 0)))
     driver = Driver(dut, cfg, rng, float(bp.get("in_gap", 0.0)), int(job["dim_bits"]))
     monitor = Monitor(dut, cfg, rng, float(bp.get("out_gap", 0.0)))
-
-    cocotb.start_soon(Clock(dut.clk, 10, unit="ns").start())
-    dut.rst.value = 1
-    dut.cmd__valid.value = 0
-    dut.operands__valid.value = 0
-    dut.results__ready.value = 0
-    for _ in range(3):
-        await RisingEdge(dut.clk)
-    dut.rst.value = 0
-
+    await reset(dut)
     results = []
     cycle = 0
     for g in job["gemms"]:
         a = np.array(g["a"], dtype=np.int64)
         b = np.array(g["b"], dtype=np.int64)
         driver.load(a, b)
-        monitor.expect(result_beat_count(cfg, a.shape[0], a.shape[1], b.shape[1]))
-        first = last = None
-        stall_at = []
-        while not monitor.done:
-            driver.drive()
-            monitor.drive()
-            await ReadOnly()
-            cmd, beat = driver.sample()
-            out = monitor.sample()
-            if bool(dut.stall.value):
-                stall_at.append(cycle)
-            if beat and first is None:
-                first = cycle
-            if out is not None:
-                monitor.beats.append(out)
-                last = cycle
-            await RisingEdge(dut.clk)
-            driver.commit(cmd, beat)
-            cycle += 1
-            if cycle > job.get("max_cycles", 10_000_000):
-                raise AssertionError("simulation ran past max_cycles; the DUT is stuck")
-        assert driver.pos == len(driver.words), "DUT finished before taking every operand beat"
-        stalls = sum(1 for c in stall_at if first <= c <= last)
-        results.append({
-            "beats": monitor.beats,
-            "cycles": last - first + 1,
-            "stall_cycles": stalls,
-        })
+        res, cycle = await run_gemm(dut, driver, monitor, result_beat_count(cfg, a.shape[0], a.shape[1], b.shape[1]),
+                                    cycle, job.get("max_cycles", 10_000_000))
+        results.append(res)
         dut._log.info("GEMM %dx%dx%d: %d cycles (%d stalled)", a.shape[0], a.shape[1], b.shape[1],
-                      last - first + 1, stalls)
+                      res["cycles"], res["stall_cycles"])
     with open(os.environ["HWSIM_RESULT"], "w") as fh:
         json.dump({"gemms": results}, fh)
