@@ -35,6 +35,10 @@ def add_run_parser(sub) -> None:
                    help="use SCALE-Sim v3's (non-overlapping) fold timing instead of the RTL's")
     p.add_argument("--node-nm", type=int, default=45, help="technology node for area/energy, nm (default 45)")
     p.add_argument("--dram", default="lpddr4", help="DRAM type priced for off-chip traffic (default lpddr4)")
+    p.add_argument("--dram-timing", default=None, metavar="PRESET",
+                   help="also replay the GEMM fold by fold with every transfer served by the DRAM/HBM timing "
+                   "model (a preset: hbm2, hbm3, ddr4, lpddr4, lpddr5; one channel), beside the closed form at "
+                   "that memory's peak bandwidth")
     p.add_argument("--dram-sim", action="store_true",
                    help="also replay the GEMM fold by fold in an event-driven (simpy) model of double-buffered "
                    "DRAM transfers, to see how far the closed form's perfect-overlap cycles are from it")
@@ -49,6 +53,16 @@ def add_run_parser(sub) -> None:
 def cmd_run(args) -> int:
     m, k, n = parse_gemm(args.gemm)
     cfg = config_from_args(args)
+    dram_timing = None
+    if args.dram_timing is not None:
+        from hwsim.memory.config import PRESETS, load_preset
+
+        if args.dram_timing not in PRESETS:
+            raise ConfigError("--dram-timing", f"must be one of {', '.join(PRESETS)}, not {args.dram_timing!r}")
+        if args.scalesim_compatible:
+            raise ConfigError("--dram-timing", "replays the RTL's fold order; it does not combine with "
+                              "--scalesim-compatible")
+        dram_timing = load_preset(args.dram_timing, channels=1)
     if args.dram_sim and args.scalesim_compatible:
         raise ConfigError("--dram-sim", "replays the RTL's fold order; it does not combine with "
                           "--scalesim-compatible")
@@ -62,6 +76,10 @@ def cmd_run(args) -> int:
         from hwsim.families.systolic.memsim import simulate
 
         d["dram_sim"] = simulate(cfg, m, k, n).to_dict()
+    if dram_timing is not None:
+        from hwsim.families.systolic.memsim import simulate_dram
+
+        d["dram_timing"] = {"preset": args.dram_timing, **simulate_dram(cfg, m, k, n, dram_timing).to_dict()}
     d["synthesis"] = {}
     for target in targets:
         if target == "asic":
@@ -82,6 +100,12 @@ def cmd_run(args) -> int:
         r = d["dram_sim"]
         w(f"  DRAM replay     {r['cycles']:>14,d}   (event-driven, {r['buffers']} buffers, {r['folds']:,} folds; "
           f"the closed form is {-100 * r['error']:.2f} % lower)\n")
+    if "dram_timing" in d:
+        r = d["dram_timing"]
+        w(f"  DRAM timing     {r['cycles']:>14,d}   ({r['preset']} timing model, {r['requests']:,} requests, row hits "
+          f"{r['row_hit_rate']:.1%}; the closed form at its peak of {r['peak_bytes_per_cycle']:g} B/cycle gives "
+          f"{r['closed_form_cycles']:,}, {-100 * r['error']:.2f} % lower"
+          f"{'' if r['converged'] else '; schedule not converged'})\n")
     for target, r in d["synthesis"].items():
         if target == "asic":
             w(f"  synthesis asic    {r['area_um2']:>12,.1f} um^2 logic (PE {r['unit_area_um2']:,.1f} x {r['n_units']})\n")

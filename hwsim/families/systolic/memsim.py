@@ -173,4 +173,181 @@ def simulate(cfg: SystolicConfig, m: int, k: int, n: int, buffers: int = 2) -> M
                         folds=len(fl), buffers=buffers)
 
 
-__all__ = ["Fold", "MemSimResult", "folds", "simulate"]
+# ---------------------------------------------------------------------------------------
+# the same fold replay with every transfer served by the DRAM/HBM timing model
+
+
+def fold_requests(cfg: SystolicConfig, m: int, k: int, n: int, size: int = 64):
+    """Per fold (RTL order, the closed form's fetch policy, the same bytes as
+    :func:`folds`): the request addresses loaded before it and written after it.
+
+    Operands are stored tiled: every tile a fold loads or writes is one contiguous,
+    ``size``-aligned region (the layout a DMA engine streams best; a re-fetched tile
+    re-reads its region), so the requests carry the fold's bytes rounded up to whole
+    requests and the replay measures the memory's timing, not a layout's waste."""
+    regions: dict = {}
+    top = [0]
+
+    def region(key, nbytes):
+        if key not in regions:
+            regions[key] = top[0]
+            top[0] += _cdiv(nbytes, 4096) * 4096
+        lo = regions[key]
+        return list(range(lo, lo + _cdiv(nbytes, size) * size, size))
+
+    r, c = cfg.rows, cfg.cols
+    ab, bb, ob = _bytes(cfg.a_bits), _bytes(cfg.b_bits), _bytes(cfg.acc_bits)
+    ifmap_cap, filter_cap = cfg.ifmap_sram_kb * 1024, cfg.filter_sram_kb * 1024
+    out = []
+    if cfg.dataflow == "os":
+        a_fits, b_fits = m * k * ab <= ifmap_cap, k * c * bb <= filter_cap
+        for ci in range(_cdiv(n, c)):
+            nc = _span(n, c, ci)
+            for ri in range(_cdiv(m, r)):
+                mr = _span(m, r, ri)
+                load = []
+                if not a_fits or ci == 0:
+                    load += region(("A", ri), mr * k * ab)
+                if not b_fits or ri == 0:
+                    load += region(("B", ci), k * nc * bb)
+                out.append((load, region(("C", ri, ci), mr * nc * ob)))
+        return out
+    if cfg.dataflow == "is":  # the ws order on the transposed problem
+        m, n = n, m
+        ab, bb = bb, ab
+        ifmap_cap, filter_cap = filter_cap, ifmap_cap
+    d = cfg.acc_depth
+    a_fits, b_fits = m * k * ab <= ifmap_cap, k * n * bb <= filter_cap
+    kt = _cdiv(k, r)
+    for ni in range(_cdiv(n, c)):
+        nc = _span(n, c, ni)
+        for mi in range(_cdiv(m, d)):
+            mr = _span(m, d, mi)
+            for ki in range(kt):
+                kr = _span(k, r, ki)
+                load = []
+                if not a_fits or ni == 0:
+                    load += region(("A", mi, ki), mr * kr * ab)
+                if not b_fits or mi == 0:
+                    load += region(("B", ki, ni), kr * nc * bb)
+                out.append((load, region(("C", mi, ni), mr * nc * ob) if ki == kt - 1 else []))
+    return out
+
+
+@dataclass(frozen=True)
+class DramReplayResult:
+    """The fold replay on the DRAM timing model beside the closed form at the DRAM's peak.
+
+    Cycles are array cycles. ``closed_form_cycles`` is the closed form with its
+    bandwidth set to the memory's peak (``peak_bytes_per_cycle`` per array cycle);
+    ``error`` is how much lower it is than the replay.
+    """
+
+    cycles: int
+    closed_form_cycles: int
+    compute_cycles: int
+    peak_bytes_per_cycle: float
+    requests: int
+    request_bytes: int
+    row_hit_rate: float
+    iterations: int
+    converged: bool
+    dram_energy_pj: float
+
+    @property
+    def error(self) -> float:
+        return (self.closed_form_cycles - self.cycles) / self.cycles if self.cycles else 0.0
+
+    def to_dict(self) -> dict:
+        return {**asdict(self), "error": self.error}
+
+
+def simulate_dram(cfg: SystolicConfig, m: int, k: int, n: int, dram, buffers: int = 2,
+                  max_iterations: int = 200) -> DramReplayResult:
+    """Replay one GEMM fold by fold with every load and write-back served by the DRAM/HBM
+    timing model ``dram`` (a :class:`hwsim.memory.config.DramConfig`).
+
+    Loads of fold ``i`` are issued when its buffer set is free (fold ``i - buffers`` has
+    ended), write-backs when the fold ends; a fold starts when its loads have completed
+    and the previous fold has ended. Issue times depend on completions, so the schedule
+    is found by fixed-point iteration (replay all requests, recompute the fold schedule,
+    repeat until the issue times stop changing; issue times only move later, starting from
+    the schedule without memory time). The array clock is ``cfg.freq_mhz``, the memory's
+    ``1000 / tCK`` MHz.
+
+    Examples
+    --------
+    >>> from hwsim.memory.config import load_preset
+    >>> r = simulate_dram(SystolicConfig(rows=4, cols=4), 16, 64, 16, load_preset("hbm2", channels=1))
+    >>> r.converged, r.cycles >= r.closed_form_cycles
+    (True, True)
+    """
+    from dataclasses import replace
+
+    from hwsim.memory.controller import simulate as dram_simulate
+
+    for key, v in (("m", m), ("k", k), ("n", n)):
+        check_int(key, v, 1)
+    check_int("buffers", buffers, 1, 1024)
+    size = dram.request_size_bytes
+    reqs = fold_requests(cfg, m, k, n, size)
+    nf = len(reqs)
+    comp_total = int(compute_cycles(cfg, m, k, n, "hardware"))
+    ratio = (1000.0 / dram.tCK) / float(cfg.freq_mhz)  # memory cycles per array cycle
+    base, extra = divmod(comp_total, nf)
+    comp = [math.ceil((base + (1 if i < extra else 0)) * ratio) for i in range(nf)]
+    addr, is_w, fold_of = [], [], []
+    for i, (ld, wr) in enumerate(reqs):
+        addr += ld + wr
+        is_w += [False] * len(ld) + [True] * len(wr)
+        fold_of += [i] * (len(ld) + len(wr))
+    import numpy as np
+
+    addr = np.array(addr, dtype=np.uint64)
+    is_w = np.array(is_w, dtype=bool)
+    fold_of = np.array(fold_of, dtype=np.int64)
+    load_mask = ~is_w
+    # first guess: no memory time at all
+    end = np.cumsum(comp)
+    start = end - np.array(comp)
+    res = None
+    converged = False
+    issue = None
+    it = 0
+    for it in range(1, max_iterations + 1):
+        slot_free = np.concatenate([np.zeros(min(buffers, nf), np.int64), end[: max(0, nf - buffers)]])
+        new_issue = np.where(load_mask, slot_free[fold_of], end[fold_of]).astype(np.int64)
+        if issue is not None:
+            # monotone from below (the first guess has no memory time): an issue time
+            # never moves earlier, so the iteration cannot oscillate
+            new_issue = np.maximum(new_issue, issue)
+        if issue is not None and np.array_equal(new_issue, issue):
+            converged = True
+            break
+        issue = new_issue
+        order = np.argsort(issue, kind="stable")
+        res = dram_simulate(dram, addr[order], is_w[order], issue[order])
+        done = np.empty(len(addr), np.int64)
+        done[order] = res.completion_cycles
+        load_done = np.zeros(nf, np.int64)
+        if load_mask.any():
+            np.maximum.at(load_done, fold_of[load_mask], done[load_mask])
+        t = 0
+        for i in range(nf):
+            s_i = max(int(load_done[i]), t)
+            start[i] = s_i
+            t = s_i + comp[i]
+            end[i] = t
+    last = int(end[-1])
+    if res is not None and len(addr):
+        last = max(last, int(res.completion_cycles.max()) + 1)
+    peak = dram.peak_bytes_per_cycle * dram.channels * ratio  # bytes per array cycle
+    closed = estimate(replace(cfg, dram_bw_bytes_per_cycle=peak), GemmOp(m, k, n), "hardware")
+    hits = (res.reads + res.writes - res.act) / max(1, res.reads + res.writes) if res is not None else 1.0
+    return DramReplayResult(cycles=math.ceil(last / ratio), closed_form_cycles=int(closed.cycles),
+                            compute_cycles=comp_total, peak_bytes_per_cycle=float(peak), requests=len(addr),
+                            request_bytes=size, row_hit_rate=float(hits), iterations=it, converged=converged,
+                            dram_energy_pj=float(res.energy_pj) if res is not None else 0.0)
+
+
+__all__ = ["DramReplayResult", "Fold", "MemSimResult", "fold_requests", "folds", "simulate", "simulate_dram"]
