@@ -360,3 +360,24 @@ def test_one_row_against_newtonsim_estimate():
     newton = dram.tFAW * (n_gact // 2 - 1) + dram.act_to_read + 2 * max(comps, 6) + 2 * (cfg.readres_per_row - 1)
     ours = closed_form(cfg, 1, cfg.chunk_elems, cfg.banks_per_channel * cfg.channels_eff).cycles
     assert ours - newton == 1 + (cfg.ranks_eff - 1) + cfg.t_readres_eff
+
+
+@pytest.mark.slow
+def test_rtl_synth_pim_asic(capsys):
+    """`hwsim rtl synth pim` maps the bank unit onto the project's cells (cached by hash);
+    doubling the MAC lanes grows the cell area."""
+    import json
+
+    from hwsim.cli import main
+
+    base = ["rtl", "synth", "pim", "--operand-format", "int8", "--channels", "1", "--bankgroups", "2",
+            "--banks-per-group", "1", "--page-bytes", "64", "--acc-bits", "20", "--json"]
+    areas = {}
+    for lanes in (4, 8):
+        assert main(base + ["--mac-lanes", str(lanes)]) == 0
+        d = json.loads(capsys.readouterr().out)
+        assert d["target"] == "asic" and d["cell_count"] > 0
+        areas[lanes] = d["area_um2"]
+    assert areas[8] > 1.2 * areas[4]  # lanes grow; buffers and accumulators stay
+    assert main(base + ["--target", "ice40", "--liberty", "x.lib"]) == 2
+    assert "--liberty: applies to --target asic only" in capsys.readouterr().err
