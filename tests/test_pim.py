@@ -266,7 +266,11 @@ def test_evaluate_prices_the_commands():
     rec = evaluate(Point("pim", {}, Workload.from_gemms("g", [GemmOp(1, 4096, 4096)])))
     cfg = PimConfig()
     f = gemv_figures(cfg, 4096, 4096, energy_pj_per_command(cfg))
-    assert rec.energy_pj_by_part["dram"] == pytest.approx(f["pj_per_mac"] * 4096 * 4096)
+    by_cmd = {k.split(":", 1)[1]: v for k, v in rec.energy_pj_by_part.items() if k.startswith("dram:")}
+    assert sum(by_cmd.values()) == pytest.approx(f["pj_per_mac"] * 4096 * 4096)
+    e = energy_pj_per_command(cfg)  # each command class priced on its own
+    for cmd, pj in by_cmd.items():
+        assert pj == pytest.approx(e[cmd] * rec.actions[f"dram_cmd:{cmd}"])
 
 
 def test_cli_run(capsys):

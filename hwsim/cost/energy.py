@@ -231,7 +231,9 @@ def action_energy(name: str, tech: Tech, *, a_bits=None, b_bits=None, acc_bits=N
             known = ", ".join(sorted(dram_commands or ())) or "none"
             raise ConfigError("actions", f"{name!r} names DRAM command {m.group(1)!r}, which the design does "
                               f"not price (commands: {known})")
-        return DRAM, dram_commands[m.group(1)]
+        # charged per command class (``dram:COMP``, ``dram:G_ACT``, ...), so records keep
+        # the energy of each kind of command
+        return f"{DRAM}:{m.group(1)}", dram_commands[m.group(1)]
     raise ConfigError("actions", f"unknown action {name!r} (known: {', '.join(ACTION_NAMES)})")
 
 

@@ -128,7 +128,7 @@ def evaluate_core(cfg: LutConfig, ops, core: str, tech, area_um2: float, calibra
     parts = e.by_part
 
     def core_of(by_part):
-        return sum(v for k, v in by_part.items() if not (k.startswith("sram") or k == "dram"))
+        return sum(v for k, v in by_part.items() if not (k.startswith("sram") or k.split(":")[0] == "dram"))
 
     core_pj = core_of(parts)
     table_core_pj = core_of(replace(e, calibration={}).by_part)

@@ -15,7 +15,7 @@ from hwsim.report import plots
 def _core_pj(parts) -> float:
     if not isinstance(parts, dict):
         return float("nan")
-    return float(sum(v for k, v in parts.items() if not (k.startswith("sram") or k == "dram")))
+    return float(sum(v for k, v in parts.items() if not (k.startswith("sram") or k.split(":")[0] == "dram")))
 
 
 def lut_vs_mac_items(df: pd.DataFrame, Item) -> list:
