@@ -307,9 +307,18 @@ def simulate_dram(cfg: SystolicConfig, m: int, k: int, n: int, dram, buffers: in
     is_w = np.array(is_w, dtype=bool)
     fold_of = np.array(fold_of, dtype=np.int64)
     load_mask = ~is_w
-    # first guess: no memory time at all
-    end = np.cumsum(comp)
-    start = end - np.array(comp)
+    # first guess, a lower bound of the schedule: loads served first come first served at
+    # the memory's peak rate, no latency, no write-backs (the iteration only moves later)
+    peak_mem = dram.peak_bytes_per_cycle * dram.channels
+    start = np.zeros(nf, np.int64)
+    end = np.zeros(nf, np.int64)
+    t_mem = t_arr = 0
+    for i, (ld, _) in enumerate(reqs):
+        free = int(end[i - buffers]) if i >= buffers else 0
+        load_done = max(free, t_mem) + math.floor(len(ld) * size / peak_mem) if ld else free
+        t_mem = max(t_mem, load_done)
+        start[i] = max(load_done, t_arr)
+        t_arr = end[i] = start[i] + comp[i]
     res = None
     converged = False
     issue = None
