@@ -25,7 +25,7 @@ from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
 from hwsim.families.systolic.config import SystolicConfig
-from hwsim.families.systolic.hdl import port_shapes
+from hwsim.families.systolic.hdl import os_pe_step, port_shapes
 
 __all__ = ["CODE_BITS", "FP16_LANE_BITS", "MixpeFp16PE", "MixpePE"]
 
@@ -76,16 +76,7 @@ class MixpePE(wiring.Component):
             m.d.comb += t.eq(Mux(self.b_in[i], shifted, 0))
             terms.append(t.as_signed())
         m.d.comb += total.eq(acc + reduce(lambda x, y: x + y, terms))
-        with m.If(self.en):
-            m.d.sync += [
-                self.a_out.eq(self.a_in),
-                self.b_out.eq(self.b_in),
-                self.last_out.eq(self.last_in),
-            ]
-            with m.If(self.last_in):
-                m.d.sync += [self.result.eq(total), acc.eq(0)]
-            with m.Else():
-                m.d.sync += acc.eq(total)
+        os_pe_step(m, self, acc, total)
         return m
 
 
@@ -148,14 +139,5 @@ class MixpeFp16PE(wiring.Component):
             nxt = Signal(16, name=f"p_{i + 1}")
             m.d.comb += nxt.eq(Mux(self.b_in[i], add.o, p))
             p = nxt
-        with m.If(self.en):
-            m.d.sync += [
-                self.a_out.eq(self.a_in),
-                self.b_out.eq(self.b_in),
-                self.last_out.eq(self.last_in),
-            ]
-            with m.If(self.last_in):
-                m.d.sync += [self.result.eq(p), acc.eq(0)]
-            with m.Else():
-                m.d.sync += acc.eq(p)
+        os_pe_step(m, self, acc, p)
         return m

@@ -79,6 +79,22 @@ def _hop_bits(cfg: SystolicConfig) -> int:
     return max(1, (cfg.rows - 1).bit_length())
 
 
+def os_pe_step(m: Module, pe, acc: Signal, total) -> None:
+    """The clocked step every output-stationary PE shares, whatever it computes: forward
+    the operands and the ``last`` flag when enabled, and either emit ``total`` (the last
+    term of an output: result out, accumulator cleared) or keep it in ``acc``."""
+    with m.If(pe.en):
+        m.d.sync += [
+            pe.a_out.eq(pe.a_in),
+            pe.b_out.eq(pe.b_in),
+            pe.last_out.eq(pe.last_in),
+        ]
+        with m.If(pe.last_in):
+            m.d.sync += [pe.result.eq(total), acc.eq(0)]
+        with m.Else():
+            m.d.sync += acc.eq(total)
+
+
 class SystolicPE(wiring.Component):
     """One processing element of :class:`SystolicArray` (synthesisable on its own).
 
@@ -136,16 +152,7 @@ class SystolicPE(wiring.Component):
             acc = Signal.like(self.result, name="acc")
             total = Signal.like(self.result, name="total")
             m.d.comb += total.eq(acc + self.a_in * self.b_in)
-            with m.If(self.en):
-                m.d.sync += [
-                    self.a_out.eq(self.a_in),
-                    self.b_out.eq(self.b_in),
-                    self.last_out.eq(self.last_in),
-                ]
-                with m.If(self.last_in):
-                    m.d.sync += [self.result.eq(total), acc.eq(0)]
-                with m.Else():
-                    m.d.sync += acc.eq(total)
+            os_pe_step(m, self, acc, total)
         else:
             shadow = Signal.like(self.w_in, name="shadow")
             active = Signal.like(self.w_in, name="active")

@@ -32,6 +32,7 @@ from __future__ import annotations
 import math
 from dataclasses import asdict, dataclass
 
+import numpy as np
 import simpy
 
 from hwsim.families.systolic.config import SystolicConfig
@@ -49,11 +50,6 @@ def _span(total: int, size: int, i: int) -> int:
     return min(size, total - i * size)
 
 
-def _load(a_tile: int, fetch_a: bool, b_tile: int, fetch_b: bool) -> int:
-    """Bytes loaded before a fold: each operand tile if it is (re)fetched for it."""
-    return a_tile * fetch_a + b_tile * fetch_b
-
-
 @dataclass(frozen=True)
 class Fold:
     """One fold: DRAM bytes to load before it, bytes to write after it."""
@@ -62,30 +58,33 @@ class Fold:
     write_bytes: int
 
 
-def folds(cfg: SystolicConfig, m: int, k: int, n: int) -> list[Fold]:
-    """The folds of one GEMM in the RTL's order, with the closed form's fetch policy."""
+def fold_tiles(cfg: SystolicConfig, m: int, k: int, n: int):
+    """The folds of one GEMM in the RTL's order, with the closed form's fetch policy (an
+    operand fetched once if it fits in its buffer, else on every fold that re-reads it).
+
+    Yields ``(loads, write)`` per fold: ``loads`` a list of ``(tile, bytes)`` fetched
+    before it, ``write`` the ``(tile, bytes)`` written after it or ``None``. A tile is
+    named by operand and block indices, so a re-fetched tile has the same name."""
     r, c = cfg.rows, cfg.cols
     ab, bb, ob = _bytes(cfg.a_bits), _bytes(cfg.b_bits), _bytes(cfg.acc_bits)
     ifmap_cap, filter_cap = cfg.ifmap_sram_kb * 1024, cfg.filter_sram_kb * 1024
-    out: list[Fold] = []
     if cfg.dataflow == "os":
-        a_fits = m * k * ab <= ifmap_cap
-        b_fits = k * c * bb <= filter_cap
+        a_fits, b_fits = m * k * ab <= ifmap_cap, k * c * bb <= filter_cap
         for ci in range(_cdiv(n, c)):
             nc = _span(n, c, ci)
             for ri in range(_cdiv(m, r)):
                 mr = _span(m, r, ri)
-                load = _load(mr * k * ab, not a_fits or ci == 0, k * nc * bb, not b_fits or ri == 0)
-                out.append(Fold(load, mr * nc * ob))
-        return out
+                loads = [(("A", ri), mr * k * ab)] if not a_fits or ci == 0 else []
+                loads += [(("B", ci), k * nc * bb)] if not b_fits or ri == 0 else []
+                yield loads, (("C", ri, ci), mr * nc * ob)
+        return
     # ws; is = ws on C^T = B^T A^T (streamed operand A <-> B, M <-> N)
     if cfg.dataflow == "is":
         m, n = n, m
         ab, bb = bb, ab
         ifmap_cap, filter_cap = filter_cap, ifmap_cap
     d = cfg.acc_depth
-    a_fits = m * k * ab <= ifmap_cap
-    b_fits = k * n * bb <= filter_cap
+    a_fits, b_fits = m * k * ab <= ifmap_cap, k * n * bb <= filter_cap
     kt = _cdiv(k, r)
     for ni in range(_cdiv(n, c)):
         nc = _span(n, c, ni)
@@ -93,9 +92,15 @@ def folds(cfg: SystolicConfig, m: int, k: int, n: int) -> list[Fold]:
             mr = _span(m, d, mi)
             for ki in range(kt):
                 kr = _span(k, r, ki)
-                load = _load(mr * kr * ab, not a_fits or ni == 0, kr * nc * bb, not b_fits or mi == 0)
-                out.append(Fold(load, mr * nc * ob if ki == kt - 1 else 0))
-    return out
+                loads = [(("A", mi, ki), mr * kr * ab)] if not a_fits or ni == 0 else []
+                loads += [(("B", ki, ni), kr * nc * bb)] if not b_fits or mi == 0 else []
+                yield loads, ((("C", mi, ni), mr * nc * ob) if ki == kt - 1 else None)
+
+
+def folds(cfg: SystolicConfig, m: int, k: int, n: int) -> list[Fold]:
+    """The folds of one GEMM (:func:`fold_tiles`) as bytes loaded before and written after."""
+    return [Fold(sum(b for _, b in loads), write[1] if write else 0)
+            for loads, write in fold_tiles(cfg, m, k, n)]
 
 
 @dataclass(frozen=True)
@@ -178,60 +183,26 @@ def simulate(cfg: SystolicConfig, m: int, k: int, n: int, buffers: int = 2) -> M
 
 
 def fold_requests(cfg: SystolicConfig, m: int, k: int, n: int, size: int = 64):
-    """Per fold (RTL order, the closed form's fetch policy, the same bytes as
-    :func:`folds`): the request addresses loaded before it and written after it.
+    """Per fold (:func:`fold_tiles`): the request addresses loaded before it and written
+    after it.
 
     Operands are stored tiled: every tile a fold loads or writes is one contiguous,
     ``size``-aligned region (the layout a DMA engine streams best; a re-fetched tile
     re-reads its region), so the requests carry the fold's bytes rounded up to whole
     requests and the replay measures the memory's timing, not a layout's waste."""
     regions: dict = {}
-    top = [0]
+    top = 0
 
-    def region(key, nbytes):
-        if key not in regions:
-            regions[key] = top[0]
-            top[0] += _cdiv(nbytes, 4096) * 4096
-        lo = regions[key]
+    def region(tile, nbytes):
+        nonlocal top
+        if tile not in regions:
+            regions[tile] = top
+            top += _cdiv(nbytes, 4096) * 4096
+        lo = regions[tile]
         return list(range(lo, lo + _cdiv(nbytes, size) * size, size))
 
-    r, c = cfg.rows, cfg.cols
-    ab, bb, ob = _bytes(cfg.a_bits), _bytes(cfg.b_bits), _bytes(cfg.acc_bits)
-    ifmap_cap, filter_cap = cfg.ifmap_sram_kb * 1024, cfg.filter_sram_kb * 1024
-    out = []
-    if cfg.dataflow == "os":
-        a_fits, b_fits = m * k * ab <= ifmap_cap, k * c * bb <= filter_cap
-        for ci in range(_cdiv(n, c)):
-            nc = _span(n, c, ci)
-            for ri in range(_cdiv(m, r)):
-                mr = _span(m, r, ri)
-                load = []
-                if not a_fits or ci == 0:
-                    load += region(("A", ri), mr * k * ab)
-                if not b_fits or ri == 0:
-                    load += region(("B", ci), k * nc * bb)
-                out.append((load, region(("C", ri, ci), mr * nc * ob)))
-        return out
-    if cfg.dataflow == "is":  # the ws order on the transposed problem
-        m, n = n, m
-        ab, bb = bb, ab
-        ifmap_cap, filter_cap = filter_cap, ifmap_cap
-    d = cfg.acc_depth
-    a_fits, b_fits = m * k * ab <= ifmap_cap, k * n * bb <= filter_cap
-    kt = _cdiv(k, r)
-    for ni in range(_cdiv(n, c)):
-        nc = _span(n, c, ni)
-        for mi in range(_cdiv(m, d)):
-            mr = _span(m, d, mi)
-            for ki in range(kt):
-                kr = _span(k, r, ki)
-                load = []
-                if not a_fits or ni == 0:
-                    load += region(("A", mi, ki), mr * kr * ab)
-                if not b_fits or mi == 0:
-                    load += region(("B", ki, ni), kr * nc * bb)
-                out.append((load, region(("C", mi, ni), mr * nc * ob) if ki == kt - 1 else []))
-    return out
+    return [([a for tile, nb in loads for a in region(tile, nb)], region(*write) if write else [])
+            for loads, write in fold_tiles(cfg, m, k, n)]
 
 
 @dataclass(frozen=True)
@@ -272,7 +243,7 @@ def simulate_dram(cfg: SystolicConfig, m: int, k: int, n: int, dram, buffers: in
     and the previous fold has ended. Issue times depend on completions, so the schedule
     is found by fixed-point iteration (replay all requests, recompute the fold schedule,
     repeat until the issue times stop changing; issue times only move later, starting from
-    the schedule without memory time). The array clock is ``cfg.freq_mhz``, the memory's
+    a lower bound: loads at the memory's peak rate with no latency). The array clock is ``cfg.freq_mhz``, the memory's
     ``1000 / tCK`` MHz.
 
     Examples
@@ -301,8 +272,6 @@ def simulate_dram(cfg: SystolicConfig, m: int, k: int, n: int, dram, buffers: in
         addr += ld + wr
         is_w += [False] * len(ld) + [True] * len(wr)
         fold_of += [i] * (len(ld) + len(wr))
-    import numpy as np
-
     addr = np.array(addr, dtype=np.uint64)
     is_w = np.array(is_w, dtype=bool)
     fold_of = np.array(fold_of, dtype=np.int64)
@@ -359,4 +328,5 @@ def simulate_dram(cfg: SystolicConfig, m: int, k: int, n: int, dram, buffers: in
                             dram_energy_pj=float(res.energy_pj) if res is not None else 0.0)
 
 
-__all__ = ["DramReplayResult", "Fold", "MemSimResult", "fold_requests", "folds", "simulate", "simulate_dram"]
+__all__ = ["DramReplayResult", "Fold", "MemSimResult", "fold_requests", "fold_tiles", "folds", "simulate",
+           "simulate_dram"]
