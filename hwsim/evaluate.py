@@ -552,12 +552,54 @@ def _compact_provenance(c: dict) -> dict:
     }
 
 
+#: Energy coefficients per design and pricing (see :class:`_Linear`), shared by the
+#: points of a sweep that evaluate one design on several workloads.
+_LINEAR: dict = {}
+_LINEAR_MAX = 4096
+
+
+class _Linear:
+    """A design's energy as a linear function of its action counts and cycles.
+
+    Pricing is linear (every action costs a fixed energy, leakage and per-cycle actions
+    scale with cycles, calibration factors multiply), so the energy by part of any run is
+    ``sum_a n_a * E[a] + cycles * E[cycle]``; the coefficients are measured by pricing
+    one action (or one cycle) at a time with the cost model itself, once per design and
+    pricing, and the per-op energies of a record are then dot products. A test checks
+    that the per-op energies add up to the priced total.
+    """
+
+    def __init__(self, price, coefficients=None):
+        self.price = price
+        if coefficients is not None:  # a design priced from components: read off its components
+            self.per_action, self.per_cycle = coefficients
+        else:
+            self.per_action = {}
+            self.per_cycle = self._unit(1, {})
+
+    def _unit(self, cycles: int, actions: dict) -> dict:
+        return {k: float(v) for k, v in self.price(cycles, 0, actions)["energy_pj_by_part"].items()}
+
+    def by_part(self, cycles: int, actions: dict) -> dict:
+        out = {k: v * cycles for k, v in self.per_cycle.items()}
+        for a, n in actions.items():
+            if not n:
+                continue
+            coef = self.per_action.get(a)
+            if coef is None:
+                coef = self.per_action[a] = self._unit(0, {a: 1})
+            for k, v in coef.items():
+                out[k] = out.get(k, 0.0) + v * n
+        return out
+
+
 def _pricer(point: Point, fam: Family, cfg, design: dict):
-    """``price(cycles, macs, actions) -> cost dict`` for this point's design and pricing,
-    or ``None`` when the family (or hwsim) has no cost model."""
+    """``(price, linear)``: ``price(cycles, macs, actions) -> cost dict`` for this point's
+    design and pricing and its :class:`_Linear` form, or ``(None, None)`` when the family
+    (or hwsim) has no cost model."""
     cost = _cost_fn()
     if cost is None or fam.cost is None:
-        return None
+        return None, None
     # hwsim.cost prices a run's action counts with the family's components
     pr = point.pricing
     tech = _tech(pr.node_nm)
@@ -576,10 +618,18 @@ def _pricer(point: Point, fam: Family, cfg, design: dict):
         return cost(point.family, design, {"cycles": cycles, "macs": macs, "actions": actions},
                     tech, inputs, pe_array_area=area, extra_area=extra, calibration=cal)
 
-    return price
+    key = json.dumps([point.family, design, dataclasses.asdict(pr)], sort_keys=True, default=str)
+    lin = _LINEAR.get(key)
+    if lin is None:
+        if len(_LINEAR) >= _LINEAR_MAX:
+            _LINEAR.clear()
+        from hwsim.cost.report import energy_coefficients
+
+        lin = _LINEAR[key] = _Linear(price, energy_coefficients(tech, inputs, cal))
+    return price, lin
 
 
-def _layer(op: GemmOp, perf: dict, peak: float, price) -> dict:
+def _layer(op: GemmOp, perf: dict, peak: float, linear) -> dict:
     """One entry of :attr:`Record.layers` from an op's model figures (see LAYER_FIELDS)."""
     cycles, macs = int(perf["cycles"]), int(perf["macs"])
     d = {"name": op.name, "m": int(op.m), "k": int(op.k), "n": int(op.n), "count": int(op.count),
@@ -587,10 +637,10 @@ def _layer(op: GemmOp, perf: dict, peak: float, price) -> dict:
          "stall_cycles": int(perf["stall_cycles"]), "macs": macs,
          "utilization": exact_utilization(macs, cycles, peak), "dram_bytes": int(perf["dram_bytes"]),
          "energy_pj": None, "energy_pj_by_part": {}, "mapping": dict(perf.get("mapping") or {})}
-    if price is not None:
-        c = price(cycles, macs, {k: int(v) for k, v in sorted(perf["actions"].items())})
-        d["energy_pj"] = float(c["energy_pj"])
-        d["energy_pj_by_part"] = {k: float(v) for k, v in c["energy_pj_by_part"].items()}
+    if linear is not None:
+        parts = linear.by_part(cycles, {k: int(v) for k, v in perf["actions"].items()})
+        d["energy_pj"] = float(sum(parts.values()))
+        d["energy_pj_by_part"] = parts
     return d
 
 
@@ -628,8 +678,8 @@ def _make_record(point: Point, cfg, totals: dict, actions: dict, estimator: str,
         tokens_per_s=float(wl.tokens / latency) if wl.tokens and latency > 0 else None,
         actions={k: int(v) for k, v in sorted(actions.items())},
     )
-    price = _pricer(point, fam, cfg, design)
-    rec["layers"] = [_layer(op, perf, peak, price) for op, perf in zip(wl.ops, per_op)]
+    price, linear = _pricer(point, fam, cfg, design)
+    rec["layers"] = [_layer(op, perf, peak, linear) for op, perf in zip(wl.ops, per_op)]
     if price is None:
         rec["cost_provenance"] = {"status": cost_status(point.family)}
     else:
