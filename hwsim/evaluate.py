@@ -326,11 +326,16 @@ class Pricing:
     synthesised_area : bool
         Price the compute array from a synthesis of the generated RTL (cached by content
         hash) where the family offers it, instead of the MAC area table.
+    calibrated : bool
+        Scale the table's dynamic energy by the family's pinned gate-level activity
+        factors where it has them (the default); ``False`` prices from the table alone
+        (the record's ``cost_provenance["calibration"]`` is then empty).
     """
 
     node_nm: int = 45
     dram: str | None = None
     synthesised_area: bool = False
+    calibrated: bool = True
 
     def key_dict(self) -> dict:
         """The non-default settings (part of the point key)."""
@@ -612,7 +617,7 @@ def _pricer(point: Point, fam: Family, cfg, design: dict):
     extra = None
     if pr.synthesised_area and fam.cost.synthesised_area is not None:
         area, extra = fam.cost.synthesised_area(cfg)
-    cal = fam.cost.calibration(cfg) if fam.cost.calibration else None
+    cal = fam.cost.calibration(cfg) if fam.cost.calibration and pr.calibrated else None
 
     def price(cycles: int, macs: int, actions: dict) -> dict:
         return cost(point.family, design, {"cycles": cycles, "macs": macs, "actions": actions},
