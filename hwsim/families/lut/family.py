@@ -84,7 +84,7 @@ FAMILY = Family(
     stimulus=stimulus,
     peak_macs_per_cycle=lambda c: float(c.macs_per_cycle),
     cost=CostHooks(inputs=cost_inputs, pe_array_area=pe_array_area, calibration=lut_calibration),
-    cli=CliHooks(run=cli.add_run_parser, export=cli.add_export_parser, synth=cli.add_synth_parser),
+    cli=CliHooks(run=cli.add_run_parser),
     top=top,
     op_kinds=(GemmOp,),
     studies={"lut_vs_mac": lut_vs_mac_items},

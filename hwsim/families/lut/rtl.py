@@ -46,9 +46,9 @@ def component(cfg: LutConfig, kind: str):
 def verilog_text(cfg: LutConfig, kind: str) -> str:
     """Verilog of one tile. ``w_bits`` and ``weight_mode`` are run-time inputs, so every
     configuration that differs only in them gives the same text (and Verilator build)."""
-    from amaranth.back import verilog
+    from hwsim.eda.verilog import convert
 
-    return verilog.convert(component(cfg, kind), name=top_name(kind), emit_src=False)
+    return convert(component(cfg, kind), top_name(kind))
 
 
 def _pack(values, width: int) -> int:

@@ -63,9 +63,9 @@ def component(cfg: MixpeConfig):
 def verilog_text(cfg: MixpeConfig) -> str:
     """Verilog of the array (the same text for every ``w_bits`` and ``zero_point`` of one
     shape). Cached per config: the FP16 array takes seconds to convert."""
-    from amaranth.back import verilog
+    from hwsim.eda.verilog import convert
 
-    return verilog.convert(component(cfg), name=top_name(cfg), emit_src=False)
+    return convert(component(cfg), top_name(cfg))
 
 
 def export_verilog(cfg: MixpeConfig, out_dir) -> Path:

@@ -36,9 +36,9 @@ def component(cfg: PimConfig):
 
 
 def verilog_text(cfg: PimConfig) -> str:
-    from amaranth.back import verilog
+    from hwsim.eda.verilog import convert
 
-    return verilog.convert(component(cfg), name=TOP, emit_src=False)
+    return convert(component(cfg), TOP)
 
 
 def _pack(values, width: int) -> int:
