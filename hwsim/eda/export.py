@@ -508,14 +508,15 @@ def export(family, cfg, out_dir, *, fpga_wrapper: bool = False, freq_mhz: float 
     if freq_mhz is None:
         freq_mhz = float(getattr(cfg, "freq_mhz", 100.0))
     if not freq_mhz > 0 or not np.isfinite(freq_mhz):
-        raise ConfigError("freq_mhz", f"must be a positive number, not {freq_mhz!r}")
+        raise ConfigError("freq_mhz", f"must be a positive finite number, not {freq_mhz!r}")
     component, module = family.top(cfg) if top is None else top
     name = export_name(family, cfg, module)
     port_list = ports(component)
     vectors = family.rtl.vectors(cfg, _jobs(family, cfg, seed))
     out = Path(out_dir)
-    if out.exists() and not out.is_dir():
-        raise ConfigError("--output", f"{out} is a file, not a folder")
+    for d in (out, *out.parents):
+        if d.exists() and not d.is_dir():
+            raise ConfigError("--output", f"{d} is a file, not a folder")
     out.mkdir(parents=True, exist_ok=True)
     files = {}
 
