@@ -284,10 +284,14 @@ def test_cli_export(tmp_path, capsys):
 
     from hwsim.cli import main
 
-    assert main(["rtl", "export", "lut", "--tile-n", "4", "--tile", "both", "-o", str(tmp_path)]) == 0
-    assert "module lut_tile" in (tmp_path / "lut_tile.v").read_text()
-    assert "module mac_tile" in (tmp_path / "mac_tile.v").read_text()
-    assert json.loads((tmp_path / "lut_config.json").read_text())["tile_n"] == 4
+    names = {}
+    for core in ("lut", "mac"):
+        assert main(["rtl", "export", "lut", "--tile-n", "4", "--core", core, "-o", str(tmp_path), "--json"]) == 0
+        names[core] = json.loads(capsys.readouterr().out)["name"]
+        assert f"module {names[core]}(" in (tmp_path / f"{names[core]}.v").read_text()
+        meta = json.loads((tmp_path / f"{names[core]}.json").read_text())
+        assert meta["config"]["tile_n"] == 4 and meta["config"]["core"] == core and "w_bits" not in meta["config"]
+    assert names["lut"].startswith("lut_tile_m2n4k4_") and names["mac"].startswith("mac_tile_m2n4k4_")
 
 
 # --- sweep and comparison ----------------------------------------------------------------
@@ -337,10 +341,10 @@ def test_cli_synth(capsys):
 
     from hwsim.cli import main
 
-    assert main(["rtl", "synth", "lut", "--tile-n", "8", "--json"]) == 0
-    d = json.loads(capsys.readouterr().out)
-    assert set(d["tiles"]) == {"lut", "mac"}
-    assert all(t["area_um2"] > 1000 and t["cells"] > 100 for t in d["tiles"].values())
+    for core in ("lut", "mac"):
+        assert main(["rtl", "synth", "lut", "--tile-n", "8", "--core", core, "--json"]) == 0
+        d = json.loads(capsys.readouterr().out)
+        assert d["top"] == f"{core}_tile" and d["area_um2"] > 1000 and d["cell_count"] > 100
 
 
 @pytest.mark.slow
@@ -350,10 +354,9 @@ def test_cli_synth_fpga(capsys):
 
     from hwsim.cli import main
 
-    assert main(["rtl", "synth", "lut", "--tile", "lut", "--tile-m", "1", "--tile-n", "2", "--target", "ice40",
+    assert main(["rtl", "synth", "lut", "--core", "lut", "--tile-m", "1", "--tile-n", "2", "--target", "ice40",
                  "--json"]) == 0
-    d = json.loads(capsys.readouterr().out)
-    t = d["tiles"]["lut"]
+    t = d = json.loads(capsys.readouterr().out)
     assert d["target"] == "ice40" and t["luts"] > 100 and t["ffs"] > t["provenance"]["wrapper"]["port_bits_out"]
     assert t["fmax_mhz"] > 10
     assert main(["rtl", "synth", "lut", "--target", "ice40", "--liberty", "x.lib"]) == 2

@@ -264,8 +264,9 @@ def test_rtl_back_pressure_equals_golden_and_amaranth(tmp_path):
 def test_cli_exports_the_scaled_tile(tmp_path):
     from hwsim.cli import main
 
-    assert main(["rtl", "export", "lut", "--tile-n", "4", "--tile", "lut", "--with-rescale", "--group-size", "8",
+    assert main(["rtl", "export", "lut", "--tile-n", "4", "--core", "lut", "--with-rescale", "--group-size", "8",
                  "-o", str(tmp_path)]) == 0
-    assert "module scaled_lut_tile" in (tmp_path / "scaled_lut_tile.v").read_text()
+    [path] = tmp_path.glob("scaled_lut_tile_m2n4k4_*_g8.v")
+    assert f"module {path.stem}(" in path.read_text()
     assert main(["rtl", "export", "lut", "--with-rescale", "--group-size", "6", "-o", str(tmp_path / "bad")]) == 2
     assert not (tmp_path / "bad").exists()

@@ -299,11 +299,12 @@ INT8_RTL = dict(FAMILY.examples[1])
 def test_rtl_export(tmp_path, capsys):
     from hwsim.cli import main
 
-    assert main(["rtl", "export", "pim", "--operand-format", "int8", "--channels", "1", "--bankgroups", "2",
+    assert main(["rtl", "export", "pim", "--operand-format", "int8", "--bankgroups", "2",
                  "--banks-per-group", "1", "--page-bytes", "64", "--mac-lanes", "8", "--out", str(tmp_path)]) == 0
-    text = (tmp_path / "pim_unit.v").read_text()
-    assert "module pim_unit" in text and "acc_b1" in text
-    assert json.loads((tmp_path / "pim_unit.json").read_text())["mac_lanes"] == 8
+    [path] = [p for p in tmp_path.glob("pim_int8_b*l8w*_*.v") if not p.stem.endswith(("_tb", "_fpga"))]
+    text = path.read_text()
+    assert f"module {path.stem}(" in text and "acc_b1" in text
+    assert json.loads(path.with_suffix(".json").read_text())["config"]["mac_lanes"] == 8
 
 
 @pytest.mark.rtl
@@ -374,7 +375,7 @@ def test_rtl_synth_pim_asic(capsys):
 
     from hwsim.cli import main
 
-    base = ["rtl", "synth", "pim", "--operand-format", "int8", "--channels", "1", "--bankgroups", "2",
+    base = ["rtl", "synth", "pim", "--operand-format", "int8", "--bankgroups", "2",
             "--banks-per-group", "1", "--page-bytes", "64", "--acc-bits", "20", "--json"]
     areas = {}
     for lanes in (4, 8):

@@ -238,15 +238,16 @@ def test_rtl_runner_rejects_bad_backpressure():
 
 
 def test_export_verilog(tmp_path):
-    from hwsim.families.systolic.rtl import export_verilog
+    from hwsim.eda.export import export
+    from hwsim.families.systolic.family import FAMILY
 
     cfg = SystolicConfig(rows=2, cols=3, dataflow="ws", acc_depth=4)
-    path = export_verilog(cfg, tmp_path)
-    assert path.name == "systolic_ws_2x3.v"
-    text = path.read_text()
-    assert "module systolic_ws_2x3" in text and "operands__ready" in text
-    meta = json.loads((tmp_path / "systolic_ws_2x3.json").read_text())
-    assert SystolicConfig.from_dict(meta["config"]) == cfg
+    b = export(FAMILY, cfg, tmp_path)
+    assert b.name.startswith("systolic_ws_2x3_") and b.files["verilog"].name == f"{b.name}.v"
+    text = b.files["verilog"].read_text()
+    assert f"module {b.name}(" in text and "operands__ready" in text
+    meta = json.loads((tmp_path / f"{b.name}.json").read_text())
+    assert SystolicConfig(**meta["config"]) == cfg
 
 
 def test_pe_is_its_own_component():

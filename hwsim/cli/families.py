@@ -26,8 +26,9 @@ def describe(fam) -> dict:
         "modes": list(fam.modes),
         "ops": [k.__name__ for k in fam.op_kinds],
         "vectorised_model": fam.estimate_arrays is not None,
-        "export": fam.cli.export is not None,
-        "synth": fam.cli.synth is not None,
+        "export": fam.rtl is not None,
+        "synth": fam.rtl is not None,
+        "rtl_fields": list(fam.rtl.fields) if fam.rtl is not None else [],
         "studies": list(fam.studies),
         "config_fields": fields,
     }

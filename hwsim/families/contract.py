@@ -29,13 +29,16 @@ op kinds
     The workload operation classes the family's model accepts (a GEMM; a GEMV against a
     KV cache; ...), so an op the family cannot run is refused before any work starts.
 hardware
-    ``top(cfg) -> (component, module_name)`` for export and synthesis, and ``synth`` hooks.
+    ``top(cfg) -> (component, module_name)`` for export and synthesis, and :class:`RtlHooks`:
+    which config fields shape the RTL, what the top's ports mean (:class:`PortDoc`), the
+    test vectors of a job (:class:`TestVectors`) and the family's synthesis extras. From
+    these :mod:`hwsim.eda.export` writes a self-describing, self-checking bundle and
+    ``hwsim rtl export|synth`` build their options; a family without ``rtl`` has neither.
 cost
     :class:`CostHooks`: the components a design is priced from, its compute-array area
     and its calibration factors.
 cli
-    :class:`CliHooks`: the family's parsers of ``hwsim run``, ``hwsim rtl export`` and
-    ``hwsim rtl synth``.
+    :class:`CliHooks`: the family's parser of ``hwsim run``.
 
 A *system* (two engines on one workload, e.g. an NPU beside DRAM-PIM) is registered the
 same way: its config names the engines' configs, its ``estimate`` runs the scheduler, and
@@ -187,16 +190,120 @@ class CliHooks:
     run_extras : callable or None
         ``(args, cfg, workload) -> RunExtras``: what those options change; raise
         :class:`~hwsim.errors.ConfigError` naming the option for a bad combination.
-    export, synth : callable or None
-        ``register(subparsers)`` of the family's ``hwsim rtl export`` / ``synth`` parser.
+
+    ``hwsim rtl export|synth`` are built from :class:`RtlHooks` for every family.
     """
 
     describe: Callable[[Any], str] | None = None
     description: str = ""
     run_options: Callable[[Any], None] | None = None
     run_extras: Callable[..., RunExtras] | None = None
-    export: Callable[[Any], None] | None = None
-    synth: Callable[[Any], None] | None = None
+
+
+@dataclass(frozen=True)
+class PortDoc:
+    """What the header of an exported top says beyond the port list Amaranth's signature
+    gives (names, directions, widths and the bit layout of every packed payload).
+
+    Attributes
+    ----------
+    meaning : mapping
+        ``{port or stream name: one line}`` for every top-level member of the signature
+        (a stream is named without its ``__valid/__ready/__payload`` suffix).
+    beats : mapping
+        ``{stream or port name: text}``: the order of the beats of each stream (which
+        matrix elements, in which order) and the packing of plain (non-layout) buses.
+    rules : str
+        The handshake rules (when ``valid`` may rise or fall, what ``ready`` depends on)
+        or, for a design driven by timed commands, the command timing it needs.
+    latency : str
+        Cycles as a formula of the configuration and the operation's shape.
+    """
+
+    meaning: Mapping[str, str]
+    beats: Mapping[str, str] = field(default_factory=dict)
+    rules: str = ""
+    latency: str = ""
+
+
+@dataclass(frozen=True)
+class TestVectors:
+    """Stimulus and expected outputs of a testbench that runs without Python.
+
+    Integers are unsigned bit patterns of the port (two's complement already applied).
+
+    Attributes
+    ----------
+    static : mapping
+        ``{input port: value}`` held for the whole run (run-time configuration inputs).
+    sources : mapping
+        ``{stream: [payload, ...]}`` driven in order on ``<stream>__payload`` with
+        ``__valid``/``__ready``.
+    sinks : mapping
+        ``{stream: [(payload, mask), ...]}`` expected in order on an output stream; only
+        the bits set in ``mask`` are compared (padding lanes are don't-care).
+    events : sequence
+        ``[(cycle, {input port: value}), ...]``: inputs applied for exactly that cycle
+        (counted from the first cycle after reset), zero otherwise; cycles ascending.
+    flagged : mapping
+        ``{output port: (valid port, [(value, mask), ...])}``: values expected, in order,
+        in the cycles the valid port is high (an output with no ``ready``).
+    """
+
+    static: Mapping[str, int] = field(default_factory=dict)
+    sources: Mapping[str, Any] = field(default_factory=dict)
+    sinks: Mapping[str, Any] = field(default_factory=dict)
+    events: tuple = ()
+    flagged: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class RtlHooks:
+    """What :mod:`hwsim.eda.export` and ``hwsim rtl export|synth`` need from a family.
+
+    Attributes
+    ----------
+    fields : tuple of str
+        Config fields that shape the generated RTL (the others, e.g. buffer sizes or a
+        weight precision that is a run-time input, give the same Verilog). Only these are
+        options of ``hwsim rtl`` and keys of the exported JSON; the export's name is made
+        unique from them.
+    doc : callable
+        ``cfg -> PortDoc``.
+    vectors : callable
+        ``(cfg, jobs) -> TestVectors`` for jobs made by the family's ``stimulus``; the
+        expected outputs come from the golden function.
+    tb_shapes : tuple
+        Operation shapes (as ``stimulus`` takes them) of the exported testbench's jobs.
+    name : callable or None
+        ``cfg -> str``: a readable base for the export's name (default: the top module's
+        name); a short hash of the RTL-shaping fields is appended.
+    synth_options : callable or None
+        ``parser -> None``: the family's extra options of ``hwsim rtl synth``.
+    synth_asic : callable or None
+        ``(cfg, args) -> dict`` with at least ``area_um2``: the family's own ASIC area (e.g.
+        one PE synthesised and composed); default: the whole top synthesised flat.
+    run_time_inputs : callable or None
+        ``cfg -> {input port: value}``: inputs that set run-time modes (weight precision,
+        code kind); written to the JSON and the header so that the user drives them.
+    export_options : callable or None
+        ``parser -> None``: the family's extra options of ``hwsim rtl export``.
+    export_extra : callable or None
+        ``(cfg, args) -> writer or None``: checks those options before anything is written
+        and returns ``writer(bundle) -> {role: path}``, which writes the family's extra
+        files beside the bundle (e.g. a variant of the top with an output stage).
+    """
+
+    fields: tuple
+    doc: Callable[[Any], PortDoc]
+    vectors: Callable[..., TestVectors]
+    tb_shapes: tuple = ((4, 8, 4),)
+    name: Callable[[Any], str] | None = None
+    synth_options: Callable[[Any], None] | None = None
+    synth_asic: Callable[..., dict] | None = None
+    run_time_inputs: Callable[[Any], Mapping[str, int]] | None = None
+    export_options: Callable[[Any], None] | None = None
+    export_extra: Callable[..., Mapping] | None = None
 
 
 @dataclass(frozen=True)
@@ -227,6 +334,8 @@ class Family:
     cli : CliHooks
     top : callable
         ``cfg -> (amaranth component, Verilog module name)``.
+    rtl : RtlHooks or None
+        Export, testbench and synthesis hooks (``None``: no ``hwsim rtl`` commands).
     op_kinds : tuple of type
         Workload operation classes the model accepts.
     estimate_arrays : callable or None
@@ -261,6 +370,7 @@ class Family:
     modes: tuple = ("default",)
     studies: Mapping[str, Callable] = field(default_factory=dict)
     examples: tuple = ()
+    rtl: RtlHooks | None = None
 
     def __post_init__(self):
         unknown = set(self.implementations) - set(IMPLEMENTATIONS)
@@ -271,6 +381,10 @@ class Family:
                 raise ConfigError("implementations", f"family {self.name!r} lacks {need!r}")
         if not dataclasses.is_dataclass(self.config):
             raise ConfigError("config", f"family {self.name!r}: the config must be a dataclass")
+        if self.rtl is not None:
+            unknown = set(self.rtl.fields) - set(self.fields())
+            if unknown:
+                raise ConfigError("rtl.fields", f"family {self.name!r}: not config fields: {sorted(unknown)}")
 
     # ------------------------------------------------------------------ config views
     def fields(self) -> tuple:

@@ -5,20 +5,9 @@ from __future__ import annotations
 import argparse
 
 from hwsim.families.lut.config import LutConfig
-from hwsim.cli.common import print_json
 from hwsim.families.contract import RunExtras
-from hwsim.cli.options import add_config_options as add_options
-from hwsim.cli.options import config_from_args as options_config
 from hwsim.cli.options import option_for
 from hwsim.errors import ConfigError
-
-def add_config_options(p: argparse.ArgumentParser, memory: bool = True) -> None:
-    add_options(p, LutConfig, title="LUT tensor core configuration", skip=("core",),
-                groups=(None, "memory and clock") if memory else (None,))
-
-
-def config_from_args(args) -> LutConfig:
-    return options_config(LutConfig, args, extra={"core": getattr(args, "core", "lut")})
 
 
 DESCRIPTION = ("C[M,N] = A[M,K] x W[K,N] with low-bit weights on a LUT tensor core tile (or, with --core mac, "
@@ -102,99 +91,34 @@ def _synth_line(name: str, target: str, r: dict) -> str:
             f"Fmax {r['fmax_mhz']} MHz")
 
 
-def _tiles(value: str) -> tuple[str, ...]:
-    if value not in ("lut", "mac", "both"):
-        raise ConfigError("--tile", f"must be one of 'lut', 'mac', 'both', not {value!r}")
-    return ("lut", "mac") if value == "both" else (value,)
-
-
-def add_export_parser(sub) -> None:
-    p = sub.add_parser("lut", help="LUT tensor core tile (and its MAC baseline)",
-                       description="Write the Verilog of the LUT tensor core tile (table precompute unit, "
-                       "lookup array with bit-serial accumulation, output stage) and/or of the MAC baseline "
-                       "tile of the same shape, plus a JSON file with the configuration. Weight bits and "
-                       "weight mode are run-time inputs of both tiles.")
-    add_config_options(p, memory=False)
-    p.add_argument("--tile", default="both", metavar="{lut,mac,both}", help="which tile(s) to write (default both)")
+def add_export_options(p) -> None:
+    """Options of ``hwsim rtl export lut`` beyond the generic ones."""
     p.add_argument("--with-rescale", action="store_true",
-                   help="also write scaled_lut_tile.v: the LUT tile followed by its group-wise fixed-point "
+                   help="also write scaled_<name>_g<G>.v: the LUT tile followed by its group-wise fixed-point "
                    "output-rescale stage")
     p.add_argument("--group-size", type=int, default=128,
                    help="with --with-rescale: K elements per quantisation group (default 128)")
-    p.add_argument("-o", "--output", default="rtl/generated", help="output folder (default rtl/generated)")
-    p.set_defaults(func=cmd_export)
 
 
-def cmd_export(args) -> int:
-    from hwsim.families.lut.rtl import export_verilog
+def export_extra(cfg: LutConfig, args):
+    """With ``--with-rescale``: check the group size now, and return the writer of the scaled tile."""
+    if not args.with_rescale:
+        return None
+    from hwsim.families.lut.rescale import rescale_config
 
-    tiles = _tiles(args.tile)
-    cfg = config_from_args(args)
-    rcfg = None
-    if args.with_rescale:  # validate everything before writing anything
-        from hwsim.families.lut.rescale import rescale_config
+    try:
+        rcfg = rescale_config(cfg, args.group_size)
+    except ConfigError as e:
+        raise ConfigError("--group-size" if e.key == "group_size" else option_for(LutConfig, e.key), e.reason) from None
 
-        try:
-            rcfg = rescale_config(cfg, args.group_size)
-        except ConfigError as e:
-            raise ConfigError("--group-size" if e.key == "group_size" else e.key, e.reason) from None
-    for path in export_verilog(cfg, args.output, tiles):
-        print(path)
-    if rcfg is not None:
-        from pathlib import Path
+    def write(bundle) -> dict:
+        from hwsim.eda.verilog import convert
+        from hwsim.families.lut.rescale_rtl import component
 
-        from hwsim.families.lut.rescale_rtl import verilog_text
+        name = f"scaled_{bundle.name}_g{rcfg.group_size}"
+        path = bundle.folder / f"{name}.v"
+        path.write_text(f"// {name}: the LUT tile of {bundle.name} followed by its group-wise output rescale "
+                        f"(groups of {rcfg.group_size}).\n" + convert(component(cfg, rcfg), name))
+        return {"scaled_tile": path}
 
-        path = Path(args.output) / "scaled_lut_tile.v"
-        path.write_text(verilog_text(cfg, rcfg))
-        print(path)
-    return 0
-
-
-def add_synth_parser(sub) -> None:
-    p = sub.add_parser("lut", help="LUT tensor core tile (and its MAC baseline)",
-                       description="Synthesise the LUT and/or MAC tile: onto the project's standard-cell "
-                       "library with Yosys (--target asic: cell area in um^2), or for an FPGA with Yosys and "
-                       "nextpnr from PyPI (--target ice40 / ecp5: LUTs, flip-flops, DSPs, BRAMs, Fmax; the "
-                       "tile sits behind a serial wrapper so that its wide buses fit the package).")
-    add_config_options(p, memory=False)
-    p.add_argument("--tile", default="both", metavar="{lut,mac,both}", help="which tile(s) (default both)")
-    p.add_argument("--target", default="asic", metavar="{asic,ice40,ecp5}",
-                   help="standard cells (asic) or an FPGA: iCE40 HX8K, ECP5 LFE5U-85F (default asic)")
-    p.add_argument("--liberty", default=None, help="asic: a liberty file (default: the project's 45 nm cells)")
-    p.add_argument("--json", action="store_true", help="print one JSON object")
-    p.set_defaults(func=cmd_synth)
-
-
-def cmd_synth(args) -> int:
-    from hwsim.families.lut.compare import tile_fpga
-    from hwsim.eda.synth import synth_asic
-    from hwsim.families.lut.rtl import top_name, verilog_text
-
-    tiles = _tiles(args.tile)
-    if args.target not in ("asic", "ice40", "ecp5"):
-        raise ConfigError("--target", f"must be one of 'asic', 'ice40', 'ecp5', not {args.target!r}")
-    if args.liberty is not None and args.target != "asic":
-        raise ConfigError("--liberty", f"applies to --target asic only, not {args.target!r}")
-    cfg = config_from_args(args)
-    out = {}
-    for kind in tiles:
-        if args.target == "asic":
-            r = synth_asic(verilog_text(cfg, kind), top_name(kind), args.liberty,
-                           name=f"{kind}_m{cfg.tile_m}n{cfg.tile_n}k{cfg.tile_k}")
-            out[kind] = {"area_um2": r.area_um2, "sequential_area_um2": r.sequential_area_um2,
-                         "cells": r.cell_count, "provenance": r.provenance}
-        else:
-            out[kind] = tile_fpga(cfg, kind, args.target).to_dict()
-    if args.json:
-        return print_json({"family": "lut", "target": args.target, "config": cfg.to_dict(), "tiles": out})
-    for kind, r in out.items():
-        name = f"{kind}_tile M{cfg.tile_m} N{cfg.tile_n} K{cfg.tile_k}"
-        if args.target == "asic":
-            print(f"{name}: {r['area_um2']:,.0f} um^2 ({r['cells']:,} cells, sequential "
-                  f"{r['sequential_area_um2']:,.0f} um^2)")
-        else:
-            print(f"{name} on {args.target}: {r['luts']:,} LUTs, {r['ffs']:,} FFs, {r['dsps']} DSPs, "
-                  f"{r['brams']} BRAMs, Fmax {r['fmax_mhz']} MHz (wrapper adds "
-                  f"{r['provenance']['wrapper']['wrapper_ffs']} FFs)")
-    return 0
+    return write

@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 import hwsim.families.lut as package
-from hwsim.families.contract import CliHooks, CostHooks, Family, Result
+from hwsim.families.contract import CliHooks, CostHooks, Family, Result, RtlHooks
 from hwsim.families.lut import cli
 from hwsim.families.lut.activity import lut_calibration
 from hwsim.families.lut.compare import cost_inputs, pe_array_area
@@ -67,6 +67,14 @@ def stimulus(cfg: LutConfig, shape, rng: np.random.Generator) -> dict:
             "q": rng.integers(0, 1 << cfg.w_bits, (k, n), dtype=np.int64)}
 
 
+def _rtl_hook(name):
+    def call(*args):
+        from hwsim.families.lut import rtl
+
+        return getattr(rtl, name)(*args)
+    return call
+
+
 def top(cfg: LutConfig):
     from hwsim.families.lut.rtl import component, top_name
 
@@ -85,8 +93,15 @@ FAMILY = Family(
     peak_macs_per_cycle=lambda c: float(c.macs_per_cycle),
     cost=CostHooks(inputs=cost_inputs, pe_array_area=pe_array_area, calibration=lut_calibration),
     cli=CliHooks(describe=cli.describe, description=cli.DESCRIPTION, run_options=cli.add_run_options,
-                 run_extras=cli.run_extras, export=cli.add_export_parser, synth=cli.add_synth_parser),
+                 run_extras=cli.run_extras),
     top=top,
+    # weight bits and weight mode are run-time inputs of both tiles; buffers, DRAM and clock
+    # are not in the RTL
+    rtl=RtlHooks(fields=("core", "act_format", "k_group", "symmetric_table", "tile_m", "tile_n", "tile_k",
+                         "lookup_units", "table_bits", "acc_bits"),
+                 doc=_rtl_hook("port_doc"), vectors=_rtl_hook("test_vectors"), tb_shapes=((3, 8, 10), (2, 4, 5)),
+                 name=_rtl_hook("export_base"), run_time_inputs=_rtl_hook("run_time_inputs"),
+                 export_options=cli.add_export_options, export_extra=cli.export_extra),
     op_kinds=(GemmOp,),
     studies={"lut_vs_mac": lut_vs_mac_items},
     # tile shapes of tests/test_lut_fidelity.py (weight precision is a run-time input of the

@@ -216,9 +216,9 @@ def component(cfg: LutConfig, rcfg: RescaleConfig) -> ScaledLutTile:
 
 def verilog_text(cfg: LutConfig, rcfg: RescaleConfig) -> str:
     """Verilog of the scaled tile; independent of ``w_bits``, ``weight_mode`` and ``group_size``."""
-    from amaranth.back import verilog
+    from hwsim.eda.verilog import convert
 
-    return verilog.convert(component(cfg, rcfg), name=TOP, emit_src=False)
+    return convert(component(cfg, rcfg), TOP)
 
 
 def _prepare(jobs) -> tuple[list[ScaledJob], list[dict]]:

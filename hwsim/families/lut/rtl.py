@@ -12,8 +12,6 @@ cycles.
 from __future__ import annotations
 
 from functools import lru_cache
-
-import json
 import logging
 import tempfile
 from pathlib import Path
@@ -24,6 +22,7 @@ from hwsim.families.lut.config import LutConfig
 from hwsim.families.lut.cyclesim import tile_steps
 from hwsim.families.lut.golden import bit_planes, check_operands
 from hwsim.errors import ConfigError
+from hwsim.families.lut.config import MAX_W_BITS
 from hwsim.families.lut.hdl import MAC_CODE_BITS, MODE_CODES, LutTile, MacTile, check_config
 
 log = logging.getLogger(__name__)
@@ -50,9 +49,9 @@ def verilog_text(cfg: LutConfig, kind: str) -> str:
     """Verilog of one tile. ``w_bits`` and ``weight_mode`` are run-time inputs, so every
     configuration that differs only in them gives the same text (and Verilator build).
     Memoised per process (a sweep prices many points of one tile)."""
-    from amaranth.back import verilog
+    from hwsim.eda.verilog import convert
 
-    return verilog.convert(component(cfg, kind), name=top_name(kind), emit_src=False)
+    return convert(component(cfg, kind), top_name(kind))
 
 
 def _pack(values, width: int) -> int:
@@ -164,21 +163,76 @@ def run_jobs(cfg: LutConfig, kind: str, gemms, work_dir: str | Path | None = Non
     return out
 
 
-def export_verilog(cfg: LutConfig, out_dir: str | Path, tiles=KINDS) -> list[Path]:
-    """Write ``<kind>_tile.v`` for each requested tile and ``lut_config.json`` to ``out_dir``.
-
-    Returns the paths of the Verilog files.
-    """
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    paths = []
-    for kind in tiles:
-        p = out_dir / f"{top_name(kind)}.v"
-        p.write_text(verilog_text(cfg, kind))
-        paths.append(p)
-    (out_dir / "lut_config.json").write_text(json.dumps(cfg.to_dict(), indent=2, sort_keys=True) + "\n")
-    log.info("wrote %s", ", ".join(map(str, paths)))
-    return paths
+__all__ = ["KINDS", "component", "feed", "run_jobs", "unpack_blocks", "unpack_output", "verilog_text"]
 
 
-__all__ = ["KINDS", "component", "export_verilog", "feed", "run_jobs", "unpack_blocks", "unpack_output", "verilog_text"]
+# ------------------------------------------------------------------------------ export hooks
+def export_base(cfg: LutConfig) -> str:
+    """Readable base of the export's name: the tile and its shape."""
+    return f"{cfg.core}_tile_m{cfg.tile_m}n{cfg.tile_n}k{cfg.tile_k}"
+
+
+def run_time_inputs(cfg: LutConfig) -> dict:
+    """The tile's static inputs for ``cfg``: weight precision and weight mode."""
+    return {"w_bits": cfg.w_bits, "mode": MODE_CODES[cfg.weight_mode]}
+
+
+def port_doc(cfg: LutConfig):
+    """What the exported tile's ports mean (:class:`~hwsim.families.contract.PortDoc`)."""
+    from hwsim.families.contract import PortDoc
+
+    M, N, K, ab = cfg.tile_m, cfg.tile_n, cfg.tile_k, cfg.a_bits
+    lut = cfg.core == "lut"
+    modes = ", ".join(f"{i} {m}" for m, i in MODE_CODES.items())
+    meaning = {
+        "act": f"one K step of activations: {M} rows x {K} elements of A (int{ab}) and the block's last flag",
+        "wgt": (f"one weight bit plane per beat ({N} x {K} bits)" if lut else
+                f"one K step of weight codes ({N} x {K} codes of {MAC_CODE_BITS} bits)"),
+        "out": f"one {M} x {N} block of C per beat",
+        "w_bits": f"run-time weight precision, 1..{MAX_W_BITS} (held during a GEMM; the hardware is the same "
+                  "for every precision)",
+        "mode": f"run-time weight mode: {modes} (how codes map to weight values)",
+    }
+    beats = {
+        "act": f"data element r*{K}+i (row r, K index i) at bits [{ab}*(r*{K}+i)+{ab - 1}:{ab}*(r*{K}+i)]; "
+               f"tiles of C in order M tiles (outer), N tiles, then K steps (inner), one beat per K step; "
+               "last marks the block's final K step. M, N and K are padded to tile multiples with zeros.",
+        "wgt": (f"after each act beat, w_bits beats: bit planes 0 .. w_bits-1 of the step's codes, bit "
+                f"n*{K}+i = bit b of the code of W[k0+i, n0+n]." if lut else
+                f"one beat per act beat: the code of W[k0+i, n0+n] at bits [{MAC_CODE_BITS}*(n*{K}+i)+"
+                f"{MAC_CODE_BITS - 1}:{MAC_CODE_BITS}*(n*{K}+i)]."),
+        "out": f"element r*{N}+n = C[m0+r, n0+n] at bits [{cfg.acc_bits}*(r*{N}+n)+{cfg.acc_bits - 1}:"
+               f"{cfg.acc_bits}*(r*{N}+n)], signed, wrapping; one beat per block in act's tile order.",
+    }
+    rules = ("valid/ready streams: a beat transfers in a cycle where valid and ready are both high; the "
+             "tile waits for missing act/wgt beats and holds out__valid until the block is taken. w_bits and "
+             "mode must not change while a GEMM is in flight.")
+    latency = ("with no back-pressure, first act beat accepted to last out beat accepted: "
+               + ("tiles * k_steps * w_bits + 2 cycles" if lut else "tiles * k_steps + 1 cycles")
+               + f", tiles = ceil(M/{M}) * ceil(N/{N}), k_steps = ceil(K/{K}); each stalled cycle adds one.")
+    return PortDoc(meaning=meaning, beats=beats, rules=rules, latency=latency)
+
+
+def test_vectors(cfg: LutConfig, jobs):
+    """Stream beats of ``jobs`` (``{"a", "q"}``) for ``cfg.core``'s tile; blocks of C from golden."""
+    from hwsim.eda.export import pack
+    from hwsim.families.contract import TestVectors
+    from hwsim.families.lut.family import golden
+
+    acts, wgts, outs = [], [], []
+    for job in jobs:
+        beats = feed(cfg, cfg.core, job["a"], job["q"])
+        acts += [int(h, 16) for h in beats["act"]]
+        wgts += [int(h, 16) for h in beats["wgt"]]
+        c = np.asarray(golden(cfg, job), dtype=np.int64)
+        m, n = c.shape
+        tm, tn = cfg.tile_m, cfg.tile_n
+        cp = np.zeros((-(-m // tm) * tm, -(-n // tn) * tn), dtype=np.int64)
+        used = np.zeros(cp.shape, dtype=bool)
+        cp[:m, :n], used[:m, :n] = c, True
+        full = (1 << cfg.acc_bits) - 1
+        for mi in range(0, cp.shape[0], tm):
+            for ni in range(0, cp.shape[1], tn):
+                blk, u = cp[mi:mi + tm, ni:ni + tn].reshape(-1), used[mi:mi + tm, ni:ni + tn].reshape(-1)
+                outs.append((pack(blk, cfg.acc_bits), pack([full if x else 0 for x in u], cfg.acc_bits)))
+    return TestVectors(static=run_time_inputs(cfg), sources={"act": acts, "wgt": wgts}, sinks={"out": outs})

@@ -17,7 +17,7 @@ from __future__ import annotations
 import numpy as np
 
 import hwsim.families.mixpe as package
-from hwsim.families.contract import CliHooks, CostHooks, Family, Result
+from hwsim.families.contract import CliHooks, CostHooks, Family, Result, RtlHooks
 from hwsim.families.mixpe import cli
 from hwsim.families.mixpe.config import MixpeConfig
 from hwsim.families.mixpe.cost import mixpe_inputs, pe_array_area
@@ -92,6 +92,14 @@ def stimulus(cfg: MixpeConfig, shape, rng: np.random.Generator) -> dict:
             "zeros": rng.integers(lo, hi + 1, (g, n), dtype=np.int64) if cfg.zero_point else None}
 
 
+def _rtl_hook(name):
+    def call(*args):
+        from hwsim.families.mixpe import rtl
+
+        return getattr(rtl, name)(*args)
+    return call
+
+
 def top(cfg: MixpeConfig):
     from hwsim.families.mixpe.rtl import component, top_name
 
@@ -111,8 +119,12 @@ FAMILY = Family(
     stimulus=stimulus,
     peak_macs_per_cycle=lambda c: float(c.rows * c.cols),
     cost=CostHooks(inputs=mixpe_inputs, pe_array_area=pe_array_area),
-    cli=CliHooks(describe=cli.describe, description=cli.DESCRIPTION, export=cli.add_export_parser, synth=cli.add_synth_parser),
+    cli=CliHooks(describe=cli.describe, description=cli.DESCRIPTION),
     top=top,
+    # weight bits and the code kind are run-time inputs; the group size is the feeder's
+    rtl=RtlHooks(fields=("dataflow", "act_format", "rows", "cols", "zero_point", "acc_bits"),
+                 doc=_rtl_hook("port_doc"), vectors=_rtl_hook("test_vectors"), tb_shapes=((4, 20, 6), (2, 16, 3)),
+                 run_time_inputs=_rtl_hook("static_inputs"), synth_asic=cli.synth_asic),
     op_kinds=(GemmOp,),
     # two Verilator builds serve all three (3 x 5 PEs; INT acc 20, and FP16): w_bits and
     # the code kind are run-time inputs, and 4 weight columns + the S column = 5

@@ -14,7 +14,6 @@ applied to them by :mod:`hwsim.families.mixpe.family`).
 from __future__ import annotations
 
 import contextlib
-import json
 import logging
 import tempfile
 from functools import lru_cache
@@ -29,7 +28,7 @@ from hwsim.families.mixpe.timing import (array_config, array_dims, assemble_part
 
 log = logging.getLogger(__name__)
 
-__all__ = ["DIM_BITS", "component", "export_verilog", "run_partials", "static_inputs", "top_name", "verilog_text"]
+__all__ = ["DIM_BITS", "component", "run_partials", "static_inputs", "top_name", "verilog_text"]
 
 DIM_BITS = 16
 BENCH_MODULE = "hwsim.families.mixpe.bench"
@@ -63,23 +62,9 @@ def component(cfg: MixpeConfig):
 def verilog_text(cfg: MixpeConfig) -> str:
     """Verilog of the array (the same text for every ``w_bits`` and ``zero_point`` of one
     shape). Cached per config: the FP16 array takes seconds to convert."""
-    from amaranth.back import verilog
+    from hwsim.eda.verilog import convert
 
-    return verilog.convert(component(cfg), name=top_name(cfg), emit_src=False)
-
-
-def export_verilog(cfg: MixpeConfig, out_dir) -> Path:
-    """Write ``<top>.v`` and ``<top>.json`` (config and run-time inputs) into ``out_dir``."""
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    name = top_name(cfg)
-    path = out / f"{name}.v"
-    path.write_text(verilog_text(cfg))
-    meta = {"top": name, "dim_bits": DIM_BITS, "config": cfg.to_dict(), "config_key": cfg.key(),
-            "run_time_inputs": static_inputs(cfg)}
-    (out / f"{name}.json").write_text(json.dumps(meta, indent=2, sort_keys=True) + "\n")
-    log.info("wrote %s", path)
-    return path
+    return convert(component(cfg), top_name(cfg))
 
 
 def run_partials(cfg: MixpeConfig, jobs, backpressure=None, seed: int = 0, work_dir=None) -> list[dict]:
@@ -122,3 +107,73 @@ def run_partials(cfg: MixpeConfig, jobs, backpressure=None, seed: int = 0, work_
         p, s = assemble_partials(cfg, m, k, n, np.array(r["beats"], dtype=np.int64))
         out.append({"p": p, "s": s, "cycles": int(r["cycles"]), "stall_cycles": int(r["stall_cycles"])})
     return out
+
+
+# ------------------------------------------------------------------------------ export hooks
+def port_doc(cfg: MixpeConfig):
+    """What the exported array's ports mean: the systolic ``os`` array's streams, fed one
+    quantisation group per fold (:mod:`hwsim.families.mixpe.timing`)."""
+    from hwsim.families.contract import PortDoc
+    from hwsim.families.mixpe.hdl import CODE_BITS
+    from hwsim.families.mixpe.timing import array_lane_bits
+    from hwsim.families.systolic.rtl import port_doc as systolic_doc
+
+    base = systolic_doc(array_config(cfg))
+    R, C, pc, lb = cfg.rows, cfg.cols, phys_cols(cfg), array_lane_bits(cfg)
+    fp16 = cfg.act_format == "fp16"
+    zp = (f"; lane {C} is the activation-sum column (fed the code 1) that accumulates S" if cfg.zero_point else "")
+    meaning = dict(base.meaning)
+    meaning.update({
+        "cmd": "array command of one MixPE GEMM: (G * Mp) x group_size x (ceil(N/cols) * physical columns), "
+               "G = ceil(K / group_size) groups, Mp = M padded to whole row blocks",
+        "operands": f"west: {R} activations ({'binary16 patterns' if fp16 else 'INT8'}), north: {pc} weight "
+                    f"codes of {CODE_BITS} bits{zp}",
+        "results": f"per-group partial sums: {pc} lanes of {lb} bits ({'binary16 patterns' if fp16 else 'signed'})",
+        "msb_negative": "run-time code kind: 1 = signed codes (the top weight bit weighs -2^(w-1)), "
+                        "0 = unsigned codes with a zero point",
+    })
+    if fp16:
+        meaning["w_msb"] = "run-time weight precision minus one (bit planes 0..w_msb are used)"
+    beats = {
+        "cmd": base.beats["cmd"],
+        "operands": f"fold order: column blocks of {C} weight columns (outer), groups, row blocks of {R} "
+                    f"(inner); a fold streams the group_size beats of one group: west = A[m0:m0+{R}, k] and "
+                    f"north = codes W[k, n0:n0+{C}]{' plus the code 1' if cfg.zero_point else ''}, k running "
+                    "over the group; zero past the edges.",
+        "results": f"{R} beats per fold (row d = partial sums P[g, m0+d, n0:n0+{C}]{zp}); lane j at bits "
+                   f"[{lb}*j+{lb - 1}:{lb}*j]. Dequantisation (scale, zero point, sum over groups) follows the "
+                   "array, outside this RTL.",
+    }
+    latency = (f"with no back-pressure: (F - 1) * max(group_size, {R}) + group_size + {R} + {pc}, "
+               f"F = G * ceil(M/{R}) * ceil(N/{C}) folds; each stalled cycle adds one.")
+    return PortDoc(meaning=meaning, beats=beats, rules=base.rules, latency=latency)
+
+
+def test_vectors(cfg: MixpeConfig, jobs):
+    """Array beats of ``jobs`` and the per-group partial sums golden computes (the array's
+    outputs: the dequantisation stage is not in the RTL)."""
+    from hwsim.eda.export import pack, placed_beats
+    from hwsim.families.contract import TestVectors
+    from hwsim.families.mixpe.family import padded_job
+    from hwsim.families.mixpe.golden import _fp16_partials, _int_partials
+    from hwsim.families.mixpe.hdl import CODE_BITS
+    from hwsim.families.mixpe.timing import array_lane_bits
+
+    acfg = array_config(cfg)
+    wb, lb = acfg.a_bits, array_lane_bits(cfg)
+    cmd, ops, res = [], [], []
+    for job in jobs:
+        a, wq, _, _ = padded_job(cfg, job)
+        if cfg.act_format == "fp16":
+            a = np.asarray(a, dtype=np.float16).view(np.uint16).astype(np.int64)
+            p, s = (np.asarray(x, dtype=np.float32).astype(np.float16).view(np.uint16).astype(np.int64)
+                    for x in _fp16_partials(cfg, a, np.asarray(wq, dtype=np.int64)))
+        else:
+            p, s = _int_partials(cfg, np.asarray(a, dtype=np.int64), np.asarray(wq, dtype=np.int64))
+        (m, k), n = a.shape, wq.shape[1]
+        cmd.append(pack(array_dims(cfg, m, k, n), DIM_BITS))
+        west, north = operand_beats(cfg, a, wq)
+        ops += [pack(w, wb) | (pack(nn, CODE_BITS) << (wb * cfg.rows)) for w, nn in zip(west, north)]
+        res += placed_beats(lambda ids: assemble_partials(cfg, m, k, n, ids), result_beat_count(cfg, m, k, n),
+                            phys_cols(cfg), lb, (p, s))
+    return TestVectors(static=static_inputs(cfg), sources={"cmd": cmd, "operands": ops}, sinks={"results": res})

@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 import hwsim.families.pim as package
-from hwsim.families.contract import CliHooks, CostHooks, Family, Result
+from hwsim.families.contract import CliHooks, CostHooks, Family, Result, RtlHooks
 from hwsim.families.pim import cli
 from hwsim.families.pim.config import PimConfig
 from hwsim.families.pim.cost import cost_inputs
@@ -57,6 +57,14 @@ def stimulus(cfg: PimConfig, shape, rng: np.random.Generator) -> dict:
             "b": rng.integers(-128, 128, (k, n), dtype=np.int64)}
 
 
+def _rtl_hook(name):
+    def call(*args):
+        from hwsim.families.pim import rtl
+
+        return getattr(rtl, name)(*args)
+    return call
+
+
 def top(cfg: PimConfig):
     from hwsim.families.pim.hdl import TOP
     from hwsim.families.pim.rtl import component
@@ -76,8 +84,13 @@ FAMILY = Family(
     peak_macs_per_cycle=lambda c: float(c.peak_macs_per_cycle),
     cost=CostHooks(inputs=cost_inputs),
     cli=CliHooks(describe=cli.describe, description=cli.DESCRIPTION, run_options=cli.add_run_options,
-                 run_extras=cli.run_extras, export=cli.add_export_parser, synth=cli.add_synth_parser),
+                 run_extras=cli.run_extras),
     top=top,
+    # channels and the command timing are the models'; the unit is one channel's banks
+    rtl=RtlHooks(fields=("standard", "ranks", "bankgroups", "banks_per_group", "page_bytes", "mac_lanes",
+                         "operand_format", "acc_bits", "global_buffer_bytes"),
+                 doc=_rtl_hook("port_doc"), vectors=_rtl_hook("test_vectors"), tb_shapes=((2, 40, 5),),
+                 name=_rtl_hook("export_base")),
     op_kinds=(GemmOp,),
     # small page and buffer so the contract shapes span several chunks, COMPs and tiles
     examples=(dict(operand_format="fp16", channels=2, banks_per_group=1, page_bytes=64, mac_lanes=4),

@@ -36,9 +36,9 @@ def component(cfg: PimConfig):
 
 
 def verilog_text(cfg: PimConfig) -> str:
-    from amaranth.back import verilog
+    from hwsim.eda.verilog import convert
 
-    return verilog.convert(component(cfg), name=TOP, emit_src=False)
+    return convert(component(cfg), TOP)
 
 
 def _pack(values, width: int) -> int:
@@ -157,3 +157,104 @@ def run_jobs(cfg: PimConfig, jobs, work_dir: str | Path | None = None) -> list[d
                     y[m, o] = int(_wrap(np.array([sum(_wrap(np.array([p]), aw)[0] for p in ps)]), cfg.acc_bits)[0])
         out.append({"c": y, "cycles": int(cycles)})
     return out
+
+
+# ------------------------------------------------------------------------------ export hooks
+def export_base(cfg: PimConfig) -> str:
+    """Readable base of the export's name: operand format, banks, lanes, buffer words."""
+    return f"pim_{cfg.operand_format}_b{cfg.banks_per_channel}l{cfg.mac_lanes}w{buffer_words(cfg)}"
+
+
+def port_doc(cfg: PimConfig):
+    """What the exported unit's ports mean (:class:`~hwsim.families.contract.PortDoc`)."""
+    from hwsim.families.contract import PortDoc
+
+    B, L, ew, aw, words = cfg.banks_per_channel, cfg.mac_lanes, cfg.elem_bits, acc_width(cfg), buffer_words(cfg)
+    fmt = "binary16" if cfg.operand_format == "fp16" else "signed INT8"
+    meaning = {
+        "gw_en": "GWRITE beat: write gw_data into global-buffer word gw_addr",
+        "gw_addr": f"global-buffer word, 0..{words - 1}",
+        "gw_data": f"{L} input-vector elements ({fmt})",
+        "comp_en": "COMP: multiply global-buffer word comp_addr by every bank's row-buffer slice and accumulate",
+        "comp_addr": f"global-buffer word, 0..{words - 1}",
+        "row": f"the row-buffer slices of the {B} banks, {L} weight elements ({fmt}) each",
+        "rr_en": "READRES: copy the accumulators to res (res_valid next cycle) and clear them",
+        "res": f"{B} accumulators of {aw} bits ({'binary16' if cfg.operand_format == 'fp16' else 'signed, wrapping'})",
+        "res_valid": "res holds a READRES result (one cycle)",
+    }
+    beats = {
+        "gw_data": f"element i at bits [{ew}*i+{ew - 1}:{ew}*i]; one chunk of the input vector is {words} words.",
+        "row": f"bank b, lane i at bits [{ew}*({L}*b+i)+{ew - 1}:{ew}*({L}*b+i)].",
+        "res": f"bank b at bits [{aw}*b+{aw - 1}:{aw}*b]: the partial sum of one output over one chunk of K; "
+               "the host adds the chunks' partial sums.",
+    }
+    rules = ("No handshakes: the unit is driven by timed commands, one per cycle each. Products and the "
+             "adder tree are registered once (stage 1) and accumulated in stage 2, so a COMP's sum is in the "
+             "accumulator 2 cycles after its issue: issue READRES at least 2 cycles after the last COMP "
+             f"(the command timing, t_comp >= 2, guarantees it). A GWRITE of one chunk is {words} beats.")
+    latency = ("2 cycles from a COMP to its accumulation; res is valid the cycle after READRES. A GEMV's "
+               "cycles are set by the DRAM command timing (see hwsim's PIM model), not by this unit.")
+    return PortDoc(meaning=meaning, beats=beats, rules=rules, latency=latency)
+
+
+def chunk_partials(cfg: PimConfig, a: np.ndarray, b: np.ndarray, chunks) -> np.ndarray:
+    """``P[m, c, n]``: what the accumulators hold after chunk ``c`` of K (``chunks``: the
+    COMPs of each chunk), with golden's arithmetic (INT8 exact and wrapped; binary16
+    lane products, tree neighbours first, then accumulated in COMP order)."""
+    from hwsim.blocks.fp16 import fp16_mul
+    from hwsim.families.pim.golden import tree_sum_fp16
+
+    m, k = a.shape
+    n = b.shape[1]
+    lanes, ce = cfg.mac_lanes, cfg.chunk_elems
+    out = np.zeros((m, len(chunks), n), dtype=np.int64)
+    for c, nc in enumerate(chunks):
+        kp = nc * lanes
+        ap = np.zeros((m, kp), dtype=np.int64)
+        bp = np.zeros((kp, n), dtype=np.int64)
+        seg = a[:, c * ce:c * ce + kp]
+        ap[:, :seg.shape[1]] = seg
+        bp[:seg.shape[1]] = b[c * ce:c * ce + seg.shape[1]]
+        if cfg.operand_format == "fp16":
+            prod = fp16_mul(ap.astype(np.uint16)[:, :, None], bp.astype(np.uint16)[None, :, :])
+            trees = tree_sum_fp16(prod.reshape(m, nc, lanes, n), axis=2)
+            acc = np.zeros((m, n), np.uint16)
+            for i in range(nc):
+                acc = fp16_add(acc, trees[:, i])
+            out[:, c] = acc
+        else:
+            out[:, c] = _wrap(ap @ bp, acc_width(cfg))
+    return out
+
+
+def test_vectors(cfg: PimConfig, jobs):
+    """The timed commands of every channel of ``jobs`` (``{"a", "b"}``), one after another,
+    and the READRES results golden's arithmetic gives."""
+    from hwsim.families.contract import TestVectors
+
+    aw, events, expected, offset = acc_width(cfg), [], [], 0
+    port_of = {GWRITE: ("gw_en", "gw_addr", "gw_data"), COMP: ("comp_en", "comp_addr", "row"),
+               READRES: ("rr_en", None, None)}
+    for j in jobs:
+        a, b = check_operands(cfg, j["a"], j["b"])
+        n = b.shape[1]
+        lay = WeightLayout(cfg, a.shape[1], n)
+        parts = chunk_partials(cfg, np.asarray(a, np.int64), np.asarray(b, np.int64), lay.chunk_comps())
+        for ch in range(lay.n_channels):
+            if not lay.tiles(ch):
+                continue
+            evs, readouts, _end = channel_stream(cfg, a, b, ch)
+            by_cycle: dict[int, dict] = {}
+            for cyc, kind, addr, data in evs:
+                en, ap, dp = port_of[kind]
+                d = by_cycle.setdefault(offset + cyc, {})
+                d[en] = 1
+                if ap is not None:
+                    d[ap], d[dp] = addr, int(data, 16)
+            events += sorted(by_cycle.items())
+            offset += max(e[0] for e in evs) + 3
+            for m, c, outs in readouts:
+                vals = [int(parts[m, c, o]) if o < n else 0 for o in outs]
+                mask = [(1 << aw) - 1 if o < n else 0 for o in outs]
+                expected.append((_pack(vals, aw), _pack(mask, aw)))
+    return TestVectors(events=tuple(events), flagged={"res": ("res_valid", expected)})

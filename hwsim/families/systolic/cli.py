@@ -3,22 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import sys
 
 from hwsim.families.systolic.config import SystolicConfig
-from hwsim.cli.common import print_json
 from hwsim.families.contract import RunExtras
-from hwsim.cli.options import add_config_options as add_options
-from hwsim.cli.options import config_from_args as options_config
 from hwsim.errors import ConfigError
-
-def add_config_options(p: argparse.ArgumentParser, memory: bool = True) -> None:
-    add_options(p, SystolicConfig, title="array configuration",
-                groups=(None, "memory and clock") if memory else (None,))
-
-
-def config_from_args(args) -> SystolicConfig:
-    return options_config(SystolicConfig, args)
 
 
 DESCRIPTION = ("C[M,N] = A[M,K] x B[K,N] on a systolic array. By default cycles are those of hwsim's own "
@@ -102,68 +90,18 @@ def run_extras(args, cfg: SystolicConfig, workload) -> RunExtras:
                      synthesised_area="asic" in targets, report=report)
 
 
-def add_export_parser(sub) -> None:
-    p = sub.add_parser("systolic", help="systolic array",
-                       description="Write the Verilog of a systolic array (PE grid, skew logic and the "
-                       "tiled-GEMM sequencer) and a JSON file with its configuration.")
-    add_config_options(p, memory=False)
-    p.add_argument("-o", "--output", default="rtl/generated", help="output folder (default rtl/generated)")
-    p.set_defaults(func=cmd_export)
+def add_synth_options(p) -> None:
+    """Options of ``hwsim rtl synth systolic`` beyond the generic ones."""
+    p.add_argument("--flat", action="store_true", help="asic: synthesise the whole array instead of one PE "
+                   "composed with the periphery")
 
 
-def cmd_export(args) -> int:
-    from hwsim.families.systolic.rtl import export_verilog
+def synth_asic(cfg: SystolicConfig, args) -> dict:
+    """ASIC area by block: one PE synthesised and composed with the periphery (or the whole
+    array with ``--flat``)."""
+    from hwsim.families.systolic.synth import asic_area
 
-    cfg = config_from_args(args)
-    path = export_verilog(cfg, args.output)
-    print(path)
-    return 0
-
-
-def add_synth_parser(sub) -> None:
-    p = sub.add_parser("systolic", help="systolic array",
-                       description="Synthesise a systolic array's RTL. asic: area by block on the project's "
-                       "standard-cell library (one PE synthesised and composed with the periphery, or the whole "
-                       "array with --flat). ice40/ecp5: Yosys + nextpnr behind a serialising I/O wrapper; reports "
-                       "LUTs, flip-flops, DSPs, BRAMs and Fmax.")
-    add_config_options(p, memory=False)
-    p.add_argument("--freq-mhz", type=float, default=12.0,
-                   help="clock constraint for nextpnr, MHz (default 12; Fmax is reported either way)")
-    p.add_argument("--target", choices=("asic", "ice40", "ecp5"), default="asic", help="flow (default asic)")
-    p.add_argument("--flat", action="store_true", help="asic: synthesise the whole array instead of composing")
-    p.add_argument("--liberty", default=None, help="asic: a liberty file instead of the project's cell library")
-    p.add_argument("--json", action="store_true", help="print one JSON object")
-    p.set_defaults(func=cmd_synth)
-
-
-def cmd_synth(args) -> int:
-    from hwsim.families.systolic.synth import asic_area, fpga_resources
-
-    cfg = config_from_args(args)
-    if args.target == "asic":
-        try:
-            res = asic_area(cfg, "flat" if args.flat else "composed", args.liberty)
-        except ConfigError as e:
-            if e.key == "liberty":
-                raise ConfigError("--liberty", e.reason, e.source) from None
-            raise
-        d = res.to_dict()
-        if "area_um2_by_part" not in d:
-            d["area_um2_by_part"] = dict(d.get("by_block", {}))
-    else:
-        d = fpga_resources(cfg, args.target).to_dict()
-    d["target"] = args.target
-    d["config"] = cfg.to_dict()
-    if args.json:
-        return print_json(d)
-    w = sys.stdout.write
-    w(f"systolic {cfg.rows}x{cfg.cols} {cfg.dataflow.upper()} int{cfg.a_bits}xint{cfg.b_bits} acc{cfg.acc_bits}: "
-      f"{args.target}\n")
-    if args.target == "asic":
-        w(f"  area            {d['area_um2']:>12,.1f} um^2\n")
-        for k, v in d["area_um2_by_part"].items():
-            w(f"    {k:<24} {v:>12,.1f} um^2\n")
-    else:
-        for k in ("device", "package", "luts", "ffs", "dsps", "brams", "logic_cells", "fmax_mhz"):
-            w(f"  {k:<14} {d.get(k)}\n")
-    return 0
+    d = asic_area(cfg, "flat" if args.flat else "composed", args.liberty).to_dict()
+    if "area_um2_by_part" not in d:
+        d["area_um2_by_part"] = dict(d.get("by_block", {}))
+    return d

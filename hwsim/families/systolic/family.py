@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 import hwsim.families.systolic as package
-from hwsim.families.contract import CliHooks, CostHooks, Family, Result
+from hwsim.families.contract import CliHooks, CostHooks, Family, Result, RtlHooks
 from hwsim.families.systolic import cli
 from hwsim.families.systolic.calibration import systolic_calibration
 from hwsim.families.systolic.config import SystolicConfig
@@ -69,6 +69,14 @@ def stimulus(cfg: SystolicConfig, shape, rng: np.random.Generator) -> dict:
     return {"a": draw(cfg.a_bits, (m, k)), "b": draw(cfg.b_bits, (k, n))}
 
 
+def _rtl_hook(name):
+    def call(*args):
+        from hwsim.families.systolic import rtl
+
+        return getattr(rtl, name)(*args)
+    return call
+
+
 def top(cfg: SystolicConfig):
     from hwsim.families.systolic.hdl import SystolicArray
     from hwsim.families.systolic.rtl import DIM_BITS, top_name
@@ -92,8 +100,11 @@ FAMILY = Family(
     cost=CostHooks(inputs=systolic_inputs, calibration=systolic_calibration,
                    synthesised_area=synthesised_area),
     cli=CliHooks(describe=cli.describe, description=cli.DESCRIPTION, run_options=cli.add_run_options,
-                 run_extras=cli.run_extras, export=cli.add_export_parser, synth=cli.add_synth_parser),
+                 run_extras=cli.run_extras),
     top=top,
+    rtl=RtlHooks(fields=("rows", "cols", "dataflow", "a_bits", "b_bits", "signed", "acc_bits", "acc_depth"),
+                 doc=_rtl_hook("port_doc"), vectors=_rtl_hook("test_vectors"), tb_shapes=((5, 4, 7), (2, 3, 3)),
+                 synth_options=cli.add_synth_options, synth_asic=cli.synth_asic),
     op_kinds=(GemmOp,),
     modes=("hardware", "scalesim"),
     # the same designs as tests/test_systolic_fidelity.py, so their Verilator builds are shared

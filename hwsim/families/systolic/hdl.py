@@ -55,6 +55,7 @@ from amaranth.lib import data, stream, wiring
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
+from hwsim.eda.verilog import Shared
 from hwsim.families.systolic.config import SystolicConfig
 from hwsim.errors import check_int
 
@@ -234,7 +235,8 @@ class SystolicArray(wiring.Component):
         return cur
 
     def _grid(self, m, en, west_edge, north_edge):
-        """The ``rows x cols`` PEs (submodules ``pe_<i>_<j>``, all advancing with ``en``).
+        """The ``rows x cols`` PEs (submodules ``pe_<i>_<j>``, all advancing with ``en``;
+        written as one Verilog PE module by :func:`hwsim.eda.verilog.convert`).
 
         ``west_edge(i)`` / ``north_edge(j)`` return ``{port: value}`` for the inputs of the
         first column's / first row's PEs; every other PE takes its ``west_links`` /
@@ -245,7 +247,7 @@ class SystolicArray(wiring.Component):
         for i in range(R):
             for j in range(C):
                 pe = pes[i][j]
-                m.submodules[f"pe_{i}_{j}"] = pe
+                m.submodules[f"pe_{i}_{j}"] = Shared(pe, "pe")
                 m.d.comb += pe.en.eq(en)
                 m.d.comb += [getattr(pe, name).eq(getattr(self, name)) for name in self._static]
                 west = west_edge(i) if j == 0 else {p: getattr(pes[i][j - 1], f"{p}_out") for p in pe.west_links}

@@ -17,7 +17,6 @@ Example (needs Verilator and a source checkout; a cold build takes ~20 s)::
 from __future__ import annotations
 
 import contextlib
-import json
 import logging
 import tempfile
 from dataclasses import dataclass
@@ -32,7 +31,7 @@ from hwsim.errors import ConfigError
 
 log = logging.getLogger(__name__)
 
-__all__ = ["RtlRun", "export_verilog", "run_gemms", "run_gemms_amaranth", "run_gemms_detailed", "top_name", "verilog_text"]
+__all__ = ["RtlRun", "run_gemms", "run_gemms_amaranth", "run_gemms_detailed", "top_name", "verilog_text"]
 
 DIM_BITS = 16
 BENCH_MODULE = "hwsim.families.systolic.bench"
@@ -45,27 +44,10 @@ def top_name(cfg: SystolicConfig) -> str:
 
 def verilog_text(cfg: SystolicConfig, dim_bits: int = DIM_BITS) -> str:
     """The Verilog of :class:`~hwsim.families.systolic.hdl.SystolicArray` for ``cfg``."""
-    from amaranth.back import verilog
-
+    from hwsim.eda.verilog import convert
     from hwsim.families.systolic.hdl import SystolicArray
 
-    return verilog.convert(SystolicArray(cfg, dim_bits=dim_bits), name=top_name(cfg), emit_src=False)
-
-
-def export_verilog(cfg: SystolicConfig, out_dir, dim_bits: int = DIM_BITS) -> Path:
-    """Write ``systolic_<df>_<r>x<c>.v`` and its configuration as JSON into ``out_dir``.
-
-    Returns the path of the Verilog file.
-    """
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    name = top_name(cfg)
-    path = out / f"{name}.v"
-    path.write_text(verilog_text(cfg, dim_bits))
-    meta = {"top": name, "dim_bits": dim_bits, "config": cfg.to_dict(), "config_key": cfg.key()}
-    (out / f"{name}.json").write_text(json.dumps(meta, indent=2, sort_keys=True) + "\n")
-    log.info("wrote %s", path)
-    return path
+    return convert(SystolicArray(cfg, dim_bits=dim_bits), top_name(cfg))
 
 
 @dataclass(frozen=True)
@@ -216,3 +198,77 @@ def run_gemms_amaranth(cfg: SystolicConfig, jobs) -> list[tuple[np.ndarray, int]
     sim.add_testbench(bench)
     sim.run()
     return out
+
+
+# ------------------------------------------------------------------------------ export hooks
+def port_doc(cfg: SystolicConfig):
+    """What the exported top's ports mean (:class:`~hwsim.families.contract.PortDoc`)."""
+    from hwsim.families.contract import PortDoc
+
+    R, C = cfg.rows, cfg.cols
+    west, north = ("B", "A^T") if cfg.dataflow == "is" else ("A", "B")
+    beats = {
+        "cmd": f"one beat per GEMM C[M,N] = A[M,K] x B[K,N]: M, K, N (each 1..{(1 << DIM_BITS) - 1}).",
+        "results": f"{C} lanes of acc_bits per beat, lane j at bits [{cfg.acc_bits}*j+{cfg.acc_bits - 1}:"
+                   f"{cfg.acc_bits}*j]; lanes and rows past the matrix edges are padding.",
+    }
+    if cfg.dataflow == "os":
+        beats["operands"] = (f"folds of {C} columns of C (outer) x {R} rows (inner); each fold takes K beats, "
+                             f"beat t = (west = A[m0:m0+{R}, t], north = B[t, n0:n0+{C}]), zero past the edges.")
+        beats["results"] += (f" Each fold drains as {R} beats, row d = C[m0+d, n0:n0+{C}], in fold order.")
+    else:
+        beats["operands"] = (f"the first {R} beats preload the first stationary tile ({north} rows in north); "
+                             f"then per fold (N blocks of {C}, outer; chunks of at most acc_depth streamed rows; "
+                             f"K blocks of {R}, inner) beat t carries west = {west} row t of the chunk (columns "
+                             f"k0:k0+{R}) and, while t < {R}, north = row t of the next fold's tile; a fold lasts "
+                             f"max(rows of the chunk, {R}) beats, the last fold only its rows.")
+        beats["results"] += (" The last K block of each chunk streams its rows, one beat per row"
+                             + (" of C^T (C[m0:m0+cols, n])." if cfg.dataflow == "is" else " of C."))
+    meaning = {
+        "cmd": "GEMM sizes; accepted only while idle (the previous GEMM's last result has left)",
+        "operands": f"operand beats: west = {R} lanes entering the left edge, north = {C} lanes entering the top",
+        "results": f"result beats: {C} accumulator lanes leaving the bottom edge",
+        "stall": "high in a cycle where a GEMM is in progress but the array waits for an operand or a "
+                 "result taker",
+    }
+    rules = ("valid/ready streams: a beat transfers in a cycle where valid and ready are both high. "
+             "The array advances only in cycles where every stream it needs can transfer (one clock "
+             "enable); operands__ready depends on results__ready, results__valid depends only on state "
+             "and stays high until its beat is taken, so no valid depends on its own ready. A feeder may "
+             "leave gaps and a sink may refuse beats at any time.")
+    if cfg.dataflow == "os":
+        latency = (f"with no back-pressure, cycles from the first operand beat accepted to the last result "
+                   f"beat accepted (both included): (F - 1) * max(K, {R}) + K + {R} + {C}, with "
+                   f"F = ceil(M/{R}) * ceil(N/{C}) folds; each stalled cycle adds one.")
+    else:
+        s, t = ("N", "M") if cfg.dataflow == "is" else ("M", "N")
+        latency = (f"with no back-pressure, first operand beat to last result beat: R + Nt*Kt*((nc-1)*max(D, R) "
+                   f"+ max(r, R)) - max(r, R) + r + R + C with R = {R}, C = {C}, D = acc_depth = "
+                   f"{cfg.acc_depth}, Kt = ceil(K/R), Nt = ceil({t}/C), nc = ceil({s}/D), "
+                   f"r = {s} - (nc-1)*D; each stalled cycle adds one.")
+    return PortDoc(meaning=meaning, beats=beats, rules=rules, latency=latency)
+
+
+def test_vectors(cfg: SystolicConfig, jobs):
+    """Operand and expected result beats of ``jobs`` (``{"a", "b"}``), results from golden."""
+    from hwsim.eda.export import pack, placed_beats
+    from hwsim.families.contract import TestVectors
+    from hwsim.families.systolic.golden import golden_gemm
+    from hwsim.families.systolic.hdl import port_shapes
+    from hwsim.families.systolic.timing import operand_beats, result_beat_count
+
+    sh = port_shapes(cfg)
+    wb, nb = sh["west"].width, sh["north"].width
+    cmd, ops, res = [], [], []
+    for job in jobs:
+        a = np.asarray(job["a"], dtype=np.int64)
+        b = np.asarray(job["b"], dtype=np.int64)
+        m, k = a.shape
+        n = b.shape[1]
+        cmd.append(pack([m, k, n], DIM_BITS))
+        west, north = operand_beats(cfg, a, b)
+        ops += [pack(w, wb) | (pack(nn, nb) << (wb * cfg.rows)) for w, nn in zip(west, north)]
+        nbeats = result_beat_count(cfg, m, k, n)
+        res += placed_beats(lambda ids: assemble_output(cfg, m, k, n, ids), nbeats, cfg.cols, cfg.acc_bits,
+                            golden_gemm(cfg, a, b))
+    return TestVectors(sources={"cmd": cmd, "operands": ops}, sinks={"results": res})
