@@ -170,7 +170,8 @@ def cmd_synth(args) -> int:
     if args.json:
         return print_json(d)
     w = sys.stdout.write
-    w(f"systolic {cfg.rows}x{cfg.cols} {cfg.dataflow.upper()} int{cfg.a_bits}xint{cfg.b_bits} acc{cfg.acc_bits}: "
+    ops = "fp16xfp16 acc fp16" if cfg.is_fp16 else f"int{cfg.a_bits}xint{cfg.b_bits} acc{cfg.acc_bits}"
+    w(f"systolic {cfg.rows}x{cfg.cols} {cfg.dataflow.upper()} {ops}: "
       f"{args.target}\n")
     if args.target == "asic":
         w(f"  area            {d['area_um2']:>12,.1f} um^2\n")
