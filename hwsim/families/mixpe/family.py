@@ -56,10 +56,27 @@ def _dequantised(cfg, job, p, s) -> np.ndarray:
     return _bits(_dequant_accumulate(cfg, p, s, s16, z))
 
 
+def _f16_to_f32_bits(c16) -> np.ndarray:
+    return _bits(np.asarray(c16).astype(np.uint16).view(np.float16).astype(np.float32))
+
+
+def dequant_mac_operands(cfg: MixpeConfig, job) -> tuple:
+    """``(A patterns, packed lanes)`` of a job for the dequantise-then-MAC array."""
+    from hwsim.families.mixpe.timing import pack_dequant_lanes
+
+    a, wq, s16, z = padded_job(cfg, job)
+    return a, pack_dequant_lanes(cfg, wq, s16, z)
+
+
 def run_model(cfg, jobs, backpressure=None):
-    from hwsim.families.mixpe.cyclesim import simulate_partials
+    from hwsim.families.mixpe.cyclesim import simulate_dequant_mac, simulate_partials
 
     out = []
+    if cfg.datapath == "dequant_mac":
+        for j in jobs:
+            c, cycles = simulate_dequant_mac(cfg, *dequant_mac_operands(cfg, j))
+            out.append(Result(_f16_to_f32_bits(c), cycles))
+        return out
     for j in jobs:
         a, wq, _, _ = padded_job(cfg, j)
         p, s, cycles = simulate_partials(cfg, a, wq)
@@ -70,6 +87,10 @@ def run_model(cfg, jobs, backpressure=None):
 def run_verilator(cfg, jobs, backpressure=None):
     from hwsim.families.mixpe.rtl import run_partials
 
+    if cfg.datapath == "dequant_mac":
+        ops = [dequant_mac_operands(cfg, j) for j in jobs]
+        return [Result(_f16_to_f32_bits(r["p"]), r["cycles"], r["stall_cycles"])
+                for r in run_partials(cfg, ops, backpressure)]
     ops = [padded_job(cfg, j)[:2] for j in jobs]
     return [Result(_dequantised(cfg, j, r["p"], r["s"]), r["cycles"], r["stall_cycles"])
             for j, r in zip(jobs, run_partials(cfg, ops, backpressure))]
@@ -119,5 +140,8 @@ FAMILY = Family(
     # signed-code columns; tests/test_mixpe.py uses the same shapes
     examples=(dict(w_bits=4, zero_point=True, group_size=16, acc_bits=20, rows=3, cols=4),
               dict(w_bits=2, zero_point=False, group_size=16, acc_bits=20, rows=3, cols=5),
-              dict(act_format="fp16", w_bits=3, zero_point=True, group_size=16, rows=3, cols=4)),
+              dict(act_format="fp16", w_bits=3, zero_point=True, group_size=16, rows=3, cols=4),
+              # the dequantise-then-MAC baseline (the systolic binary16 array behind dequantisers)
+              dict(act_format="fp16", datapath="dequant_mac", w_bits=4, zero_point=True, group_size=16,
+                   rows=2, cols=3)),
 )
