@@ -9,7 +9,11 @@ A job is INT8 (``act_format="int8"``) or binary16 (``"fp16"``: ``A`` as ``float1
 Fidelities: golden (:func:`~hwsim.families.mixpe.golden.mixpe_gemm`); the cycle-level
 model and the Verilator RTL produce the per-group sums ``P`` and ``S`` of the array (INT
 shift-and-add, or binary16 exponent-shift and add), to which golden's binary32
-dequantisation stage is applied (that stage is not in the RTL yet).
+dequantisation stage is applied (the same stage in RTL,
+:mod:`hwsim.families.mixpe.dequant_rtl`, is verified bit for bit beside the array but not
+yet wired to its result stream). The dequantise-then-MAC baseline
+(``datapath="dequant_mac"``) produces binary16 results in every fidelity, reported as
+their (exact) binary32 patterns.
 """
 
 from __future__ import annotations

@@ -6,9 +6,12 @@ array shape and accumulator width with :func:`hwsim.sim.verilator.build` (cached
 content hash): weight precision (``w_bits``) and code kind (``zero_point``: the run-time
 ``msb_negative`` input) are not part of the build, so W2/W3/W4 designs of one shape share
 it (one more build per shape for the FP16 path). :func:`run_partials` runs every GEMM of a batch in one cocotb simulation of
-:mod:`hwsim.families.mixpe.bench` and returns the per-group sums the array drains; the
-per-group dequantisation after the array is not in the RTL (golden's binary32 stage is
-applied to them by :mod:`hwsim.families.mixpe.family`).
+:mod:`hwsim.families.mixpe.bench` and returns the per-group sums the array drains. The
+per-group dequantisation is a separate RTL stage, :mod:`hwsim.families.mixpe.dequant_rtl`
+(binary32, verified bit for bit on these sums); it is not yet on the array's result
+stream, so the family's runs apply golden's binary32 stage to the drained sums
+(:mod:`hwsim.families.mixpe.family`). The dequantise-then-MAC baseline
+(``datapath="dequant_mac"``) is :class:`~hwsim.families.mixpe.hdl.DequantMacArray`.
 """
 
 from __future__ import annotations
