@@ -108,6 +108,7 @@ def test_float_units_bit_exact():
 @pytest.mark.parametrize("design", [
     dict(act_format="int8", w_bits=4, zero_point=True, acc_bits=20),
     dict(act_format="int8", w_bits=3, zero_point=False, acc_bits=20),
+    dict(act_format="int8", w_bits=4, zero_point=True, acc_bits=32),  # lane wider than the stage's 25 bits
     dict(act_format="fp16", w_bits=4, zero_point=True),
     dict(act_format="fp16", w_bits=2, zero_point=False),
 ])

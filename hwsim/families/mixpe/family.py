@@ -8,10 +8,10 @@ the binary32 results as IEEE bit patterns (``uint32``), so equality is bit for b
 A job is INT8 (``act_format="int8"``) or binary16 (``"fp16"``: ``A`` as ``float16``).
 Fidelities: golden (:func:`~hwsim.families.mixpe.golden.mixpe_gemm`); the cycle-level
 model and the Verilator RTL produce the per-group sums ``P`` and ``S`` of the array (INT
-shift-and-add, or binary16 exponent-shift and add), to which golden's binary32
-dequantisation stage is applied (the same stage in RTL,
-:mod:`hwsim.families.mixpe.dequant_rtl`, is verified bit for bit beside the array but not
-yet wired to its result stream). The dequantise-then-MAC baseline
+shift-and-add, or binary16 exponent-shift and add). The model applies golden's binary32
+dequantisation stage to them; the Verilator fidelity runs the RTL stage
+(:mod:`hwsim.families.mixpe.dequant_rtl`, Verilated on its own) on the sums the
+Verilated array drained. The dequantise-then-MAC baseline
 (``datapath="dequant_mac"``) produces binary16 results in every fidelity, reported as
 their (exact) binary32 patterns.
 """
@@ -96,9 +96,14 @@ def run_verilator(cfg, jobs, backpressure=None):
         ops = [dequant_mac_operands(cfg, j) for j in jobs]
         return [Result(_f16_to_f32_bits(r["p"]), r["cycles"], r["stall_cycles"])
                 for r in run_partials(cfg, ops, backpressure)]
-    ops = [padded_job(cfg, j)[:2] for j in jobs]
-    return [Result(_dequantised(cfg, j, r["p"], r["s"]), r["cycles"], r["stall_cycles"])
-            for j, r in zip(jobs, run_partials(cfg, ops, backpressure))]
+    from hwsim.families.mixpe.dequant_rtl import run_stage
+
+    padded = [padded_job(cfg, j) for j in jobs]
+    out = []
+    for (_, _, s16, z), r in zip(padded, run_partials(cfg, [p[:2] for p in padded], backpressure)):
+        c = run_stage(cfg, r["p"], r["s"], s16, z)  # the Verilated binary32 dequantisation stage
+        out.append(Result(c.view(np.uint32), r["cycles"], r["stall_cycles"]))
+    return out
 
 
 def stimulus(cfg: MixpeConfig, shape, rng: np.random.Generator) -> dict:

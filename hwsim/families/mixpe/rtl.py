@@ -8,9 +8,8 @@ content hash): weight precision (``w_bits``) and code kind (``zero_point``: the 
 it (one more build per shape for the FP16 path). :func:`run_partials` runs every GEMM of a batch in one cocotb simulation of
 :mod:`hwsim.families.mixpe.bench` and returns the per-group sums the array drains. The
 per-group dequantisation is a separate RTL stage, :mod:`hwsim.families.mixpe.dequant_rtl`
-(binary32, verified bit for bit on these sums); it is not yet on the array's result
-stream, so the family's runs apply golden's binary32 stage to the drained sums
-(:mod:`hwsim.families.mixpe.family`). The dequantise-then-MAC baseline
+(binary32), not yet on the array's result stream: the family's Verilator fidelity runs
+it, Verilated on its own, on the sums this array drains (:mod:`hwsim.families.mixpe.family`). The dequantise-then-MAC baseline
 (``datapath="dequant_mac"``) is :class:`~hwsim.families.mixpe.hdl.DequantMacArray`.
 """
 
