@@ -42,6 +42,8 @@ async def run_job(dut):
     bp = job.get("backpressure") or {}
     rng = np.random.default_rng(int(bp.get("seed", 0)))
     driver = BeatDriver(dut, cfg, rng, float(bp.get("in_gap", 0.0)), int(job["dim_bits"]))
+    if "north_bits" in job:  # packed weight lanes wider than the array's (dequantise-then-MAC)
+        driver.north_bits = int(job["north_bits"])
     monitor = Monitor(dut, cfg, rng, float(bp.get("out_gap", 0.0)))
     await reset(dut, job["static"])
     results = []

@@ -28,6 +28,9 @@ from hwsim.families.base import ConfigMixin
 from hwsim.errors import ConfigError, check_choice, check_int
 
 ACT_FORMATS = ("int8", "fp16")
+#: ``shift_add``: the MixPE PE. ``dequant_mac``: the baseline that dequantises every weight
+#: to binary16 and multiplies it in an FP16 MAC array (FP16 activations only).
+DATAPATHS = ("shift_add", "dequant_mac")
 DATAFLOWS = ("os", "ws")
 #: Largest magnitude of an INT8 activation (``-128``).
 INT8_MAX_ABS = 128
@@ -70,6 +73,12 @@ class MixpeConfig(ConfigMixin):
         Clock frequency.
     dram_bw_bytes_per_cycle : int
         Off-chip bandwidth per clock cycle.
+    datapath : {"shift_add", "dequant_mac"}
+        ``shift_add``: the MixPE PE (per-group partial sums, dequantised once per group).
+        ``dequant_mac``: the dequantise-then-MAC baseline (``act_format="fp16"`` only):
+        every weight is dequantised to binary16, ``fp16(s * (q - z))``, as it enters the
+        array, and the systolic family's FP16 MAC array sums ``a * w`` over all of K in
+        binary16 (:mod:`hwsim.families.mixpe.golden` states the order).
 
     Examples
     --------
@@ -107,6 +116,9 @@ class MixpeConfig(ConfigMixin):
         "clock frequency", "MHz", "--freq-mhz", (1.0, 10000.0)))
     dram_bw_bytes_per_cycle: int = field(default=128, metadata=_meta(
         "off-chip bandwidth per clock cycle", "B/cycle", "--dram-bw-bytes-per-cycle", (1, 1 << 16)))
+    datapath: str = field(default="shift_add", metadata=_meta(
+        "PE datapath: MixPE shift-and-add, or the dequantise-then-FP16-MAC baseline", "", "--datapath",
+        choices=DATAPATHS))
 
     def __post_init__(self):
         for f in fields(self):
@@ -120,6 +132,9 @@ class MixpeConfig(ConfigMixin):
                 _check_float(f.name, value, *meta["range"])
             else:
                 check_int(f.name, value, *meta["range"])
+        if self.datapath == "dequant_mac" and self.act_format != "fp16":
+            raise ConfigError("datapath", "'dequant_mac' multiplies binary16 activations: it needs "
+                              f"act_format 'fp16', not {self.act_format!r}")
         if self.group_size & (self.group_size - 1):
             raise ConfigError("group_size", f"must be a power of two, not {self.group_size}")
         if self.act_format == "int8" and self.acc_bits < self.min_acc_bits:
@@ -172,4 +187,4 @@ def cli_options() -> dict[str, dict]:
             for f in fields(MixpeConfig)}
 
 
-__all__ = ["ACT_FORMATS", "DATAFLOWS", "INT8_MAX_ABS", "MixpeConfig", "cli_options"]
+__all__ = ["ACT_FORMATS", "DATAFLOWS", "DATAPATHS", "INT8_MAX_ABS", "MixpeConfig", "cli_options"]

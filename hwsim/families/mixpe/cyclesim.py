@@ -17,7 +17,7 @@ from hwsim.families.mixpe.config import MixpeConfig
 from hwsim.families.mixpe.timing import (array_config, assemble_partials, operand_beats, pad_k,
                                          result_beat_count)
 
-__all__ = ["simulate_partials"]
+__all__ = ["dequantise_lanes", "simulate_dequant_mac", "simulate_partials"]
 
 
 def simulate_partials(cfg: MixpeConfig, a, wq) -> tuple[np.ndarray, np.ndarray, int]:
@@ -37,6 +37,37 @@ def simulate_partials(cfg: MixpeConfig, a, wq) -> tuple[np.ndarray, np.ndarray, 
                                 result_beat_count(cfg, m, k, n), pe_sum(cfg))
     p, s = assemble_partials(cfg, m, k, n, beats)
     return p, s, int(cycles)
+
+
+def dequantise_lanes(cfg: MixpeConfig, lanes: np.ndarray) -> np.ndarray:
+    """The per-column dequantisers of the dequantise-then-MAC array on packed north lanes
+    (:func:`~hwsim.families.mixpe.timing.pack_dequant_lanes`): binary16 weight patterns."""
+    from hwsim.blocks.fp16 import fp16_mul
+
+    lanes = np.asarray(lanes, dtype=np.int64)
+    code = lanes & 0xF
+    if not cfg.zero_point:
+        code = np.where(code >= 8, code - 16, code)
+    diff = (code - ((lanes >> 4) & 0xF)).astype(np.float16).view(np.uint16)
+    return fp16_mul((lanes >> 8) & 0xFFFF, diff).astype(np.int64)
+
+
+def simulate_dequant_mac(cfg: MixpeConfig, a, lanes) -> tuple[np.ndarray, int]:
+    """``(C, cycles)`` of the dequantise-then-MAC array: ``C`` binary16 patterns (M x N).
+
+    ``a``: binary16 patterns (M x Kp); ``lanes``: packed weights (Kp x N). The systolic
+    ``os`` model runs on the dequantisers' outputs with the binary16 MAC PE.
+    """
+    from hwsim.families.systolic.cyclesim import _fp16_pe_sum, _run_os
+    from hwsim.families.systolic.timing import assemble_output
+
+    a = np.asarray(a, dtype=np.int64)
+    (m, kp), n = a.shape, np.shape(lanes)[1]
+    arr = array_config(cfg)
+    west, north = operand_beats(cfg, a, lanes)
+    beats, cycles = _run_os(arr, kp, west, dequantise_lanes(cfg, north), result_beat_count(cfg, m, kp, n),
+                            _fp16_pe_sum)
+    return assemble_output(arr, m, kp, n, beats), int(cycles)
 
 
 def pe_sum(cfg: MixpeConfig):

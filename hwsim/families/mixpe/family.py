@@ -8,8 +8,12 @@ the binary32 results as IEEE bit patterns (``uint32``), so equality is bit for b
 A job is INT8 (``act_format="int8"``) or binary16 (``"fp16"``: ``A`` as ``float16``).
 Fidelities: golden (:func:`~hwsim.families.mixpe.golden.mixpe_gemm`); the cycle-level
 model and the Verilator RTL produce the per-group sums ``P`` and ``S`` of the array (INT
-shift-and-add, or binary16 exponent-shift and add), to which golden's binary32
-dequantisation stage is applied (that stage is not in the RTL yet).
+shift-and-add, or binary16 exponent-shift and add). The model applies golden's binary32
+dequantisation stage to them; the Verilator fidelity runs the RTL stage
+(:mod:`hwsim.families.mixpe.dequant_rtl`, Verilated on its own) on the sums the
+Verilated array drained. The dequantise-then-MAC baseline
+(``datapath="dequant_mac"``) produces binary16 results in every fidelity, reported as
+their (exact) binary32 patterns.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ from hwsim.families.mixpe import cli
 from hwsim.families.mixpe.config import MixpeConfig
 from hwsim.families.mixpe.cost import mixpe_inputs, pe_array_area
 from hwsim.families.mixpe.golden import _dequant_accumulate, _operands, mixpe_gemm
+from hwsim.families.mixpe.iso_area import iso_area_items
 from hwsim.families.mixpe.model import ARRAY_FIELDS, estimate, estimate_arrays
 from hwsim.workloads.ops import GemmOp
 
@@ -56,10 +61,27 @@ def _dequantised(cfg, job, p, s) -> np.ndarray:
     return _bits(_dequant_accumulate(cfg, p, s, s16, z))
 
 
+def _f16_to_f32_bits(c16) -> np.ndarray:
+    return _bits(np.asarray(c16).astype(np.uint16).view(np.float16).astype(np.float32))
+
+
+def dequant_mac_operands(cfg: MixpeConfig, job) -> tuple:
+    """``(A patterns, packed lanes)`` of a job for the dequantise-then-MAC array."""
+    from hwsim.families.mixpe.timing import pack_dequant_lanes
+
+    a, wq, s16, z = padded_job(cfg, job)
+    return a, pack_dequant_lanes(cfg, wq, s16, z)
+
+
 def run_model(cfg, jobs, backpressure=None):
-    from hwsim.families.mixpe.cyclesim import simulate_partials
+    from hwsim.families.mixpe.cyclesim import simulate_dequant_mac, simulate_partials
 
     out = []
+    if cfg.datapath == "dequant_mac":
+        for j in jobs:
+            c, cycles = simulate_dequant_mac(cfg, *dequant_mac_operands(cfg, j))
+            out.append(Result(_f16_to_f32_bits(c), cycles))
+        return out
     for j in jobs:
         a, wq, _, _ = padded_job(cfg, j)
         p, s, cycles = simulate_partials(cfg, a, wq)
@@ -70,9 +92,18 @@ def run_model(cfg, jobs, backpressure=None):
 def run_verilator(cfg, jobs, backpressure=None):
     from hwsim.families.mixpe.rtl import run_partials
 
-    ops = [padded_job(cfg, j)[:2] for j in jobs]
-    return [Result(_dequantised(cfg, j, r["p"], r["s"]), r["cycles"], r["stall_cycles"])
-            for j, r in zip(jobs, run_partials(cfg, ops, backpressure))]
+    if cfg.datapath == "dequant_mac":
+        ops = [dequant_mac_operands(cfg, j) for j in jobs]
+        return [Result(_f16_to_f32_bits(r["p"]), r["cycles"], r["stall_cycles"])
+                for r in run_partials(cfg, ops, backpressure)]
+    from hwsim.families.mixpe.dequant_rtl import run_stage
+
+    padded = [padded_job(cfg, j) for j in jobs]
+    out = []
+    for (_, _, s16, z), r in zip(padded, run_partials(cfg, [p[:2] for p in padded], backpressure)):
+        c = run_stage(cfg, r["p"], r["s"], s16, z)  # the Verilated binary32 dequantisation stage
+        out.append(Result(c.view(np.uint32), r["cycles"], r["stall_cycles"]))
+    return out
 
 
 def stimulus(cfg: MixpeConfig, shape, rng: np.random.Generator) -> dict:
@@ -126,10 +157,14 @@ FAMILY = Family(
                  doc=_rtl_hook("port_doc"), vectors=_rtl_hook("test_vectors"), tb_shapes=((4, 20, 6), (2, 16, 3)),
                  run_time_inputs=_rtl_hook("static_inputs"), synth_asic=cli.synth_asic),
     op_kinds=(GemmOp,),
+    studies={"iso_area": iso_area_items},
     # two Verilator builds serve all three (3 x 5 PEs; INT acc 20, and FP16): w_bits and
     # the code kind are run-time inputs, and 4 weight columns + the S column = 5
     # signed-code columns; tests/test_mixpe.py uses the same shapes
     examples=(dict(w_bits=4, zero_point=True, group_size=16, acc_bits=20, rows=3, cols=4),
               dict(w_bits=2, zero_point=False, group_size=16, acc_bits=20, rows=3, cols=5),
-              dict(act_format="fp16", w_bits=3, zero_point=True, group_size=16, rows=3, cols=4)),
+              dict(act_format="fp16", w_bits=3, zero_point=True, group_size=16, rows=3, cols=4),
+              # the dequantise-then-MAC baseline (the systolic binary16 array behind dequantisers)
+              dict(act_format="fp16", datapath="dequant_mac", w_bits=4, zero_point=True, group_size=16,
+                   rows=2, cols=3)),
 )

@@ -33,6 +33,14 @@ Group dequantisation (both paths, IEEE binary32, numpy ``float32``, each step ro
 Across groups (binary32)
     ``C = y_0``, then ``C = C + y_g`` for ``g = 1, 2, ...`` ascending.
 
+Dequantise-then-MAC baseline (``datapath="dequant_mac"``, binary16 activations)
+    Each weight is dequantised on its own: ``w = fp16_mul(s, fp16(q - z))`` (``q - z``,
+    at most 15 in magnitude, is exact in binary16; the product rounds once). Then
+    ``c = +0`` and ``c = fp16_add(c, fp16_mul(a[m, k], w[k, n]))`` for ``k`` ascending over
+    all of K (the systolic family's binary16 ``os`` order,
+    :func:`hwsim.families.systolic.golden.fp16_gemm`); the result is ``f32(c)``, exact.
+    There is no per-group stage.
+
 The result is ``float32``. :func:`reference_gemm` is the float64 ``A @ W`` with the same
 binary16 scales; :func:`error_bound` bounds ``|mixpe_gemm - reference_gemm|``.
 
@@ -218,11 +226,34 @@ def mixpe_gemm(cfg: MixpeConfig, a, wq, scales, zeros=None) -> np.ndarray:
     ndarray of float32, shape (M, N)
     """
     a, wq, s16, z = _operands(cfg, a, wq, scales, zeros)
+    if cfg.datapath == "dequant_mac":
+        return dequant_mac_gemm(cfg, a, dequantized_fp16(cfg, wq, s16, z))
     if cfg.act_format == "int8":
         p, s = _int_partials(cfg, a, wq)
     else:
         p, s = _fp16_partials(cfg, a, wq)
     return _dequant_accumulate(cfg, p, s, s16, z)
+
+
+def dequantized_fp16(cfg: MixpeConfig, wq: np.ndarray, s16: np.ndarray, z: np.ndarray) -> np.ndarray:
+    """The dequantiser of the ``dequant_mac`` baseline: ``fp16_mul(s, fp16(q - z))`` per
+    weight, as int64 binary16 patterns (K x N); ``s16`` float16 (G x N), ``z`` codes."""
+    from hwsim.blocks.fp16 import fp16_mul
+
+    g = cfg.group_size
+    diff = (np.asarray(wq, dtype=np.int64) - np.repeat(z, g, axis=0)).astype(np.float16)  # exact
+    scale = np.repeat(s16.astype(np.float16), g, axis=0)
+    return fp16_mul(scale.view(np.uint16), diff.view(np.uint16)).astype(np.int64)
+
+
+def dequant_mac_gemm(cfg: MixpeConfig, a_bits: np.ndarray, w16: np.ndarray) -> np.ndarray:
+    """Binary16 ``A @ W`` in the FP16 MAC array's order, returned as float32 values."""
+    from hwsim.families.systolic.config import SystolicConfig
+    from hwsim.families.systolic.golden import fp16_gemm
+
+    os16 = SystolicConfig(rows=1, cols=1, dataflow="os", a_bits=16, b_bits=16, acc_bits=16, operand_format="fp16")
+    c = fp16_gemm(os16, a_bits, w16)  # the os order does not depend on the array's size
+    return c.astype(np.uint16).view(np.float16).astype(np.float32)
 
 
 def dequantized_weights(cfg: MixpeConfig, wq, scales, zeros=None) -> np.ndarray:
@@ -272,8 +303,11 @@ def error_bound(cfg: MixpeConfig, a, wq, scales, zeros=None) -> np.ndarray:
 
     The bound is the sum of the three, each summed over the groups. It needs
     ``n * u16 < 1`` (at most 2047 set bits per group and column; W4 with groups of 128
-    has at most 512) and raises ``ValueError`` otherwise.
+    has at most 512) and raises ``ValueError`` otherwise. The ``dequant_mac`` baseline is
+    not covered (ConfigError).
     """
+    if cfg.datapath != "shift_add":
+        raise ConfigError("datapath", "the error bound covers the shift-and-add datapath only")
     a, wq, s16, z = _operands(cfg, a, wq, scales, zeros)
     m, k = a.shape
     n = wq.shape[1]
@@ -297,4 +331,4 @@ def error_bound(cfg: MixpeConfig, a, wq, scales, zeros=None) -> np.ndarray:
     return bound * (1 + 1e-12)  # margin for evaluating the bound itself in float64
 
 
-__all__ = ["U_FP16", "U_FP32", "dequantized_weights", "error_bound", "mixpe_gemm", "reference_gemm", "wrap"]
+__all__ = ["U_FP16", "U_FP32", "dequant_mac_gemm", "dequantized_fp16", "dequantized_weights", "error_bound", "mixpe_gemm", "reference_gemm", "wrap"]

@@ -27,7 +27,7 @@ from amaranth.lib.wiring import In, Out
 from hwsim.families.systolic.config import SystolicConfig
 from hwsim.families.systolic.hdl import os_pe_step, port_shapes
 
-__all__ = ["CODE_BITS", "FP16_LANE_BITS", "MixpeFp16PE", "MixpePE"]
+__all__ = ["CODE_BITS", "FP16_LANE_BITS", "DequantMacArray", "Fp16Dequantiser", "MixpeFp16PE", "MixpePE"]
 
 #: Width of the PE's weight lane: the largest ``w_bits`` of :class:`MixpeConfig`.
 CODE_BITS = 4
@@ -140,4 +140,90 @@ class MixpeFp16PE(wiring.Component):
             m.d.comb += nxt.eq(Mux(self.b_in[i], add.o, p))
             p = nxt
         os_pe_step(m, self, acc, p)
+        return m
+
+
+class Fp16Dequantiser(wiring.Component):
+    """One weight's dequantisation to binary16 (combinational): ``o = fp16_mul(s, fp16(q - z))``.
+
+    Ports: ``lane`` (in, 24: code pattern in bits 0..3, zero point in 4..7, binary16 scale
+    in 8..23, as :func:`hwsim.families.mixpe.timing.pack_dequant_lanes` packs it),
+    ``msb_negative`` (in: the code is 4-bit two's complement; zero points are then 0),
+    ``o`` (out, 16). ``q - z`` (-15..15) becomes its exact binary16 pattern through a
+    31-entry table, then one :class:`~hwsim.blocks.fp16.Fp16Multiplier` rounds the product.
+    """
+
+    def __init__(self):
+        super().__init__({"lane": In(24), "msb_negative": In(1), "o": Out(16)})
+
+    def elaborate(self, platform):
+        import numpy as np
+
+        from amaranth import signed
+
+        from hwsim.blocks.fp16 import Fp16Multiplier
+
+        m = Module()
+        code = Signal(signed(6))
+        diff = Signal(signed(6))
+        m.d.comb += [
+            code.eq(Mux(self.msb_negative, self.lane[:4].as_signed(), self.lane[:4])),
+            diff.eq(code - self.lane[4:8]),
+        ]
+        as_fp16 = Signal(16)
+        with m.Switch(diff):
+            for v in range(-15, 16):
+                with m.Case(v):
+                    m.d.comb += as_fp16.eq(int(np.float16(v).view(np.uint16)))
+        m.submodules.mul = mul = Fp16Multiplier()
+        m.d.comb += [mul.a.eq(self.lane[8:24]), mul.b.eq(as_fp16), self.o.eq(mul.o)]
+        return m
+
+
+class DequantMacArray(wiring.Component):
+    """The dequantise-then-MAC baseline: the systolic family's binary16 ``os`` array
+    (:class:`~hwsim.families.systolic.hdl.SystolicArray`, default PE, ``operand_format
+    fp16``) behind one :class:`Fp16Dequantiser` per column on its ``operands`` stream.
+
+    Ports are the array's (``cmd``, ``operands``, ``results``, ``stall``) except that a
+    north lane is a 24-bit packed weight, plus the run-time input ``msb_negative``. The
+    dequantisers are combinational between the stream and the array's input registers,
+    so cycles and stream behaviour are the array's.
+    """
+
+    def __init__(self, cfg: SystolicConfig, dim_bits: int):
+        from amaranth.lib import data, stream
+
+        from hwsim.families.systolic.hdl import SystolicArray
+
+        if not (isinstance(cfg, SystolicConfig) and cfg.is_fp16 and cfg.dataflow == "os"):
+            raise ValueError("DequantMacArray needs a binary16 'os' array config")
+        self.cfg = cfg
+        self.array = SystolicArray(cfg, dim_bits=dim_bits)
+        ops = data.StructLayout({"west": data.ArrayLayout(16, cfg.rows), "north": data.ArrayLayout(24, cfg.cols)})
+        super().__init__({
+            "cmd": In(stream.Signature(data.StructLayout({"m": dim_bits, "k": dim_bits, "n": dim_bits}))),
+            "operands": In(stream.Signature(ops)),
+            "results": Out(stream.Signature(data.ArrayLayout(16, cfg.cols))),
+            "stall": Out(1),
+            "msb_negative": In(1),
+        })
+
+    def elaborate(self, platform):
+        m = Module()
+        arr = self.array
+        m.submodules.array = arr
+        wiring.connect(m, wiring.flipped(self.cmd), arr.cmd)
+        wiring.connect(m, arr.results, wiring.flipped(self.results))
+        m.d.comb += [
+            self.stall.eq(arr.stall),
+            arr.operands.valid.eq(self.operands.valid),
+            self.operands.ready.eq(arr.operands.ready),
+            arr.operands.payload.west.eq(self.operands.payload.west),
+        ]
+        for j in range(self.cfg.cols):
+            dq = Fp16Dequantiser()
+            m.submodules[f"dequant_{j}"] = dq
+            m.d.comb += [dq.lane.eq(self.operands.payload.north[j]), dq.msb_negative.eq(self.msb_negative),
+                         arr.operands.payload.north[j].eq(dq.o)]
         return m

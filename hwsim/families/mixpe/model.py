@@ -27,6 +27,13 @@ K padded to whole groups). Named actions (priced by :mod:`hwsim.cost`):
 ``dram_read_bytes``, ``dram_write_bytes``
     Activations (1 or 2 bytes), packed codes, binary16 scales and packed zero points; binary32
     results.
+
+The dequantise-then-MAC baseline (``datapath="dequant_mac"``) has one fold per row and
+column block over all of K, no ``S`` column and no per-group stage: per activation-weight
+pair one binary16 multiply (``mult:11x11``) and one binary16 add (16 ``add_bits``); per
+weight entering the array (once per row block) one dequantiser multiply (``mult:11x5``,
+scale by ``q - z``); results are binary16, written once (``sram_write:obuf``, 2 bytes to
+DRAM), never read back.
 """
 
 from __future__ import annotations
@@ -57,43 +64,50 @@ def acc_width(cfg: MixpeConfig) -> int:
     return cfg.acc_bits if cfg.act_format == "int8" else 16
 
 
-def _counts(*, rows, cols, w_bits, is_int, group_size, zero_point, acc_bits, ibuf_kib, wbuf_kib, m, k, n):
+def _counts(*, rows, cols, w_bits, is_int, group_size, zero_point, acc_bits, ibuf_kib, wbuf_kib, m, k, n,
+            dequant_mac=False):
     """:func:`traffic` element-wise over NumPy arrays (or scalars) of its inputs."""
     from hwsim.families.mixpe.hdl import CODE_BITS
 
     r, c, w, gs = rows, cols, w_bits, group_size
-    zp = np.asarray(zero_point).astype(np.int64)
+    dq = np.asarray(dequant_mac).astype(bool)
+    zp_w = np.asarray(zero_point).astype(np.int64)  # zero points stored with the weights
+    zp = np.where(dq, 0, zp_w)  # the S column (shift-and-add only)
     g = _cdiv(k, gs)
     kp = g * gs
     fr, fc = _cdiv(m, r), _cdiv(n, c)
-    folds = g * fr * fc
+    folds = np.where(dq, 1, g) * fr * fc
     pairs = m * kp * (n + zp * fc)  # the S column repeats per column block
     ab = np.where(is_int, A_BITS, 16)
     acc = np.where(is_int, acc_bits, 16)
     # INT: a tree of CODE_BITS - 1 adds of the shifted terms and the accumulate;
     # FP16: a chain of CODE_BITS binary16 adders
     pe_add = np.where(is_int, (CODE_BITS - 1) * (ab + CODE_BITS) + acc, CODE_BITS * acc)
-    outs = g * m * n
-    deq_adds = outs * zp + (g - 1) * m * n
-    scale_words = _cdiv(SCALE_BITS + w * zp, w)
+    pe_add = np.where(dq, acc, pe_add)  # one binary16 add per pair
+    outs = np.where(dq, 1, g) * m * n
+    deq_adds = np.where(dq, 0, outs * zp + (g - 1) * m * n)
+    scale_words = _cdiv(SCALE_BITS + w * zp_w, w)
     a_sz = m * kp * ab // 8
-    w_sz = _cdiv(kp * n * w, 8) + g * n * SCALE_BITS // 8 + zp * _cdiv(g * n * w, 8)
+    w_sz = _cdiv(kp * n * w, 8) + g * n * SCALE_BITS // 8 + zp_w * _cdiv(g * n * w, 8)
     dram_a = np.where(a_sz <= ibuf_kib * 1024, a_sz, a_sz * fc)
     dram_w = np.where(_cdiv(kp * c * w, 8) <= wbuf_kib * 1024, w_sz, w_sz * fr)
-    dram_c = m * n * OUT_BITS // 8
+    dram_c = m * n * np.where(dq, 16, OUT_BITS) // 8
+    span = np.where(dq, kp, gs)  # the K beats of one fold
     return {
         "add_bits": pairs * pe_add + deq_adds * OUT_BITS,
-        "mult:16x24": outs * (1 + zp),
-        "reg_write_bits": pairs * (ab + CODE_BITS) + folds * r * (c + zp) * acc,
+        "mult:16x24": np.where(dq, 0, outs * (1 + zp)),
+        "mult:11x11": np.where(dq, pairs, 0),
+        "mult:11x5": np.where(dq, kp * n * fr, 0),
+        "reg_write_bits": pairs * (ab + np.where(dq, 16, CODE_BITS)) + folds * r * (c + zp) * acc,
         "sram_read:ibuf": m * kp * fc,
         "sram_read:wbuf": kp * n * fr + g * n * fr * scale_words,
-        "sram_read:obuf": (g - 1) * m * n,
+        "sram_read:obuf": np.where(dq, 0, (g - 1) * m * n),
         "sram_write:obuf": outs,
         "dram_read_bytes": dram_a + dram_w,
         "dram_write_bytes": dram_c,
         "_dram_a": dram_a, "_dram_w": dram_w, "_dram_c": dram_c, "_folds": folds,
         # the closed form of hwsim.families.mixpe.timing.compute_cycles, element-wise
-        "_compute_cycles": (folds - 1) * np.maximum(gs, r) + gs + r + c + zp,
+        "_compute_cycles": (folds - 1) * np.maximum(span, r) + span + r + c + zp,
     }
 
 
@@ -102,7 +116,8 @@ def traffic(cfg: MixpeConfig, m: int, k: int, n: int) -> dict:
     operand, folds)."""
     out = _counts(rows=cfg.rows, cols=cfg.cols, w_bits=cfg.w_bits, is_int=cfg.act_format == "int8",
                   group_size=cfg.group_size, zero_point=cfg.zero_point, acc_bits=cfg.acc_bits,
-                  ibuf_kib=cfg.ibuf_kib, wbuf_kib=cfg.wbuf_kib, m=m, k=k, n=n)
+                  ibuf_kib=cfg.ibuf_kib, wbuf_kib=cfg.wbuf_kib, m=m, k=k, n=n,
+                  dequant_mac=cfg.datapath == "dequant_mac")
     return {key: int(v) for key, v in out.items() if key != "_compute_cycles"}
 
 
@@ -137,12 +152,12 @@ def estimate(cfg: MixpeConfig, op, mode: str = "default") -> Perf:
 
 #: Config fields :func:`estimate_arrays` takes (the family's ``array_fields``).
 ARRAY_FIELDS = ("rows", "cols", "w_bits", "act_format", "group_size", "zero_point", "acc_bits", "dataflow",
-                "ibuf_kib", "wbuf_kib", "dram_bw_bytes_per_cycle")
+                "ibuf_kib", "wbuf_kib", "dram_bw_bytes_per_cycle", "datapath")
 
 
 def estimate_arrays(*, rows, cols, w_bits, act_format, group_size, zero_point, acc_bits, m, k, n, count=1,
                     dataflow="os", ibuf_kib=256, wbuf_kib=128, dram_bw_bytes_per_cycle=128,
-                    mode: str = "default") -> dict:
+                    datapath="shift_add", mode: str = "default") -> dict:
     """Vectorised :func:`estimate` over NumPy arrays of design fields and op shapes.
 
     Every keyword may be a scalar or an array (broadcast together). Returns a dict of
@@ -152,9 +167,11 @@ def estimate_arrays(*, rows, cols, w_bits, act_format, group_size, zero_point, a
     check_choice("mode", mode, MODES)
     arrs = np.broadcast_arrays(*(np.asarray(x) for x in (
         rows, cols, w_bits, act_format, group_size, zero_point, acc_bits, m, k, n, count, dataflow,
-        ibuf_kib, wbuf_kib, dram_bw_bytes_per_cycle)))
+        ibuf_kib, wbuf_kib, dram_bw_bytes_per_cycle, datapath)))
     (rows, cols, w_bits, act_format, group_size, zero_point, acc_bits, m, k, n, count, dataflow,
-     ibuf_kib, wbuf_kib, bw) = arrs
+     ibuf_kib, wbuf_kib, bw, datapath) = arrs
+    if np.any((datapath == "dequant_mac") & (act_format != "fp16")):
+        raise ConfigError("datapath", "'dequant_mac' needs act_format 'fp16'")
     for df in np.unique(dataflow):
         if df != "os":
             raise ConfigError("dataflow", f"only 'os' is modelled beyond golden so far, not {str(df)!r}")
@@ -163,7 +180,7 @@ def estimate_arrays(*, rows, cols, w_bits, act_format, group_size, zero_point, a
     rows, cols, w_bits, group_size, acc_bits, m, k, n, count, ibuf_kib, wbuf_kib = ints
     t = _counts(rows=rows, cols=cols, w_bits=w_bits, is_int=act_format == "int8", group_size=group_size,
                 zero_point=zero_point.astype(bool), acc_bits=acc_bits, ibuf_kib=ibuf_kib, wbuf_kib=wbuf_kib,
-                m=m, k=k, n=n)
+                m=m, k=k, n=n, dequant_mac=datapath == "dequant_mac")
     comp = t["_compute_cycles"]
     dram_cycles = np.ceil((t["dram_read_bytes"] + t["dram_write_bytes"]) / bw.astype(float)).astype(np.int64)
     cyc1 = np.maximum(comp, dram_cycles)

@@ -6,9 +6,11 @@ array shape and accumulator width with :func:`hwsim.sim.verilator.build` (cached
 content hash): weight precision (``w_bits``) and code kind (``zero_point``: the run-time
 ``msb_negative`` input) are not part of the build, so W2/W3/W4 designs of one shape share
 it (one more build per shape for the FP16 path). :func:`run_partials` runs every GEMM of a batch in one cocotb simulation of
-:mod:`hwsim.families.mixpe.bench` and returns the per-group sums the array drains; the
-per-group dequantisation after the array is not in the RTL (golden's binary32 stage is
-applied to them by :mod:`hwsim.families.mixpe.family`).
+:mod:`hwsim.families.mixpe.bench` and returns the per-group sums the array drains. The
+per-group dequantisation is a separate RTL stage, :mod:`hwsim.families.mixpe.dequant_rtl`
+(binary32), not yet on the array's result stream: the family's Verilator fidelity runs
+it, Verilated on its own, on the sums this array drains (:mod:`hwsim.families.mixpe.family`). The dequantise-then-MAC baseline
+(``datapath="dequant_mac"``) is :class:`~hwsim.families.mixpe.hdl.DequantMacArray`.
 """
 
 from __future__ import annotations
@@ -23,8 +25,8 @@ import numpy as np
 
 from hwsim.errors import ConfigError
 from hwsim.families.mixpe.config import MixpeConfig
-from hwsim.families.mixpe.timing import (array_config, array_dims, assemble_partials, operand_beats,
-                                         phys_cols, result_beat_count)
+from hwsim.families.mixpe.timing import (DQ_LANE_BITS, array_config, array_dims, assemble_partials,
+                                         operand_beats, phys_cols, result_beat_count)
 
 log = logging.getLogger(__name__)
 
@@ -35,7 +37,10 @@ BENCH_MODULE = "hwsim.families.mixpe.bench"
 
 
 def top_name(cfg: MixpeConfig) -> str:
-    """Verilog module name, e.g. ``mixpe_os_3x5_acc20`` or ``mixpe_fp16_os_3x5`` (physical columns)."""
+    """Verilog module name, e.g. ``mixpe_os_3x5_acc20``, ``mixpe_fp16_os_3x5`` (physical
+    columns) or ``mixpe_dqmac_os_3x4`` (the dequantise-then-MAC baseline)."""
+    if cfg.datapath == "dequant_mac":
+        return f"mixpe_dqmac_os_{cfg.rows}x{cfg.cols}"
     if cfg.act_format == "fp16":
         return f"mixpe_fp16_os_{cfg.rows}x{phys_cols(cfg)}"
     return f"mixpe_os_{cfg.rows}x{phys_cols(cfg)}_acc{cfg.acc_bits}"
@@ -44,16 +49,18 @@ def top_name(cfg: MixpeConfig) -> str:
 def static_inputs(cfg: MixpeConfig) -> dict:
     """Values of the array's run-time inputs for ``cfg`` (``msb_negative``; ``w_msb`` on the FP16 path)."""
     out = {"msb_negative": int(not cfg.zero_point)}
-    if cfg.act_format == "fp16":
+    if cfg.act_format == "fp16" and cfg.datapath == "shift_add":
         out["w_msb"] = cfg.w_bits - 1
     return out
 
 
 def component(cfg: MixpeConfig):
     """The Amaranth array of ``cfg``."""
-    from hwsim.families.mixpe.hdl import MixpeFp16PE, MixpePE
+    from hwsim.families.mixpe.hdl import DequantMacArray, MixpeFp16PE, MixpePE
     from hwsim.families.systolic.hdl import SystolicArray
 
+    if cfg.datapath == "dequant_mac":
+        return DequantMacArray(array_config(cfg), DIM_BITS)
     pe = MixpeFp16PE if cfg.act_format == "fp16" else MixpePE
     return SystolicArray(array_config(cfg), dim_bits=DIM_BITS, pe=pe)
 
@@ -74,6 +81,8 @@ def run_partials(cfg: MixpeConfig, jobs, backpressure=None, seed: int = 0, work_
 
     Returns one dict per GEMM: ``p`` (``G x M x N``), ``s`` (``G x M x 1``), ``cycles``
     and ``stall_cycles`` (back-pressure as in :func:`hwsim.families.systolic.rtl.run_gemms`).
+    Dequantise-then-MAC: jobs are ``(A, lanes)`` (:func:`~hwsim.families.mixpe.timing.pack_dequant_lanes`)
+    and ``p`` is the binary16 result ``C`` (``M x N`` patterns); ``s`` is None.
     """
     from hwsim.families.systolic.rtl import _check_backpressure
     from hwsim.sim.verilator import build, run
@@ -97,6 +106,7 @@ def run_partials(cfg: MixpeConfig, jobs, backpressure=None, seed: int = 0, work_
     top = top_name(cfg)
     bdir = build(verilog_text(cfg), top, top)
     job = {"config": array_config(cfg).to_dict(), "dim_bits": DIM_BITS,
+           **({"north_bits": DQ_LANE_BITS} if cfg.datapath == "dequant_mac" else {}),
            "static": static_inputs(cfg), "backpressure": {**bp, "seed": int(seed)}, "gemms": gemms}
     with contextlib.ExitStack() as stack:
         if work_dir is None:
@@ -104,7 +114,13 @@ def run_partials(cfg: MixpeConfig, jobs, backpressure=None, seed: int = 0, work_
         res = run(bdir, top, BENCH_MODULE, job, Path(work_dir))
     out = []
     for (m, k, n), r in zip(shapes, res["gemms"]):
-        p, s = assemble_partials(cfg, m, k, n, np.array(r["beats"], dtype=np.int64))
+        beats = np.array(r["beats"], dtype=np.int64)
+        if cfg.datapath == "dequant_mac":
+            from hwsim.families.systolic.timing import assemble_output
+
+            p, s = assemble_output(array_config(cfg), *array_dims(cfg, m, k, n), beats)[:, :n], None
+        else:
+            p, s = assemble_partials(cfg, m, k, n, beats)
         out.append({"p": p, "s": s, "cycles": int(r["cycles"]), "stall_cycles": int(r["stall_cycles"])})
     return out
 

@@ -25,6 +25,14 @@ The sequencer therefore sees the GEMM ``(G * Mp) x group_size x (ceil(N/cols) * 
 
 Each fold drains ``rows`` result beats of ``cols + zp`` lanes (:func:`assemble_partials`).
 The per-group dequantisation (:mod:`hwsim.families.mixpe.golden`) follows the array.
+
+The dequantise-then-MAC baseline (``datapath="dequant_mac"``) is the systolic family's
+binary16 ``os`` array running the plain GEMM ``M x Kp x N`` (one fold per row and column
+block, all of K in it; no ``S`` column), behind one dequantiser per column on the north
+edge (:class:`~hwsim.families.mixpe.hdl.DequantMacArray`). Its north lanes carry
+:data:`DQ_LANE_BITS` bits per weight: the code's 4-bit pattern, the zero point's and the
+binary16 scale (:func:`pack_dequant_lanes`); its cycles are the systolic ``os`` formula
+``(F - 1) * max(Kp, rows) + Kp + rows + cols`` with ``F = ceil(M/rows) * ceil(N/cols)``.
 """
 
 from __future__ import annotations
@@ -35,8 +43,8 @@ from hwsim.errors import ConfigError
 from hwsim.families.mixpe.config import MixpeConfig
 from hwsim.families.systolic.config import SystolicConfig
 
-__all__ = ["array_config", "array_dims", "assemble_partials", "compute_cycles", "groups",
-           "operand_beats", "pad_k", "phys_cols"]
+__all__ = ["DQ_LANE_BITS", "array_config", "array_dims", "assemble_partials", "compute_cycles", "groups",
+           "is_dequant_mac", "operand_beats", "pack_dequant_lanes", "pad_k", "phys_cols"]
 
 #: Width of an activation on the array's west edge (INT8).
 A_BITS = 8
@@ -46,9 +54,29 @@ def _cdiv(a, b):
     return -(-a // b)
 
 
+#: Bits of one north lane of the dequantise-then-MAC array: code (4), zero point (4), scale (16).
+DQ_LANE_BITS = 24
+
+
+def is_dequant_mac(cfg: MixpeConfig) -> bool:
+    return cfg.datapath == "dequant_mac"
+
+
 def phys_cols(cfg: MixpeConfig) -> int:
-    """PE columns of the array: ``cols`` weight columns plus the ``S`` column with a zero point."""
-    return cfg.cols + int(cfg.zero_point)
+    """PE columns of the array: ``cols`` weight columns plus the ``S`` column with a zero
+    point (shift-and-add only)."""
+    return cfg.cols + int(cfg.zero_point and not is_dequant_mac(cfg))
+
+
+def pack_dequant_lanes(cfg: MixpeConfig, wq, s16, z) -> np.ndarray:
+    """North-lane words ``code | zero << 4 | scale << 8`` (K x N) of the dequantise-then-MAC
+    array: 4-bit two's complement patterns of the codes and zero points, the scale's
+    binary16 pattern."""
+    g = cfg.group_size
+    wq = np.asarray(wq, dtype=np.int64)
+    zz = np.repeat(np.asarray(z, dtype=np.int64), g, axis=0)
+    ss = np.repeat(np.asarray(s16, dtype=np.float16).view(np.uint16).astype(np.int64), g, axis=0)
+    return (wq & 0xF) | ((zz & 0xF) << 4) | (ss << 8)
 
 
 def act_bits(cfg: MixpeConfig) -> int:
@@ -77,6 +105,9 @@ def array_config(cfg: MixpeConfig) -> SystolicConfig:
     if cfg.rows > 256 or phys_cols(cfg) > 256:
         raise ConfigError("rows" if cfg.rows > 256 else "cols", "the array generator takes at most 256 "
                           f"PEs per side, not {cfg.rows} x {phys_cols(cfg)}")
+    if is_dequant_mac(cfg):
+        return SystolicConfig(rows=cfg.rows, cols=cfg.cols, dataflow="os", a_bits=16, b_bits=16, signed=False,
+                              acc_bits=16, operand_format="fp16")
     if cfg.act_format == "fp16":
         return SystolicConfig(rows=cfg.rows, cols=phys_cols(cfg), dataflow="os", a_bits=16,
                               b_bits=CODE_BITS, signed=False, acc_bits=FP16_LANE_BITS)
@@ -103,6 +134,8 @@ def groups(cfg: MixpeConfig, k):
 def array_dims(cfg: MixpeConfig, m, k, n):
     """``(m, k, n)`` of the command the systolic sequencer runs for ``M x K x N``."""
     r = cfg.rows
+    if is_dequant_mac(cfg):
+        return m, pad_k(cfg, k), n
     return groups(cfg, k) * _cdiv(m, r) * r, cfg.group_size, _cdiv(n, cfg.cols) * phys_cols(cfg)
 
 
@@ -117,6 +150,11 @@ def compute_cycles(cfg: MixpeConfig, m, k, n):
         if np.any(np.asarray(v) < 1):
             raise ConfigError(key, f"must be a positive integer, not {v}")
     r, gs = cfg.rows, cfg.group_size
+    if is_dequant_mac(cfg):
+        kp = pad_k(cfg, np.asarray(k))
+        folds = _cdiv(m, r) * _cdiv(n, cfg.cols)
+        out = (folds - 1) * np.maximum(kp, r) + kp + r + cfg.cols
+        return int(out) if np.ndim(out) == 0 else np.asarray(out, dtype=np.int64)
     folds = groups(cfg, k) * _cdiv(m, r) * _cdiv(n, cfg.cols)
     out = (folds - 1) * max(gs, r) + gs + r + phys_cols(cfg)
     return int(out) if np.ndim(out) == 0 else np.asarray(out, dtype=np.int64)
@@ -129,9 +167,15 @@ def operand_beats(cfg: MixpeConfig, a, wq) -> tuple[np.ndarray, np.ndarray]:
     (see :func:`pad_k`). INT path: INT8 values west, code values north (the RTL bench
     packs their :data:`~hwsim.families.mixpe.hdl.CODE_BITS`-bit two's complement
     patterns). FP16 path: binary16 patterns west, ``w``-bit code patterns north.
+    Dequantise-then-MAC: ``wq`` holds the packed lanes (:func:`pack_dequant_lanes`) and
+    the beats are the systolic ``os`` array's.
     """
     a = np.asarray(a, dtype=np.int64)
     wq = np.asarray(wq, dtype=np.int64)
+    if is_dequant_mac(cfg):  # ``wq``: the packed lanes of pack_dequant_lanes
+        from hwsim.families.systolic.timing import operand_beats as plain_beats
+
+        return plain_beats(array_config(cfg), a, wq)
     (m, kp), n = a.shape, wq.shape[1]
     gs, r, c = cfg.group_size, cfg.rows, cfg.cols
     if kp % gs or wq.shape[0] != kp:
@@ -155,6 +199,8 @@ def operand_beats(cfg: MixpeConfig, a, wq) -> tuple[np.ndarray, np.ndarray]:
 
 
 def result_beat_count(cfg: MixpeConfig, m: int, k: int, n: int) -> int:
+    if is_dequant_mac(cfg):
+        return _cdiv(m, cfg.rows) * _cdiv(n, cfg.cols) * cfg.rows
     return groups(cfg, k) * _cdiv(m, cfg.rows) * _cdiv(n, cfg.cols) * cfg.rows
 
 

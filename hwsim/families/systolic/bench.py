@@ -124,7 +124,7 @@ class Monitor:
         self.offered = valid and not self.ready
         if self.ready and valid:
             word = int(self.dut.results__payload.value)
-            return _unpack(word, self.cfg.acc_bits, self.cfg.cols, self.cfg.signed)
+            return _unpack(word, self.cfg.acc_bits, self.cfg.cols, self.cfg.signed and not self.cfg.is_fp16)
         return None
 
     @property

@@ -9,6 +9,8 @@ from hwsim.families.contract import param
 from hwsim.errors import ConfigError, check_choice, check_int
 
 DATAFLOWS = ("os", "ws", "is")
+#: What a PE multiplies: two's complement / unsigned integers, or IEEE binary16 patterns.
+OPERAND_FORMATS = ("int", "fp16")
 
 
 @dataclass(frozen=True)
@@ -41,6 +43,12 @@ class SystolicConfig(ConfigMixin):
     acc_depth : int
         Rows of the RTL's output accumulator buffer for ``ws``/``is`` (M is processed in
         chunks of this many rows so that partial sums over K folds stay on chip).
+    operand_format : {"int", "fp16"}
+        ``"int"``: integer multiply-accumulate PEs. ``"fp16"``: IEEE binary16 operands and
+        a binary16 accumulator (``a_bits = b_bits = acc_bits = 16``; operands are bit
+        patterns): each PE rounds the product to binary16, then adds it to its sum with
+        one more rounding (round to nearest even, subnormals kept); the order of the
+        additions is stated in :mod:`hwsim.families.systolic.golden`.
 
     Examples
     --------
@@ -69,6 +77,8 @@ class SystolicConfig(ConfigMixin):
                                            group="memory and clock")
     freq_mhz: float = param(1000.0, help="clock", unit="MHz", group="memory and clock")
     acc_depth: int = param(64, help="rows of the ws/is accumulator buffer in the RTL", range=(1, 1 << 16))
+    operand_format: str = param("int", help="PE arithmetic: integer MAC, or binary16 multiply and binary16 "
+                                "accumulate (then a-bits = b-bits = acc-bits = 16)", choices=OPERAND_FORMATS)
 
     def __post_init__(self):
         check_int("rows", self.rows, 1)
@@ -81,7 +91,13 @@ class SystolicConfig(ConfigMixin):
         if not isinstance(self.signed, bool):
             raise ConfigError("signed", f"must be true or false, not {self.signed!r}")
         check_int("acc_bits", self.acc_bits, 1, 64)
-        if self.acc_bits < self.a_bits + self.b_bits:
+        check_choice("operand_format", self.operand_format, OPERAND_FORMATS)
+        if self.is_fp16:
+            for key in ("a_bits", "b_bits", "acc_bits"):
+                if getattr(self, key) != 16:
+                    raise ConfigError(key, f"must be 16 for operand_format 'fp16' (binary16 operands and "
+                                      f"accumulator), not {getattr(self, key)}")
+        elif self.acc_bits < self.a_bits + self.b_bits:
             raise ConfigError(
                 "acc_bits",
                 f"must be >= a_bits + b_bits = {self.a_bits + self.b_bits}, not {self.acc_bits}",
@@ -97,6 +113,11 @@ class SystolicConfig(ConfigMixin):
     @property
     def pes(self) -> int:
         return self.rows * self.cols
+
+    @property
+    def is_fp16(self) -> bool:
+        """Binary16 PEs (``operand_format == "fp16"``)."""
+        return self.operand_format == "fp16"
 
     @property
     def product_bits(self) -> int:

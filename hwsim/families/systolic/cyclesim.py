@@ -75,11 +75,19 @@ def simulate(cfg: SystolicConfig, a, b) -> tuple[np.ndarray, int]:
     west, north = operand_beats(cfg, a, b)
     with np.errstate(over="ignore"):
         if cfg.dataflow == "os":
-            beats, cycles = _run_os(cfg, k, west, north, result_beat_count(cfg, m, k, n))
+            beats, cycles = _run_os(cfg, k, west, north, result_beat_count(cfg, m, k, n),
+                                    _fp16_pe_sum if cfg.is_fp16 else None)
         else:
             s, t = (n, m) if cfg.dataflow == "is" else (m, n)
             beats, cycles = _run_ws(cfg, s, k, t, west, north)
     return assemble_output(cfg, m, k, n, beats), cycles
+
+
+def _fp16_pe_sum(acc, a, b):
+    """The binary16 PE's next sum: ``fp16_add(acc, fp16_mul(a, b))``."""
+    from hwsim.blocks.fp16 import fp16_add, fp16_mul
+
+    return fp16_add(acc, fp16_mul(a, b)).astype(np.int64)
 
 
 def _run_os(cfg, k, west, north, n_out, pe_sum=None):
@@ -216,14 +224,19 @@ def _run_ws(cfg, s, k, t_dim, west, north):
         v_in = np.concatenate([v_edge[None, :], wp_valid[:-1, :]], axis=0)
         p_in = np.concatenate([np.zeros((1, C), np.int64), psum[:-1, :]], axis=0)
         weight = np.where(f_in, shadow, active)
-        p_next = wrap(p_in + x_in * weight, bits, sg)
+        p_next = _fp16_pe_sum(p_in, x_in, weight) if cfg.is_fp16 else wrap(p_in + x_in * weight, bits, sg)
         # --- bottom edge: de-skew, accumulate, emit
         aligned = np.array([deskew[j].step(psum[R - 1, j]) for j in range(C)])
         tok = tokens.step(token)
         done = False
         if tok is not None:
             addr, kfirst, klast, final = tok
-            total = wrap((0 if kfirst else buf[addr]) + aligned, bits, sg)
+            if cfg.is_fp16:  # the first K fold's sum is stored as it is
+                from hwsim.blocks.fp16 import fp16_add
+
+                total = aligned if kfirst else fp16_add(buf[addr], aligned).astype(np.int64)
+            else:
+                total = wrap((0 if kfirst else buf[addr]) + aligned, bits, sg)
             if klast:
                 out.append(total)
                 done = final

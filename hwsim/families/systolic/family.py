@@ -58,9 +58,24 @@ def synthesised_area(cfg: SystolicConfig):
     return array, {"periphery": periphery}
 
 
+def fp16_operands(rng: np.random.Generator, size) -> np.ndarray:
+    """Binary16 bit patterns (int64) that exercise rounding: normal values scaled by
+    ``2**-16 .. 2**6`` (sums round, cancel and reach subnormals), one in eight a signed
+    zero, one in 64 a subnormal."""
+    v = (rng.standard_normal(size) * np.exp2(rng.integers(-16, 7, size))).astype(np.float16).view(np.uint16)
+    v = v.astype(np.int64)
+    r = rng.random(size)
+    v = np.where(r < 1 / 8, (rng.integers(0, 2, size) << 15), v)
+    v = np.where((r >= 1 / 8) & (r < 1 / 8 + 1 / 64), rng.integers(1, 1 << 10, size) | (rng.integers(0, 2, size) << 15), v)
+    return v
+
+
 def stimulus(cfg: SystolicConfig, shape, rng: np.random.Generator) -> dict:
-    """Uniform operands over the configured widths for an ``(M, K, N)`` GEMM."""
+    """Uniform operands over the configured widths for an ``(M, K, N)`` GEMM
+    (:func:`fp16_operands` for binary16 PEs)."""
     m, k, n = shape
+    if cfg.is_fp16:
+        return {"a": fp16_operands(rng, (m, k)), "b": fp16_operands(rng, (k, n))}
 
     def draw(bits, size):
         lo, hi = (-(1 << (bits - 1)), 1 << (bits - 1)) if cfg.signed else (0, 1 << bits)
@@ -109,5 +124,7 @@ FAMILY = Family(
     modes=("hardware", "scalesim"),
     # the same designs as tests/test_systolic_fidelity.py, so their Verilator builds are shared
     examples=(dict(rows=3, cols=5, dataflow="os", a_bits=5, b_bits=3, acc_bits=20, signed=True),
-              dict(rows=2, cols=2, dataflow="ws", a_bits=8, b_bits=8, acc_bits=18, signed=False, acc_depth=3)),
+              dict(rows=2, cols=2, dataflow="ws", a_bits=8, b_bits=8, acc_bits=18, signed=False, acc_depth=3),
+              # binary16 PEs; tests/test_systolic_fp16.py builds the same design
+              dict(rows=2, cols=3, dataflow="os", a_bits=16, b_bits=16, acc_bits=16, operand_format="fp16")),
 )

@@ -59,7 +59,7 @@ from hwsim.eda.verilog import Shared
 from hwsim.families.systolic.config import SystolicConfig
 from hwsim.errors import check_int
 
-__all__ = ["SystolicArray", "SystolicPE", "port_shapes"]
+__all__ = ["SystolicArray", "SystolicPE", "fp16_mac", "fp16_sum", "port_shapes"]
 
 
 def _shape(bits: int, is_signed: bool):
@@ -67,13 +67,39 @@ def _shape(bits: int, is_signed: bool):
 
 
 def port_shapes(cfg: SystolicConfig) -> dict:
-    """Element shapes of the array's edges: ``west``, ``north`` and ``acc``."""
+    """Element shapes of the array's edges: ``west``, ``north`` and ``acc`` (binary16
+    bit patterns are unsigned whatever ``cfg.signed`` says)."""
     west_bits, north_bits = (cfg.b_bits, cfg.a_bits) if cfg.dataflow == "is" else (cfg.a_bits, cfg.b_bits)
+    sg = cfg.signed and not cfg.is_fp16
     return {
-        "west": _shape(west_bits, cfg.signed),
-        "north": _shape(north_bits, cfg.signed),
-        "acc": _shape(cfg.acc_bits, cfg.signed),
+        "west": _shape(west_bits, sg),
+        "north": _shape(north_bits, sg),
+        "acc": _shape(cfg.acc_bits, sg),
     }
+
+
+def fp16_mac(m: Module, acc, a, b, name: str = "") -> Signal:
+    """``fp16_add(acc, fp16_mul(a, b))`` (binary16 patterns, combinational): the binary16
+    PE's step, as :func:`hwsim.families.systolic.golden.fp16_gemm` states it."""
+    from hwsim.blocks.fp16 import Fp16Adder, Fp16Multiplier
+
+    mul, add = Fp16Multiplier(), Fp16Adder()
+    m.submodules[f"{name}mul"] = mul
+    m.submodules[f"{name}add"] = add
+    out = Signal(16, name=f"{name}mac")
+    m.d.comb += [mul.a.eq(a), mul.b.eq(b), add.a.eq(acc), add.b.eq(mul.o), out.eq(add.o)]
+    return out
+
+
+def fp16_sum(m: Module, a, b, name: str) -> Signal:
+    """``fp16_add(a, b)`` (combinational)."""
+    from hwsim.blocks.fp16 import Fp16Adder
+
+    add = Fp16Adder()
+    m.submodules[name] = add
+    out = Signal(16, name=f"{name}_o")
+    m.d.comb += [add.a.eq(a), add.b.eq(b), out.eq(add.o)]
+    return out
 
 
 def _hop_bits(cfg: SystolicConfig) -> int:
@@ -149,21 +175,26 @@ class SystolicPE(wiring.Component):
 
     def elaborate(self, platform):
         m = Module()
+        fp16 = self.cfg.is_fp16
         if self._os:
             acc = Signal.like(self.result, name="acc")
-            total = Signal.like(self.result, name="total")
-            m.d.comb += total.eq(acc + self.a_in * self.b_in)
+            if fp16:
+                total = fp16_mac(m, acc, self.a_in, self.b_in)
+            else:
+                total = Signal.like(self.result, name="total")
+                m.d.comb += total.eq(acc + self.a_in * self.b_in)
             os_pe_step(m, self, acc, total)
         else:
             shadow = Signal.like(self.w_in, name="shadow")
             active = Signal.like(self.w_in, name="active")
             weight = Signal.like(self.w_in, name="weight")
             m.d.comb += weight.eq(Mux(self.first_in, shadow, active))
+            psum = fp16_mac(m, self.psum_in, self.x_in, weight) if fp16 else self.psum_in + self.x_in * weight
             with m.If(self.en):
                 m.d.sync += [
                     self.x_out.eq(self.x_in),
                     self.first_out.eq(self.first_in),
-                    self.psum_out.eq(self.psum_in + self.x_in * weight),
+                    self.psum_out.eq(psum),
                     active.eq(weight),
                     self.w_out.eq(self.w_in),
                     self.w_hops_out.eq(self.w_hops_in - 1),
@@ -482,7 +513,10 @@ class SystolicArray(wiring.Component):
         m.d.comb += rd.addr.eq(tok.addr)
         for j in range(C):
             aligned = self._chain(m, en, pes[R - 1][j].psum_out, C - 1 - j, f"deskew_{j}")
-            m.d.comb += total[j].eq(Mux(tok.kfirst, 0, rd.data[j]) + aligned)
+            if cfg.is_fp16:  # the first K fold's sum is stored as it is (no +0 added)
+                m.d.comb += total[j].eq(Mux(tok.kfirst, aligned, fp16_sum(m, rd.data[j], aligned, f"acc_add_{j}")))
+            else:
+                m.d.comb += total[j].eq(Mux(tok.kfirst, 0, rd.data[j]) + aligned)
         m.d.comb += [
             wr.addr.eq(tok.addr),
             wr.data.eq(total),

@@ -38,8 +38,10 @@ BENCH_MODULE = "hwsim.families.systolic.bench"
 
 
 def top_name(cfg: SystolicConfig) -> str:
-    """Verilog module name of the array, e.g. ``systolic_ws_4x4``."""
-    return f"systolic_{cfg.dataflow}_{cfg.rows}x{cfg.cols}"
+    """Verilog module name of the array, e.g. ``systolic_ws_4x4`` (``systolic_fp16_ws_4x4``
+    for binary16 PEs)."""
+    fmt = "fp16_" if cfg.is_fp16 else ""
+    return f"systolic_{fmt}{cfg.dataflow}_{cfg.rows}x{cfg.cols}"
 
 
 def verilog_text(cfg: SystolicConfig, dim_bits: int = DIM_BITS) -> str:

@@ -32,7 +32,7 @@ def pe_verilog(cfg: SystolicConfig) -> tuple[str, str]:
 
     from hwsim.families.systolic.hdl import SystolicPE
 
-    top = f"systolic_pe_{cfg.dataflow}"
+    top = f"systolic_{'fp16_' if cfg.is_fp16 else ''}pe_{cfg.dataflow}"
     return verilog.convert(SystolicPE(cfg), name=top, emit_src=False), top
 
 
