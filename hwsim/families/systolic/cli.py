@@ -15,7 +15,8 @@ DESCRIPTION = ("C[M,N] = A[M,K] x B[K,N] on a systolic array. By default cycles 
 
 
 def describe(cfg: SystolicConfig) -> str:
-    return f"{cfg.rows}x{cfg.cols} {cfg.dataflow.upper()}"
+    ops = "FP16" if cfg.is_fp16 else f"INT{cfg.a_bits}xINT{cfg.b_bits}"
+    return f"{cfg.rows}x{cfg.cols} {cfg.dataflow.upper()} {ops}"
 
 
 def add_run_options(p: argparse.ArgumentParser) -> None:
