@@ -153,7 +153,7 @@ FAMILY = Family(
     cli=CliHooks(describe=cli.describe, description=cli.DESCRIPTION),
     top=top,
     # weight bits and the code kind are run-time inputs; the group size is the feeder's
-    rtl=RtlHooks(fields=("dataflow", "act_format", "rows", "cols", "zero_point", "acc_bits"),
+    rtl=RtlHooks(fields=("datapath", "dataflow", "act_format", "rows", "cols", "zero_point", "acc_bits"),
                  doc=_rtl_hook("port_doc"), vectors=_rtl_hook("test_vectors"), tb_shapes=((4, 20, 6), (2, 16, 3)),
                  run_time_inputs=_rtl_hook("static_inputs"), synth_asic=cli.synth_asic),
     op_kinds=(GemmOp,),
