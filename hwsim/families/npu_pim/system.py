@@ -461,3 +461,17 @@ def estimate_step(cfg, shard: Shard, seqs, chans=None) -> int:
     # sub-batch 2 starts once sub-batch 1's first QKV GEMM is done
     qkv = _gemm_time(cfg, len(groups[0]), sh.d, 3 * sh.e) + vector_cycles(cfg, len(groups[0]) * sh.d, LN_PASSES)
     return sh.layers * period + qkv
+
+
+def simulate_gemm(cfg, m: int, k: int, n: int) -> int:
+    """Event-driven cycles of one NPU GEMM alone on the system (weights streamed from the
+    channels while the arrays compute)."""
+    sim = StepSim(cfg, Shard.of("gpt3-7b"), [1], [0], layers=0)
+    sim.env.process(sim.gemm(m, k, n))
+    sim.env.run()
+    return int(math.ceil(sim.env.now))
+
+
+def gemm_closed(cfg, m: int, k: int, n: int) -> int:
+    """Closed-form cycles of one NPU GEMM alone: ``max(compute, busiest channel's transfer)``."""
+    return _gemm_time(cfg, m, k, n)
