@@ -233,6 +233,7 @@ class StepSim:
             type(cfg.pim)(**{**cfg.pim.to_dict(), "dual_row_buffer": self.dual})
         self.npu = simpy.Resource(self.env, 1)
         self.vec = simpy.Resource(self.env, 1)
+        self.stage = simpy.Resource(self.env, 1)   # a sub-batch's NPU stage (see chain)
         self.channels = [Channel(self, i) for i in range(cfg.pim_channels)]
         self.timeline: list = []
         self.npu_busy = 0
@@ -311,29 +312,51 @@ class StepSim:
         yield from self.vector(sh.heads * sum(seqs), SOFTMAX_PASSES)
 
     # --- schedule ------------------------------------------------------------------
+    def _front(self, m: int, kv_new: dict, reqs):
+        """Layer norm and the QKV GEMM (with the new K and V written)."""
+        sh = self.shard
+        yield from self.vector(m * sh.d, LN_PASSES)
+        if self.cfg.schedule == "npu-only":
+            yield from self.gemm(m, sh.d, 3 * sh.e)
+            # the new K and V are written striped, where the NPU reads them back
+            self.write_bytes += 2 * sh.e * ELEM_BYTES * m
+        else:
+            yield from self.gemm(m, sh.d, 3 * sh.e, extra_write=kv_new)
+
+    def _back(self, m: int):
+        """Projection, residual, layer norm, FFN, residual."""
+        sh = self.shard
+        yield from self.gemm(m, sh.e, sh.d)
+        yield from self.vector(m * sh.d, RESIDUAL_PASSES + LN_PASSES)
+        yield from self.gemm(m, sh.d, sh.ffn)
+        yield from self.vector(m * sh.ffn, GELU_PASSES)
+        yield from self.gemm(m, sh.ffn, sh.d)
+        yield from self.vector(m * sh.d, RESIDUAL_PASSES)
+
     def chain(self, reqs, idx: int):
-        sh, env = self.shard, self.env
-        m, d, e, f = len(reqs), sh.d, sh.e, sh.ffn
+        """One sub-batch's layers. Its NPU work between two attentions (this layer's
+        projection and FFN, the next layer's QKV) is one stage that holds the NPU, as in
+        NeuPIMs' stage programs, so the other sub-batch's stage runs while this one's
+        attention is in PIM."""
+        env = self.env
+        m = len(reqs)
         kv_new = {}
         for r in reqs:
-            kv_new[self.chans[r]] = kv_new.get(self.chans[r], 0) + 2 * e * ELEM_BYTES
+            kv_new[self.chans[r]] = kv_new.get(self.chans[r], 0) + 2 * self.shard.e * ELEM_BYTES
+        with self.stage.request() as req:
+            yield req
+            yield from self._front(m, kv_new, reqs)
         for layer in range(self.layers):
-            yield from self.vector(m * d, LN_PASSES)
             if self.cfg.schedule == "npu-only":
-                yield from self.gemm(m, d, 3 * e)
-                # the new K and V are written striped, as the NPU reads them back
-                self.write_bytes += 2 * e * ELEM_BYTES * m
                 yield from self.attention_npu(reqs)
             else:
-                yield from self.gemm(m, d, 3 * e, extra_write=kv_new)
                 yield env.all_of([env.process(self.attention_pim(r)) for r in reqs])
-            yield from self.gemm(m, e, d)
-            yield from self.vector(m * d, RESIDUAL_PASSES + LN_PASSES)
-            yield from self.gemm(m, d, f)
-            yield from self.vector(m * f, GELU_PASSES)
-            yield from self.gemm(m, f, d)
-            yield from self.vector(m * d, RESIDUAL_PASSES)
-            self.layer_end[idx].append(env.now)
+            with self.stage.request() as req:
+                yield req
+                yield from self._back(m)
+                self.layer_end[idx].append(env.now)
+                if layer + 1 < self.layers:
+                    yield from self._front(m, kv_new, reqs)
 
     def run(self) -> StepResult:
         groups = sub_batches(self.cfg, self.seqs, self.chans) if self.cfg.schedule != "npu-only" \
@@ -431,7 +454,7 @@ def estimate_step(cfg, shard: Shard, seqs, chans=None) -> int:
     """Closed-form cycles of a decode step under the config's schedule.
 
     Per layer: ``npu-only`` and single-chain schedules add the NPU's and the attention's
-    times; two interleaved sub-batches take ``max(G1 + G2, M1 + M2, N1 + M1, N2 + M2)``
+    times; two interleaved sub-batches take ``max(N1 + N2, M1 + M2, N1 + M1, N2 + M2)``
     (the arrays' work, the PIM's work, each sub-batch's own chain), plus, with a single row
     buffer, the busiest channel's NPU transfers and PIM work in turn. ``N`` is a sub-batch's
     NPU time (each GEMM ``max(compute, transfer)`` plus vector ops), ``M`` its attention on
@@ -454,7 +477,7 @@ def estimate_step(cfg, shard: Shard, seqs, chans=None) -> int:
         (n, _, _), (m, _) = parts[0]
         return sh.layers * (n + m)
     ((n1, g1, b1), (m1, p1)), ((n2, g2, b2), (m2, p2)) = parts
-    period = max(g1 + g2, m1 + m2, n1 + m1, n2 + m2)
+    period = max(n1 + n2, m1 + m2, n1 + m1, n2 + m2)
     if not dual:
         occ = max(transfer_cycles(cfg, b1 + b2) + a + b for a, b in zip(p1, p2))
         period = max(period, occ)
