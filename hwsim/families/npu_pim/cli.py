@@ -46,7 +46,7 @@ def add_run_parser(sub) -> None:
     p.set_defaults(func=cmd_run)
 
 
-def _shard(args):
+def _shard(args, cfg):
     from hwsim.families.npu_pim.workload import Shard
 
     for key in ("tp", "pp"):
@@ -54,6 +54,8 @@ def _shard(args):
         if v is not None and (isinstance(v, bool) or v < 1):
             raise ConfigError(f"--{key}", f"must be a positive integer, not {v}")
     try:
+        if cfg.parallelism == "none":
+            return Shard.of(args.model, args.tp or 1, args.pp or 1)
         return Shard.of(args.model, args.tp, args.pp)
     except ConfigError as e:
         raise ConfigError("--" + e.key if e.key in ("tp", "pp", "model") else e.key, e.reason) from None
@@ -71,7 +73,7 @@ def cmd_run(args) -> int:
         sys.stdout.write(f"NPU+PIM {cfg.schedule}: GEMM {args.gemm} on the NPU\n")
         print_record(rec)
         return 0
-    shard = _shard(args)
+    shard = _shard(args, cfg)
     try:
         if args.serve:
             d = runner.serving_report(cfg, shard, args.requests, args.lengths, args.batch, args.seed,

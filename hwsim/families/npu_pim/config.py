@@ -23,6 +23,10 @@ from hwsim.families.base import ConfigMixin
 from hwsim.families.contract import param
 
 SCHEDULES = ("neupims", "naive", "npu-only")
+#: How a model workload is split over devices: NeuPIMs' tensor/pipeline parallelism for
+#: the models it evaluated (:data:`hwsim.families.npu_pim.workload.NEUPIMS_PARALLELISM`),
+#: or the whole model on this one device.
+PARALLELISMS = ("neupims", "none")
 DATAFLOWS = ("os", "ws", "is")
 #: NPU operand width: NeuPIMs' "precision 2 B" (FP16).
 NPU_OPERAND_BITS = 16
@@ -71,8 +75,13 @@ class NpuPimConfig(ConfigMixin):
                                "least-loaded channel, neupims schedule)", cli="--round-robin-kv",
                                cli_flag_inverts=True)
 
+    parallelism: str = param("neupims", help="model split a model workload runs with: NeuPIMs' tp/pp for "
+                             "GPT-3 7B/13B/30B (else none), or none (the whole model on this device)",
+                             choices=PARALLELISMS)
+
     def __post_init__(self):
         check_choice("schedule", self.schedule, SCHEDULES)
+        check_choice("parallelism", self.parallelism, PARALLELISMS)
         for key, hi in (("npu_arrays", 256), ("npu_rows", 256), ("npu_cols", 256), ("npu_acc_depth", 1 << 16),
                         ("npu_vector_units", 1024), ("npu_vector_lanes", 4096), ("pim_channels", 128),
                         ("pim_ranks", 8), ("pim_mac_lanes", 256), ("sub_batch_min", 1 << 20)):

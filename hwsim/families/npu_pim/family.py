@@ -21,7 +21,7 @@ from hwsim.families.contract import CliHooks, CostHooks, Family, Result
 from hwsim.families.npu_pim import cli
 from hwsim.families.npu_pim.config import NpuPimConfig
 from hwsim.families.npu_pim.golden import golden_gemm
-from hwsim.families.npu_pim.model import estimate
+from hwsim.families.npu_pim.model import MODES, estimate, estimate_workload
 from hwsim.families.npu_pim.study import STUDIES
 from hwsim.workloads.ops import GemmOp
 
@@ -86,6 +86,8 @@ FAMILY = Family(
     top=top,
     op_kinds=(GemmOp,),
     studies=STUDIES,
+    modes=MODES,
+    estimate_workload=estimate_workload,
     # small NPU and memory so the contract's GEMMs are cheap
     examples=(dict(npu_arrays=2, npu_rows=4, npu_cols=4, npu_acc_depth=8, pim_channels=2),
               dict(schedule="naive", npu_arrays=1, npu_rows=8, npu_cols=4, npu_dataflow="os", pim_channels=4)),

@@ -24,7 +24,7 @@ from hwsim.memory.pim import COMMANDS
 ATTENTION_OPS = ("attn_score", "attn_context")
 
 
-def _pim_attention(cfg, op) -> Perf:
+def _pim_attention(cfg, op, mode) -> Perf:
     """``count`` single-head GEMVs spread over the channels (one request's per channel)."""
     if op.m != 1:
         raise ConfigError("workloads", f"{op.name}: PIM attention takes one query row per head, not {op.m}")
@@ -45,15 +45,15 @@ def _pim_attention(cfg, op) -> Perf:
     macs = op.macs * op.count
     return Perf(cycles=cycles, macs=macs, utilization=exact_utilization(macs, cycles, cfg.peak_macs_per_cycle),
                 actions={f"dram_cmd:{c}": v * op.count for c, v in counts.items()},
-                compute_cycles=cycles, mode="default")
+                compute_cycles=cycles, mode=mode)
 
 
-def estimate(cfg, op, mode: str = "default") -> Perf:
+def estimate(cfg, op, mode: str = "closed") -> Perf:
     """Closed-form :class:`~hwsim.families.base.Perf` of ``op`` (``count`` repeats, back to back)."""
-    if mode != "default":
-        raise ConfigError("mode", f"must be 'default', not {mode!r}")
+    if mode not in MODES:
+        raise ConfigError("mode", f"must be one of {', '.join(map(repr, MODES))}, not {mode!r}")
     if op.name in ATTENTION_OPS and cfg.schedule != "npu-only":
-        return _pim_attention(cfg, op)
+        return _pim_attention(cfg, op, mode)
     m, k, n = int(op.m), int(op.k), int(op.n)
     if op.name in ATTENTION_OPS:
         # npu-only: each GEMV's K or V read at the external bandwidth, heads over the arrays
@@ -72,4 +72,53 @@ def estimate(cfg, op, mode: str = "default") -> Perf:
     return Perf(cycles=cycles, macs=macs, utilization=exact_utilization(macs, cycles, cfg.peak_macs_per_cycle),
                 dram_bytes={"read": read, "write": write},
                 actions={"mac": macs, "dram_read_bytes": read, "dram_write_bytes": write},
-                compute_cycles=cycles, stall_cycles=0, mode="default")
+                compute_cycles=cycles, stall_cycles=0, mode=mode)
+
+
+#: Timing modes: the closed form, or the event-driven system (four layers simulated, the
+#: rest extrapolated from the steady period) for whole decode steps.
+MODES = ("closed", "event")
+#: Layers the event mode simulates per decode step.
+EVENT_LAYERS = 4
+
+
+def decode_shape(workload):
+    """``(shard, contexts)`` of a model decode workload (``None`` for any other)."""
+    from hwsim.families.npu_pim.workload import Shard
+
+    if workload.model is None or workload.phase != "decode" or not workload.batch:
+        return None
+    score = [op for op in workload.ops if op.name == "attn_score"]
+    if not score:
+        return None
+    return Shard.of(workload.model), [int(score[0].n)] * int(workload.batch)
+
+
+def estimate_workload(cfg, workload, mode: str = "closed") -> Perf | None:
+    """A model decode step timed by the scheduler (``None`` for other workloads, whose ops
+    are then estimated one by one).
+
+    The step runs on one device with the config's ``parallelism`` (NeuPIMs' tp/pp or the
+    whole model), so MACs and traffic are the device's. Actions: ``mac`` (NPU),
+    ``dram_read_bytes`` / ``dram_write_bytes`` (NPU traffic), ``dram_cmd:<command>`` (PIM).
+    """
+    from hwsim.families.npu_pim.system import estimate_step, simulate_step
+    from hwsim.families.npu_pim.workload import Shard
+
+    if mode not in MODES:
+        raise ConfigError("mode", f"must be one of {', '.join(map(repr, MODES))}, not {mode!r}")
+    shape = decode_shape(workload)
+    if shape is None:
+        return None
+    shard, seqs = shape
+    if cfg.parallelism == "none":
+        shard = Shard(shard.spec, 1, 1)
+    # counts come from the event-driven run (exact per op); the closed form times it
+    r = simulate_step(cfg, shard, seqs, layers=EVENT_LAYERS if shard.layers > EVENT_LAYERS else None)
+    cycles = r.cycles if mode == "event" else estimate_step(cfg, shard, seqs)
+    macs = r.npu_macs + r.pim_macs
+    actions = {"mac": r.npu_macs, "dram_read_bytes": r.npu_read_bytes, "dram_write_bytes": r.npu_write_bytes}
+    actions.update({f"dram_cmd:{c}": v for c, v in r.pim_commands.items()})
+    return Perf(cycles=cycles, macs=macs, utilization=exact_utilization(macs, cycles, cfg.peak_macs_per_cycle),
+                dram_bytes={"read": r.npu_read_bytes, "write": r.npu_write_bytes}, actions=actions,
+                compute_cycles=cycles, mode=mode)
