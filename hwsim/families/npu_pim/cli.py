@@ -41,6 +41,7 @@ def add_run_parser(sub) -> None:
                    help="layers simulated per step, the rest extrapolated (>= 3; serve default 4)")
     p.add_argument("--fidelity", default="event", metavar="{event,model}", help="event-driven or closed form")
     p.add_argument("--compare", action="store_true", help="decode: every schedule and the GPU roofline")
+    p.add_argument("--plot", metavar="PNG", help="serve: write utilisation over time to this PNG file")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     add_config_options(p, NpuPimConfig, title="system configuration")
     p.set_defaults(func=cmd_run)
@@ -76,8 +77,18 @@ def cmd_run(args) -> int:
     shard = _shard(args, cfg)
     try:
         if args.serve:
+            if args.plot:
+                from hwsim.fileio import check_output_file
+
+                plot = check_output_file(args.plot, "--plot")
             d = runner.serving_report(cfg, shard, args.requests, args.lengths, args.batch, args.seed,
                                       layers=4 if args.layers is None else args.layers)
+            if args.plot:
+                from hwsim.families.npu_pim.study import serving_figure
+                from hwsim.report.plots import to_png
+
+                plot.parent.mkdir(parents=True, exist_ok=True)
+                plot.write_bytes(to_png(serving_figure(d["timeline"])))
         else:
             seqs = runner.contexts(args.batch, args.context, args.spread, args.seed, shard.spec.max_position)
             fn = runner.compare_report if args.compare else runner.decode_report

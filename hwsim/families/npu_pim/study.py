@@ -227,3 +227,21 @@ def neupims_items(df: pd.DataFrame, Item) -> list:
 
 
 STUDIES = {"neupims": neupims_items}
+
+
+def serving_figure(timeline: list):
+    """NPU and PIM utilisation and running batch per iteration of a serving run, over time."""
+    import matplotlib.pyplot as plt
+
+    t = [it["t_s"] for it in timeline]
+    fig, ax = plt.subplots(figsize=(8, 3.6), constrained_layout=True)
+    ax.plot(t, [it["npu_util"] for it in timeline], label="NPU utilisation")
+    ax.plot(t, [it["pim_util"] for it in timeline], label="PIM busy fraction")
+    ax.set_xlabel("time (s)")
+    ax.set_ylabel("utilisation")
+    ax.set_ylim(0, 1)
+    ax2 = ax.twinx()
+    ax2.plot(t, [it["batch"] for it in timeline], color="grey", ls=":", label="running requests")
+    ax2.set_ylabel("requests in the iteration")
+    ax.legend(loc="upper right", fontsize=8)
+    return fig
