@@ -200,6 +200,21 @@ def test_serving_small_run():
         request_stream(2, "long", 0, 2048)
 
 
+def test_serving_with_poisson_arrivals():
+    """A request arriving after the others finished waits for nothing: its first token
+    comes one prefill after its arrival, and the run ends later than that arrival."""
+    from hwsim.families.npu_pim.serving import arrival_times, serve
+
+    sh = Shard.of("gpt3-7b")
+    r = serve(NpuPimConfig(), sh, [(8, 3), (8, 3)], batch=4, arrivals=[0.0, 5.0])
+    assert r.seconds > 5.0 and r.tokens == 6
+    assert r.latencies_s[0] == pytest.approx(r.latencies_s[3], rel=1e-9) and r.latencies_s[0] < 0.01
+    a = arrival_times(100, 50.0, 3)
+    assert a == sorted(a) and 1.0 < a[-1] < 3.0 and arrival_times(3, 0, 1) == [0.0] * 3
+    with pytest.raises(ConfigError, match="^rate: must be a non-negative"):
+        arrival_times(3, -1.0, 0)
+
+
 # ------------------------------------------------------------------ CLI
 def test_cli_decode_and_errors(capsys):
     from hwsim.cli import main

@@ -36,6 +36,8 @@ def add_run_parser(sub) -> None:
     p.add_argument("--pp", type=int, default=None, help="pipeline-parallel ways (default as --tp)")
     p.add_argument("--requests", type=int, default=256, help="serve: requests in the stream (default 256)")
     p.add_argument("--lengths", default="sharegpt", help="serve: sharegpt, alpaca, P:O (means) or P:O! (exact)")
+    p.add_argument("--rate", type=float, default=0.0,
+                   help="serve: Poisson arrivals, requests per second (default 0: all at time 0)")
     p.add_argument("--seed", type=int, default=0, help="seed of the request stream (default 0)")
     p.add_argument("--layers", type=int, default=None,
                    help="layers simulated per step, the rest extrapolated (>= 3; serve default 4)")
@@ -82,7 +84,7 @@ def cmd_run(args) -> int:
 
                 plot = check_output_file(args.plot, "--plot")
             d = runner.serving_report(cfg, shard, args.requests, args.lengths, args.batch, args.seed,
-                                      layers=4 if args.layers is None else args.layers)
+                                      layers=4 if args.layers is None else args.layers, rate=args.rate)
             if args.plot:
                 from hwsim.families.npu_pim.study import serving_figure
                 from hwsim.report.plots import to_png

@@ -66,13 +66,13 @@ class NpuPimConfig(ConfigMixin):
     pim_ranks: int = param(2, help="pseudo-channel ranks per channel (2 x 16 banks = 32 banks)", range=(1, 8))
     pim_page_bytes: int = param(1024, help="DRAM row (page) per bank", unit="B", range=(64, 1 << 16))
     pim_mac_lanes: int = param(16, help="multipliers per bank", range=(1, 256))
-    dual_row_buffer: bool = param(True, help="single row buffer per bank: PIM and NPU reads take turns "
-                                  "(default: dual row buffers, NeuPIMs)", cli="--single-row-buffer",
+    dual_row_buffer: bool = param(True, help="neupims schedule with a single row buffer per bank: PIM and NPU "
+                                  "reads take turns (default: dual row buffers; naive is always single)", cli="--single-row-buffer",
                                   cli_flag_inverts=True)
     sub_batch_min: int = param(256, help="smallest batch split into two interleaved sub-batches "
                                "(neupims schedule; NeuPIMs README: on from 256)", range=(2, 1 << 20))
-    load_balance: bool = param(True, help="place requests' KV round-robin over channels (default: greedy "
-                               "least-loaded channel, neupims schedule)", cli="--round-robin-kv",
+    load_balance: bool = param(True, help="neupims schedule placing requests' KV round-robin over channels "
+                               "(default: greedy least-loaded channel; naive is always round-robin)", cli="--round-robin-kv",
                                cli_flag_inverts=True)
 
     parallelism: str = param("neupims", help="model split a model workload runs with: NeuPIMs' tp/pp for "
@@ -99,8 +99,6 @@ class NpuPimConfig(ConfigMixin):
             self.pim
         except ConfigError as e:
             raise ConfigError("pim_" + e.key if not e.key.startswith(("pim_", "dual")) else e.key, e.reason) from None
-        if self.pim.operand_format != "fp16":  # pragma: no cover - fixed below
-            raise ConfigError("pim_mac_lanes", "the PIM lanes must be FP16")
 
     # --- the engines' configs ------------------------------------------------------
     @cached_property

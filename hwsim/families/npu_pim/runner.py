@@ -73,13 +73,13 @@ def compare_report(cfg, shard: Shard, seqs, fidelity: str = "event", layers: int
 
 
 def serving_report(cfg, shard: Shard, requests: int, lengths: str, batch: int, seed: int,
-                   layers: int | None = 4) -> dict:
-    from hwsim.families.npu_pim.serving import request_stream, serve
+                   layers: int | None = 4, rate: float = 0.0) -> dict:
+    from hwsim.families.npu_pim.serving import arrival_times, request_stream, serve
 
     stream = request_stream(requests, lengths, seed, shard.spec.max_position)
-    r = serve(cfg, shard, stream, batch, layers=layers)
+    r = serve(cfg, shard, stream, batch, layers=layers, arrivals=arrival_times(requests, rate, seed))
     d = r.summary()
-    d.update(schedule=cfg.schedule, shard=shard.to_dict(), batch=batch, lengths=lengths, seed=seed,
+    d.update(schedule=cfg.schedule, shard=shard.to_dict(), batch=batch, lengths=lengths, seed=seed, rate=rate,
              timeline=[{k: round(v, 6) if isinstance(v, float) else v for k, v in it.items()}
                        for it in r.iterations])
     return d

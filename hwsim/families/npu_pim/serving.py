@@ -1,7 +1,7 @@
 """Multi-iteration serving: a seeded request stream, continuous batching, growing KV caches.
 
-Requests (prompt and output lengths drawn from a seeded distribution) wait in arrival
-order. Each iteration (Orca-style iteration-level scheduling):
+Requests (prompt and output lengths drawn from a seeded distribution, arrivals all at
+time 0 or Poisson at a given rate) wait in arrival order. Each iteration (Orca-style iteration-level scheduling):
 
 1. admit waiting requests while the batch has room and the KV caches of their full
    length (prompt + output, rows per the PIM layout) fit their channel; the channel is
@@ -75,11 +75,23 @@ def request_stream(n: int, lengths: str, seed: int, max_tokens: int) -> list[tup
     return [(int(a), int(b)) for a, b in zip(ps, os_)]
 
 
+def arrival_times(n: int, rate: float, seed: int) -> list[float]:
+    """Poisson arrivals at ``rate`` requests/s from a seeded generator (``rate = 0``: all
+    at time 0)."""
+    if isinstance(rate, bool) or not isinstance(rate, (int, float)) or rate < 0 or rate != rate:
+        raise ConfigError("rate", f"must be a non-negative number of requests per second, not {rate!r}")
+    if rate == 0:
+        return [0.0] * n
+    rng = np.random.default_rng([seed, 1])
+    return np.cumsum(rng.exponential(1.0 / rate, n)).tolist()
+
+
 @dataclass
 class Request:
     idx: int
     prompt: int
     output: int
+    arrival_s: float = 0.0
     channel: int = -1
     done_tokens: int = 0
     last_token_s: float = 0.0
@@ -158,15 +170,17 @@ def prefill_cycles(cfg, shard: Shard, prompts) -> tuple[int, dict]:
     return cyc, {"macs": macs * shard.layers, "read": read * shard.layers, "write": write * shard.layers}
 
 
-def serve(cfg, shard: Shard, stream, batch: int, layers: int | None = 4, progress=None) -> ServingResult:
-    """Serve ``stream`` (``[(prompt, output), ...]``, all arriving at time 0) with up to
-    ``batch`` running requests. ``layers``: decode layers simulated per step (the rest
-    extrapolated; ``None`` simulates all)."""
+def serve(cfg, shard: Shard, stream, batch: int, layers: int | None = 4, progress=None,
+          arrivals=None) -> ServingResult:
+    """Serve ``stream`` (``[(prompt, output), ...]``, arriving at ``arrivals`` seconds, all
+    at time 0 by default) with up to ``batch`` running requests. ``layers``: decode layers
+    simulated per step (the rest extrapolated; ``None`` simulates all)."""
     from hwsim.families.npu_pim.energy import npu_dram_counts
 
     check_int("batch", batch, 1)
     hz = cfg.freq_mhz * 1e6
-    reqs = [Request(i, p, o) for i, (p, o) in enumerate(stream)]
+    arrivals = [0.0] * len(stream) if arrivals is None else list(arrivals)
+    reqs = [Request(i, p, o, float(a)) for i, ((p, o), a) in enumerate(zip(stream, arrivals))]
     waiting = list(reqs)
     running: list[Request] = []
     C = cfg.pim_channels
@@ -192,7 +206,9 @@ def serve(cfg, shard: Shard, stream, batch: int, layers: int | None = 4, progres
     while waiting or running:
         # 1. admission
         admitted = []
-        while waiting and len(running) + len(admitted) < batch:
+        if not running and waiting and waiting[0].arrival_s > t:
+            t = waiting[0].arrival_s            # idle until the next request arrives
+        while waiting and len(running) + len(admitted) < batch and waiting[0].arrival_s <= t:
             r = waiting[0]
             need = kv_rows(pim, shard, r.prompt + r.output)
             if need > cap_rows:
@@ -214,7 +230,7 @@ def serve(cfg, shard: Shard, stream, batch: int, layers: int | None = 4, progres
             load[c] += r.prompt + r.output
             admitted.append(waiting.pop(0))
         if not running and not admitted:
-            raise ConfigError("batch", "no request fits the KV capacity")  # pragma: no cover
+            raise ConfigError("batch", "no request fits the KV capacity")
         # 2. prefill of the admitted prompts
         dt = 0
         npu_busy = 0.0
@@ -237,7 +253,7 @@ def serve(cfg, shard: Shard, stream, batch: int, layers: int | None = 4, progres
             add(res.counts(cfg))
         t_end = t + dt / hz
         for r in admitted:
-            lat.append(t_end)       # first token: from arrival (t = 0) to the prefill's end
+            lat.append(t_end - r.arrival_s)     # first token: from arrival to the prefill's end
             r.done_tokens = 1
             r.last_token_s = t_end
         for r in running:
