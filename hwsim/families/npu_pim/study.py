@@ -30,6 +30,7 @@ PAPER_CLAIMS = (
     ("PIM utilisation, GPT3-30B batch 256: naive", 0.17, "%"),
     ("PIM utilisation, GPT3-30B batch 256: NeuPIMs", 0.264, "%"),
     ("dual row buffers alone", 0.697, "+%"),
+    ("sub-batch interleaving pays from batch", 256, "batch"),
 )
 PAPER_SOURCE = "NeuPIMs, ASPLOS 2024 (abstract and evaluation as quoted in issue 16)"
 
@@ -51,10 +52,20 @@ GAP_NOTES = (
 
 
 def _variant(row) -> str | None:
+    """``neupims``, ``neupims-single`` (single row buffer), ``neupims-whole`` (no sub-batch
+    interleaving), ``naive``, ``npu-only``; ``None`` for the repeats of the last two over
+    fields only NeuPIMs reads."""
+    from hwsim.families.npu_pim.config import NpuPimConfig
+
     s = row.get("design.schedule")
+    dual = bool(row.get("design.dual_row_buffer", True))
+    default_min = NpuPimConfig().sub_batch_min
+    split = int(row.get("design.sub_batch_min", default_min)) <= default_min
     if s == "neupims":
-        return "neupims" if bool(row.get("design.dual_row_buffer")) else "neupims-single"
-    if s in ("naive", "npu-only") and bool(row.get("design.dual_row_buffer", True)):
+        if split:
+            return "neupims" if dual else "neupims-single"
+        return "neupims-whole" if dual else None
+    if s in ("naive", "npu-only") and dual and split:
         return s
     return None
 
@@ -114,6 +125,7 @@ def study_table(df: pd.DataFrame) -> tuple[list, dict]:
     need = {"neupims", "naive", "npu-only"}
     rows = [["model", "batch", "NeuPIMs tok/s", "naive tok/s", "NPU-only tok/s", "GPU roofline tok/s",
              "vs NPU-only", "vs naive", "vs GPU", "single row buffer tok/s", "dual buffer gain",
+             "no interleaving tok/s", "interleaving gain",
              "NPU util naive / NeuPIMs", "PIM util naive / NeuPIMs"]]
     out: dict = {"per_point": []}
     for (model, batch), r in piv.iterrows():
@@ -121,9 +133,11 @@ def study_table(df: pd.DataFrame) -> tuple[list, dict]:
         if not need <= set(t.dropna().index):
             continue
         single = t.get("neupims-single", np.nan)
+        whole = t.get("neupims-whole", np.nan)
         rec = {"model": model, "batch": int(batch), "vs_npu_only": t["neupims"] / t["npu-only"],
                "vs_naive": t["neupims"] / t["naive"], "vs_gpu": t["neupims"] / gpu_t[(model, batch)],
                "dual_gain": t["neupims"] / single - 1 if single == single else np.nan,
+               "split_gain": t["neupims"] / whole - 1 if whole == whole else np.nan,
                "npu_naive": r["npu_util"]["naive"], "npu_neupims": r["npu_util"]["neupims"],
                "pim_naive": r["pim_util"]["naive"], "pim_neupims": r["pim_util"]["neupims"],
                "t": dict(t), "gpu": gpu_t[(model, batch)]}
@@ -132,6 +146,8 @@ def study_table(df: pd.DataFrame) -> tuple[list, dict]:
                      f"{rec['gpu']:,.0f}", f"{rec['vs_npu_only']:.2f}x", f"{rec['vs_naive']:.2f}x",
                      f"{rec['vs_gpu']:.2f}x", f"{single:,.0f}" if single == single else "n/a",
                      f"{rec['dual_gain']:+.1%}" if single == single else "n/a",
+                     f"{whole:,.0f}" if whole == whole else "n/a",
+                     f"{rec['split_gain']:+.1%}" if whole == whole else "n/a",
                      f"{rec['npu_naive']:.1%} / {rec['npu_neupims']:.1%}",
                      f"{rec['pim_naive']:.1%} / {rec['pim_neupims']:.1%}"])
     return rows, out
@@ -169,6 +185,12 @@ def paper_rows(out: dict) -> list:
         best = max(pts, key=lambda p: p["dual_gain"] if p["dual_gain"] == p["dual_gain"] else -1)
         rows.append(["dual row buffers alone", "+69.7%", f"{np.mean(gains):+.1%} (max {best['dual_gain']:+.1%}, "
                      f"{best['model']} b{best['batch']})", "NeuPIMs schedule with vs without dual row buffers, mean"])
+    split = [p for p in pts if p["split_gain"] == p["split_gain"]]
+    if split:
+        pays = sorted({p["batch"] for p in split if p["split_gain"] > 0})
+        rows.append(["sub-batch interleaving pays from batch", "256",
+                     str(pays[0]) if pays else "never in the sweep",
+                     "smallest batch where NeuPIMs with two sub-batches beats it with one (any model)"])
     return rows
 
 
@@ -183,7 +205,7 @@ def _figure(out: dict):
         ps = sorted((p for p in pts if p["model"] == m), key=lambda p: p["batch"])
         b = [p["batch"] for p in ps]
         ax = axes[0][j]
-        for v in ("neupims", "naive", "npu-only", "neupims-single"):
+        for v in ("neupims", "naive", "npu-only", "neupims-single", "neupims-whole"):
             ys = [p["t"].get(v, np.nan) for p in ps]
             ax.plot(b, ys, marker="o", label=v)
         ax.plot(b, [p["gpu"] for p in ps], marker="x", ls="--", label="GPU roofline")
