@@ -50,7 +50,8 @@ def test_report_section_puts_the_paper_beside_ours():
                 d["design." + k] = v
             rows.append(d)
     items = registry()["npu-pim"].studies["neupims"](pd.DataFrame(rows), Item)
-    assert [i.id for i in items] == ["neupims-points", "neupims-paper", "neupims-gap"]
+    assert [i.id for i in items] == ["neupims-points", "neupims-paper", "neupims-gap", "neupims-timeline"]
+    assert items[3].png
     table = items[0].table
     assert len(table) == 3 and items[0].png
     paper = {r[0]: r for r in items[1].table[1:]}
