@@ -231,3 +231,22 @@ def test_cli_decode_and_errors(capsys):
                       (["--tp", "3"], "--tp: must divide")):
         assert main(["run", "npu-pim", "--model", "gpt3-13b", "--batch", "2"] + argv) == 2
         assert msg in capsys.readouterr().err
+
+
+def test_energy_by_engine_and_command_class():
+    """Each class is its count times one figure: FP16 MAC = Horowitz fp16 mult 1.1 + add 0.4
+    pJ; COMP = 4 RD and G_ACT = 4 ACT of the HBM2 preset (NewtonSim); NPU reads one RD per
+    64-byte transaction and one ACT per 1 KiB page."""
+    from hwsim.families.npu_pim.energy import energy_pj, npu_dram_counts, per_action
+
+    cfg = NpuPimConfig()
+    e = per_action(cfg)
+    assert e["npu:mac"].value == pytest.approx(1.5)
+    assert e["pim:COMP"].value == pytest.approx(4 * e["dram:RD"].value)
+    assert e["pim:G_ACT"].value == pytest.approx(4 * e["dram:ACT"].value)
+    assert npu_dram_counts(cfg, 4096, 64) == {"dram:RD": 64, "dram:WR": 1, "dram:ACT": 5}
+    r = simulate_step(cfg, Shard.of("gpt3-7b"), [100, 300], layers=4)
+    got = energy_pj(cfg, r.counts(cfg))
+    assert got["pim:COMP"] == pytest.approx(r.pim_commands["COMP"] * e["pim:COMP"].value)
+    assert got["npu:mac"] == pytest.approx(r.npu_macs * 1.5)
+    assert got["pim:PRE"] == 0.0 and r.pim_commands["PRE"] > 0   # precharge energy is inside ACT

@@ -222,11 +222,14 @@ class Channel:
 class StepSim:
     """One decode step of ``seqs`` requests (KV on ``chans``) on the system."""
 
-    def __init__(self, cfg, shard: Shard, seqs, chans, layers: int | None = None):
+    def __init__(self, cfg, shard: Shard | None, seqs, chans, layers: int | None = None):
         self.cfg, self.shard = cfg, shard
         self.seqs = [int(s) for s in seqs]
         self.chans = list(chans)
-        self.layers = shard.layers if layers is None else min(layers, shard.layers)
+        if shard is None:               # engines only (single ops), no layers
+            self.layers = 0
+        else:
+            self.layers = shard.layers if layers is None else min(layers, shard.layers)
         self.env = simpy.Environment()
         self.dual = dual_buffers(cfg)
         self.pim_cfg = cfg.pim if self.dual == cfg.pim.dual_row_buffer else \
@@ -312,7 +315,7 @@ class StepSim:
         yield from self.vector(sh.heads * sum(seqs), SOFTMAX_PASSES)
 
     # --- schedule ------------------------------------------------------------------
-    def _front(self, m: int, kv_new: dict, reqs):
+    def _front(self, m: int, kv_new: dict):
         """Layer norm and the QKV GEMM (with the new K and V written)."""
         sh = self.shard
         yield from self.vector(m * sh.d, LN_PASSES)
@@ -345,7 +348,7 @@ class StepSim:
             kv_new[self.chans[r]] = kv_new.get(self.chans[r], 0) + 2 * self.shard.e * ELEM_BYTES
         with self.stage.request() as req:
             yield req
-            yield from self._front(m, kv_new, reqs)
+            yield from self._front(m, kv_new)
         for layer in range(self.layers):
             if self.cfg.schedule == "npu-only":
                 yield from self.attention_npu(reqs)
@@ -356,7 +359,7 @@ class StepSim:
                 yield from self._back(m)
                 self.layer_end[idx].append(env.now)
                 if layer + 1 < self.layers:
-                    yield from self._front(m, kv_new, reqs)
+                    yield from self._front(m, kv_new)
 
     def run(self) -> StepResult:
         groups = sub_batches(self.cfg, self.seqs, self.chans) if self.cfg.schedule != "npu-only" \
@@ -489,7 +492,7 @@ def estimate_step(cfg, shard: Shard, seqs, chans=None) -> int:
 def simulate_gemm(cfg, m: int, k: int, n: int) -> int:
     """Event-driven cycles of one NPU GEMM alone on the system (weights streamed from the
     channels while the arrays compute)."""
-    sim = StepSim(cfg, Shard.of("gpt3-7b"), [1], [0], layers=0)
+    sim = StepSim(cfg, None, [], [])
     sim.env.process(sim.gemm(m, k, n))
     sim.env.run()
     return int(math.ceil(sim.env.now))
