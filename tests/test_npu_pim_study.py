@@ -6,7 +6,6 @@ from __future__ import annotations
 import pathlib
 
 import pandas as pd
-import pytest
 
 from hwsim.evaluate import Point, Workload, evaluate
 from hwsim.families import registry

@@ -34,8 +34,7 @@ import numpy as np
 from hwsim.errors import ConfigError, check_int
 from hwsim.families.npu_pim.energy import energy_pj
 from hwsim.families.npu_pim.npu import gemm_compute_cycles, transfer_cycles, vector_cycles
-from hwsim.families.npu_pim.system import (dual_buffers, kv_rows, place_balanced, place_round_robin,
-                                           simulate_step)
+from hwsim.families.npu_pim.system import kv_rows, place_balanced, place_round_robin, simulate_step
 from hwsim.families.npu_pim.workload import ELEM_BYTES, LN_PASSES, SOFTMAX_PASSES, Shard
 
 #: Mean (prompt, output) tokens of the presets.

@@ -88,8 +88,9 @@ def _config(row):
 
 
 def _derived(df: pd.DataFrame) -> pd.DataFrame:
+    from hwsim.errors import ConfigError
     from hwsim.families.npu_pim import gpu
-    from hwsim.families.npu_pim.config import NpuPimConfig
+    from hwsim.families.npu_pim.system import check_capacity, placement
     from hwsim.families.npu_pim.workload import Shard
 
     rows = []
@@ -105,12 +106,18 @@ def _derived(df: pd.DataFrame) -> pd.DataFrame:
         if cfg.parallelism == "none":
             sh = Shard(sh.spec, 1, 1)
         batch = int(r["batch"])
-        g = gpu.step_seconds(sh, [int(m.group(1))] * batch)
+        seqs = [int(m.group(1))] * batch
+        g = gpu.step_seconds(sh, seqs)
+        try:
+            check_capacity(cfg, sh, seqs, placement(cfg, seqs))
+            fits = "yes"
+        except ConfigError:
+            fits = "no"
         rows.append({"model": r["model"], "batch": batch, "variant": v, "tokens_per_s": float(r["tokens_per_s"]),
                      "npu_util": act.get("mac", 0) / (cyc * cfg.npu_peak_macs_per_cycle),
                      "pim_util": act.get("dram_cmd:COMP", 0) * cfg.pim.t_comp_eff * cfg.pim_cycle_ratio
                      / (cyc * cfg.pim_channels),
-                     "gpu_tokens_per_s": batch / g})
+                     "gpu_tokens_per_s": batch / g, "fits": fits})
     return pd.DataFrame(rows)
 
 
@@ -122,11 +129,12 @@ def study_table(df: pd.DataFrame) -> tuple[list, dict]:
         return [], {}
     piv = d.pivot_table(index=["model", "batch"], columns="variant", values=["tokens_per_s", "npu_util", "pim_util"])
     gpu_t = d.groupby(["model", "batch"])["gpu_tokens_per_s"].first()
+    fits = d[d["variant"] == "neupims"].groupby(["model", "batch"])["fits"].first()
     need = {"neupims", "naive", "npu-only"}
     rows = [["model", "batch", "NeuPIMs tok/s", "naive tok/s", "NPU-only tok/s", "GPU roofline tok/s",
              "vs NPU-only", "vs naive", "vs GPU", "single row buffer tok/s", "dual buffer gain",
              "no interleaving tok/s", "interleaving gain",
-             "NPU util naive / NeuPIMs", "PIM util naive / NeuPIMs"]]
+             "NPU util naive / NeuPIMs", "PIM util naive / NeuPIMs", "KV fits (NeuPIMs layout)"]]
     out: dict = {"per_point": []}
     for (model, batch), r in piv.iterrows():
         t = r["tokens_per_s"]
@@ -149,7 +157,7 @@ def study_table(df: pd.DataFrame) -> tuple[list, dict]:
                      f"{whole:,.0f}" if whole == whole else "n/a",
                      f"{rec['split_gain']:+.1%}" if whole == whole else "n/a",
                      f"{rec['npu_naive']:.1%} / {rec['npu_neupims']:.1%}",
-                     f"{rec['pim_naive']:.1%} / {rec['pim_neupims']:.1%}"])
+                     f"{rec['pim_naive']:.1%} / {rec['pim_neupims']:.1%}", fits.get((model, batch), "n/a")])
     return rows, out
 
 
@@ -239,7 +247,9 @@ def neupims_items(df: pd.DataFrame, Item) -> list:
     items = [Item("neupims-points", "NPU + PIM: throughput per schedule over model and batch",
                   "Tokens per second of one decode step (one device of the model split) under each schedule, the "
                   "GPU roofline, the ratios of NeuPIMs to the others, the dual-row-buffer gain (NeuPIMs with vs "
-                  "without) and the utilisations.", prov, png=plots.to_png(_figure(out)), table=rows)]
+                  "without) and the utilisations. Last column: whether the KV caches in the NeuPIMs layout (a K row "
+                  "per 32 tokens, V rows per 512 tokens, so short contexts leave rows part-empty) and the weights fit "
+                  "the 32 GiB stack; the timing of the points that do not is shown all the same.", prov, png=plots.to_png(_figure(out)), table=rows)]
     items.append(Item("neupims-paper", "NPU + PIM: our figures beside the NeuPIMs paper's",
                       "Ratios and utilisations as the paper states them and as our records give them.",
                       {"paper": PAPER_SOURCE}, table=paper_rows(out)))

@@ -42,15 +42,13 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
-import numpy as np
 import simpy
 
 from hwsim.errors import ConfigError
 from hwsim.families.npu_pim import attention as att
 from hwsim.families.npu_pim.energy import npu_dram_counts
-from hwsim.families.npu_pim.npu import (attention_bytes, attention_compute_cycles, gemm_bytes,
-                                        gemm_compute_cycles, per_channel_bytes, transfer_cycles,
-                                        vector_cycles)
+from hwsim.families.npu_pim.npu import (attention_bytes, attention_compute_cycles, gemm_compute_cycles,
+                                        per_channel_bytes, transfer_cycles, vector_cycles)
 from hwsim.families.npu_pim.workload import (ELEM_BYTES, GELU_PASSES, LN_PASSES, RESIDUAL_PASSES,
                                              SOFTMAX_PASSES, Shard)
 from hwsim.memory.pim import COMMANDS
