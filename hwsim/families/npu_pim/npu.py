@@ -31,11 +31,6 @@ def gemm_compute_cycles(npu, arrays: int, m: int, k: int, n: int) -> int:
     return int(hardware_cycles(npu, m, k, _cdiv(n, arrays)))
 
 
-def gemm_bytes(m: int, k: int, n: int) -> int:
-    """DRAM bytes of a GEMM: weights and input activations read, outputs written."""
-    return ELEM_BYTES * (k * n + m * k + m * n)
-
-
 def per_channel_bytes(total: int, channels: int) -> int:
     return _cdiv(total, channels)
 
@@ -43,13 +38,6 @@ def per_channel_bytes(total: int, channels: int) -> int:
 def transfer_cycles(cfg, nbytes: int) -> int:
     """NPU cycles one channel needs for ``nbytes`` at its external bandwidth."""
     return math.ceil(nbytes / cfg.channel_bytes_per_cycle)
-
-
-def gemm_cycles(cfg, m: int, k: int, n: int) -> tuple[int, int]:
-    """(compute cycles, memory cycles of the busiest channel) of a GEMM alone on the system."""
-    comp = gemm_compute_cycles(cfg.npu, cfg.npu_arrays, m, k, n)
-    mem = transfer_cycles(cfg, per_channel_bytes(gemm_bytes(m, k, n), cfg.pim_channels))
-    return comp, mem
 
 
 def vector_cycles(cfg, elements: int, passes: int) -> int:
