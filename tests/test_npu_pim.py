@@ -89,6 +89,31 @@ def test_decode_step_by_hand():
     assert estimate_step(tiny_cfg("npu-only"), sh, [3, 5]) == 680
 
 
+def test_interleaved_sub_batches_by_hand():
+    """The same two requests as two sub-batches of one (``sub_batch_min = 2``): request 1
+    (context 5, channel 0) is sub-batch A, request 0 (context 3, channel 1) sub-batch B.
+
+    With one row per GEMM (``9 + 4 Nt Kt``): QKV 57, proj 25, FFN1 41, FFN2 41; vector ops
+    of one row: LN 6, residual + LN 8, GELU 4, residual 2. A sub-batch's NPU stage (its
+    projection, FFN and the next layer's LN and QKV) holds the NPU.
+
+    A: LN + QKV 0 -> 63; score 63 -> 196; softmax 196 -> 204; context 204 -> 461.
+    B: LN + QKV 63 -> 126; score 126 -> 259; softmax 259 -> 264; context 264 -> 521.
+    A's stage 461 -> 582 (layer 1 ends) -> 645 (layer 2's QKV); B's stage waits for it:
+    645 -> 766 -> 829. A: score 645 -> 778, softmax -> 786, context -> 1043, last stage
+    1043 -> 1164. B: score 829 -> 962, softmax -> 967, context -> 1224, last stage 1224 -> 1345.
+    """
+    import dataclasses
+
+    from hwsim.families.npu_pim.system import StepSim, placement
+
+    cfg = dataclasses.replace(tiny_cfg("neupims"), sub_batch_min=2)
+    sim = StepSim(cfg, Shard(TINY), [3, 5], placement(cfg, [3, 5]))
+    r = sim.run()
+    assert sim.layer_end == [[582, 1164], [766, 1345]]
+    assert r.cycles == 1345
+
+
 def test_placement_and_sub_batches():
     assert place_balanced([3, 5], 2) == [1, 0]
     chans = place_balanced([10, 9, 8, 7, 1, 1], 2)
