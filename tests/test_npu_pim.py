@@ -244,18 +244,26 @@ def test_serving_with_poisson_arrivals():
 def test_cli_decode_and_errors(capsys):
     from hwsim.cli import main
 
-    assert main(["run", "npu-pim", "--model", "gpt3-7b", "--batch", "8", "--context", "64", "--layers", "3",
-                 "--schedule", "naive", "--json"]) == 0
+    base = ["run", "npu-pim", "--model", "gpt3-7b", "--phase", "decode", "--batch", "8", "--context", "64"]
+    assert main(base + ["--layers", "3", "--schedule", "naive", "--fidelity", "event", "--json"]) == 0
     d = json.loads(capsys.readouterr().out)
-    assert d["schedule"] == "naive" and d["batch"] == 8 and d["cycles"] > 0 and d["layers_simulated"] == 3
-    assert main(["run", "npu-pim", "--model", "gpt3-7b", "--batch", "8", "--context", "64",
-                 "--fidelity", "model", "--compare"]) == 0
+    assert d["mode"] == "event" and d["design"]["schedule"] == "naive" and d["tokens"] == 8
+    s = d["system"]
+    assert s["schedule"] == "naive" and s["batch"] == 8 and s["layers_simulated"] == 3
+    assert s["cycles"] == d["cycles"]          # the record and the report time the same step
+    assert main(base + ["--layers", "3", "--compare"]) == 0
     assert "neupims_vs_npu_only" in capsys.readouterr().out
+    assert main(base + ["--serve", "--requests", "3", "--lengths", "4:2!", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["serving"]["tokens"] == 6
     for argv, msg in ((["--npu-rows", "0"], "--npu-rows: must be >= 1, not 0"),
-                      (["--context", "0"], "--context: must be >= 1, not 0"),
-                      (["--tp", "3"], "--tp: must divide")):
-        assert main(["run", "npu-pim", "--model", "gpt3-13b", "--batch", "2"] + argv) == 2
+                      (["--layers", "2"], "--layers: must be >= 3"),
+                      (["--fidelity", "rtl"], "--fidelity: must be one of 'closed', 'event'"),
+                      (["--serve", "--lengths", "x"], "--lengths: must be sharegpt"),
+                      (["--plot", "a.png"], "--plot: applies to --serve")):
+        assert main(base + argv) == 2
         assert msg in capsys.readouterr().err
+    assert main(["run", "npu-pim", "--gemm", "8x8x8", "--compare"]) == 2
+    assert "--compare: needs a model decode workload" in capsys.readouterr().err
 
 
 def test_energy_by_engine_and_command_class():

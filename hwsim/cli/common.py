@@ -18,14 +18,17 @@ def print_json(d: dict) -> int:
 _PRICING_OPTIONS = {"node_nm": "--node-nm", "dram": "--dram", "dram_type": "--dram"}
 
 
-def run_record(family: str, cfg, op, *, mode: str | None = None, node_nm: int = 45, dram: str | None = None,
-               synthesised_area: bool = False):
-    """The :class:`~hwsim.evaluate.Record` of one design on one operation: ``hwsim run``
-    prints exactly what a sweep would store for the same point."""
+def run_record(family: str, cfg, workload, *, mode: str | None = None, node_nm: int = 45,
+               dram: str | None = None, synthesised_area: bool = False):
+    """The :class:`~hwsim.evaluate.Record` of one design on one workload (a
+    :class:`~hwsim.evaluate.Workload`, or one op): ``hwsim run`` prints exactly what a
+    sweep would store for the same point."""
     from hwsim.evaluate import Point, Pricing, Workload, evaluate
 
+    if not isinstance(workload, Workload):
+        workload = Workload.from_gemms("gemm", [workload])
     try:
-        point = Point(family, cfg.to_dict(), Workload.from_gemms("gemm", [op]), mode=mode,
+        point = Point(family, cfg.to_dict(), workload, mode=mode,
                       pricing=Pricing(node_nm, dram, synthesised_area))
         return evaluate(point)
     except ConfigError as e:
@@ -42,6 +45,26 @@ def record_json(rec) -> dict:
     d["cost"].update(node_nm=rec.cost_provenance.get("node_nm"), estimator=rec.cost_estimator,
                      provenance=rec.cost_provenance)
     return d
+
+
+def _mapping_text(m: dict) -> str:
+    if not m:
+        return "-"
+    return " ".join(f"{k}={v}" for k, v in m.items() if k != "objective")
+
+
+def print_layers(rec) -> None:
+    """The per-layer table of a record (one line per op, its repeats included)."""
+    w = sys.stdout.write
+    energy = rec.energy_pj is not None
+    w(f"  {'layer':<14} {'M x K x N':>20} {'count':>6} {'cycles':>15} {'util':>6} {'DRAM bytes':>15}"
+      + (f" {'energy uJ':>12}" if energy else "") + "  mapping\n")
+    for ly in rec.layers:
+        shape = f"{ly['m']}x{ly['k']}x{ly['n']}"
+        w(f"  {str(ly['name'])[:14]:<14} {shape:>20} {ly['count']:>6,d} {ly['cycles']:>15,d} "
+          f"{ly['utilization']:>6.1%} {ly['dram_bytes']:>15,d}"
+          + (f" {ly['energy_pj'] / 1e6:>12.3f}" if energy else "") + f"  {_mapping_text(ly['mapping'])}\n")
+    w("  totals\n")
 
 
 def print_record(rec, rows: tuple = ()) -> None:

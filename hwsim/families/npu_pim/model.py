@@ -94,6 +94,14 @@ def decode_shape(workload):
     return Shard.of(workload.model), [int(score[0].n)] * int(workload.batch)
 
 
+def shard_of(cfg, workload):
+    """The device's shard of a model decode workload under the config's ``parallelism``."""
+    from hwsim.families.npu_pim.workload import Shard
+
+    shard, _ = decode_shape(workload)
+    return Shard(shard.spec, 1, 1) if cfg.parallelism == "none" else shard
+
+
 def estimate_workload(cfg, workload, mode: str = "closed") -> Perf | None:
     """A model decode step timed by the scheduler (``None`` for other workloads, whose ops
     are then estimated one by one).
@@ -103,16 +111,14 @@ def estimate_workload(cfg, workload, mode: str = "closed") -> Perf | None:
     ``dram_read_bytes`` / ``dram_write_bytes`` (NPU traffic), ``dram_cmd:<command>`` (PIM).
     """
     from hwsim.families.npu_pim.system import estimate_step, simulate_step
-    from hwsim.families.npu_pim.workload import Shard
 
     if mode not in MODES:
         raise ConfigError("mode", f"must be one of {', '.join(map(repr, MODES))}, not {mode!r}")
     shape = decode_shape(workload)
     if shape is None:
         return None
-    shard, seqs = shape
-    if cfg.parallelism == "none":
-        shard = Shard(shard.spec, 1, 1)
+    _, seqs = shape
+    shard = shard_of(cfg, workload)
     # counts come from the event-driven run (exact per op); the closed form times it
     r = simulate_step(cfg, shard, seqs, layers=EVENT_LAYERS if shard.layers > EVENT_LAYERS else None)
     cycles = r.cycles if mode == "event" else estimate_step(cfg, shard, seqs)

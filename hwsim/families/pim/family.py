@@ -75,7 +75,8 @@ FAMILY = Family(
     stimulus=stimulus,
     peak_macs_per_cycle=lambda c: float(c.peak_macs_per_cycle),
     cost=CostHooks(inputs=cost_inputs),
-    cli=CliHooks(run=cli.add_run_parser, export=cli.add_export_parser, synth=cli.add_synth_parser),
+    cli=CliHooks(describe=cli.describe, description=cli.DESCRIPTION, run_options=cli.add_run_options,
+                 run_extras=cli.run_extras, export=cli.add_export_parser, synth=cli.add_synth_parser),
     top=top,
     op_kinds=(GemmOp,),
     # small page and buffer so the contract shapes span several chunks, COMPs and tiles
