@@ -729,8 +729,8 @@ def evaluate(point: Point) -> Record:
     actions: dict[str, int] = {}
     whole = fam.estimate_workload(cfg, point.workload, mode=point.mode) if fam.estimate_workload else None
     if whole is not None:
-        # a system's scheduler timed the workload as a whole: its ops overlap, so the
-        # record has no per-op rows
+        # a system's scheduler timed the workload as a whole: its ops overlap (and may run
+        # on a shard of the model), so the record has no per-op rows
         d = whole.to_dict()
         totals = {k: int(d[k]) for k in totals}
         actions = {k: int(v) for k, v in d["actions"].items()}

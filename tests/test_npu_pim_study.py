@@ -74,3 +74,14 @@ def test_other_workloads_are_estimated_op_by_op():
     assert r.estimator == "hwsim.families.npu_pim.model[closed]"
     fam = registry()["npu-pim"]
     assert r.cycles == fam.estimate(fam.make_config({}), GemmOp(64, 512, 512)).cycles
+
+
+def test_gated_models_fall_back_to_op_by_op():
+    """The scheduler's layer is GPT-style: a SwiGLU model's decode step is estimated op by
+    op (with per-op rows); a GPT-3 step is scheduled (ops overlap: no per-op rows)."""
+    llama = build_workload("llama-2-7b", "decode", 4, context=64)
+    w = Workload("l", tuple(llama.ops), tokens=4, model="llama-2-7b", phase="decode", batch=4)
+    r = evaluate(Point("npu-pim", {}, w))
+    assert r.estimator == "hwsim.families.npu_pim.model[closed]" and len(r.layers) == len(w.ops)
+    gpt = _records(64, mode="closed")[0]
+    assert gpt.estimator == "hwsim.families.npu_pim.model[closed]" and gpt.layers == []

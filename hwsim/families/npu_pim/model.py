@@ -83,10 +83,17 @@ EVENT_LAYERS = 4
 
 
 def decode_shape(workload):
-    """``(shard, contexts)`` of a model decode workload (``None`` for any other)."""
+    """``(shard, contexts)`` of a model decode workload the scheduler runs (``None`` for any
+    other: those are estimated op by op). The scheduler's layer is GPT-style (LN, QKV,
+    attention, projection, two-matrix FFN), so models with a gated FFN or grouped-query
+    attention are estimated op by op."""
     from hwsim.families.npu_pim.workload import Shard
+    from hwsim.workloads.models import load_model
 
     if workload.model is None or workload.phase != "decode" or not workload.batch:
+        return None
+    spec = load_model(workload.model)
+    if spec.ffn_gated or spec.num_kv_heads != spec.num_heads or spec.architecture != "decoder":
         return None
     score = [op for op in workload.ops if op.name == "attn_score"]
     if not score:
