@@ -13,7 +13,9 @@ Parts (state on objects holding ``env``):
     bursts of at most :data:`NPU_BURST_CYCLES` when a PIM job waits.
 the NPU
     one ``Resource`` for the systolic arrays (an op holds it for ``max(compute, its slowest
-    channel transfer)``: the arrays stall on memory) and one for the vector units.
+    channel transfer)``: the arrays stall on memory), one for the vector units, and one
+    for a sub-batch's NPU *stage* (its projection, FFN and next QKV run as one block, as
+    NeuPIMs' stage programs do).
 a request's attention
     on its KV channel: the score GEMVs (cycles of every command through the PIM timing
     engine, :mod:`.attention`), the softmax on the vector units, the context GEMVs.
@@ -32,9 +34,8 @@ Schedules (:data:`~hwsim.families.npu_pim.config.SCHEDULES`):
     attention runs in PIM.
 
 Every layer of a step has the same shapes, so :func:`simulate_step` may simulate the first
-``layers`` layers and extrapolate the rest from the last simulated layer's period
-(``extrapolated=True`` in the result): the period of a layer before the last (the last
-layer drains the sub-batch pipeline).
+``layers`` layers and extrapolate the rest (``extrapolated=True`` in the result) from the
+period of a layer before the last (the last one drains the sub-batch pipeline).
 """
 
 from __future__ import annotations
