@@ -716,7 +716,8 @@ def _scalar(v):
 
 
 def evaluate(point: Point) -> Record:
-    """Evaluate ``point`` with the family's scalar estimator (one op at a time).
+    """Evaluate ``point`` with the family's scalar estimator (one op at a time), or with a
+    system's scheduler when it times the workload as a whole (``estimate_workload``).
 
     Pure: the same point (and code version) always gives the same record.
     """
@@ -726,6 +727,14 @@ def evaluate(point: Point) -> Record:
     totals = dict.fromkeys(("cycles", "compute_cycles", "stall_cycles", "macs", "sram_reads",
                             "sram_writes", "dram_bytes"), 0)
     actions: dict[str, int] = {}
+    whole = fam.estimate_workload(cfg, point.workload, mode=point.mode) if fam.estimate_workload else None
+    if whole is not None:
+        # a system's scheduler timed the workload as a whole: its ops overlap (and may run
+        # on a shard of the model), so the record has no per-op rows
+        d = whole.to_dict()
+        totals = {k: int(d[k]) for k in totals}
+        actions = {k: int(v) for k, v in d["actions"].items()}
+        return _make_record(point, cfg, totals, actions, f"{fam.estimate_workload.__module__}[{point.mode}]", [])
     per_op = []
     for op in point.workload.ops:
         perf = est(cfg, op, mode=point.mode)

@@ -15,10 +15,11 @@ def registry() -> dict:
     """``{name: Family}`` of every registered family and system, in CLI order."""
     from hwsim.families.lut.family import FAMILY as lut
     from hwsim.families.mixpe.family import FAMILY as mixpe
+    from hwsim.families.npu_pim.family import FAMILY as npu_pim
     from hwsim.families.pim.family import FAMILY as pim
     from hwsim.families.systolic.family import FAMILY as systolic
 
-    return {f.name: f for f in (systolic, lut, mixpe, pim)}
+    return {f.name: f for f in (systolic, lut, mixpe, pim, npu_pim)}
 
 
 def get(name: str, key: str = "family", source: str | None = None):

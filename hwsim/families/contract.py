@@ -350,6 +350,10 @@ class Family:
     examples : tuple of dict
         Small designs (config fields) whose RTL builds are cheap: the contract tests run
         every implementation on them, so they double as the family's smoke test.
+    estimate_workload : callable or None
+        A system's scheduler: ``(cfg, workload, mode) -> Perf | None``, the whole
+        workload with its ops overlapped as the system runs them; ``None`` (or a ``None``
+        result for a workload it does not schedule) sums the per-op ``estimate``.
     """
 
     name: str
@@ -371,6 +375,7 @@ class Family:
     studies: Mapping[str, Callable] = field(default_factory=dict)
     examples: tuple = ()
     rtl: RtlHooks | None = None
+    estimate_workload: Callable[..., Any] | None = None
 
     def __post_init__(self):
         unknown = set(self.implementations) - set(IMPLEMENTATIONS)
