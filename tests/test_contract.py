@@ -108,12 +108,12 @@ def test_every_family_fulfils_the_contract():
             assert f.default is not dataclasses.MISSING, f"{name}.{f.name} has no default"
         for impl in ("golden", "model"):
             assert impl in fam.implementations
-        assert fam.package.__name__ == f"hwsim.families.{name}"
+        assert fam.package.__name__ == f"hwsim.families.{name.replace('-', '_')}"
 
 
 # Shared engines: everything in hwsim/ outside hwsim/families/<name>/.
 _SHARED = [p for p in HWSIM.rglob("*.py")
-           if not any(p.is_relative_to(HWSIM / "families" / n) for n in FAMILIES)
+           if not any(p.is_relative_to(HWSIM / "families" / n.replace("-", "_")) for n in FAMILIES)
            and p.name != "__init__.py" or p == HWSIM / "families" / "__init__.py"]
 
 

@@ -16,9 +16,10 @@ def registry() -> dict:
     from hwsim.families.lut.family import FAMILY as lut
     from hwsim.families.mixpe.family import FAMILY as mixpe
     from hwsim.families.pim.family import FAMILY as pim
+    from hwsim.families.sram_gemv.family import FAMILY as sram_gemv
     from hwsim.families.systolic.family import FAMILY as systolic
 
-    return {f.name: f for f in (systolic, lut, mixpe, pim)}
+    return {f.name: f for f in (systolic, lut, mixpe, pim, sram_gemv)}
 
 
 def get(name: str, key: str = "family", source: str | None = None):
