@@ -69,3 +69,24 @@ def measure(cfg: SramGemvConfig, seed: int = 0) -> dict:
     for kind, (c0, c1, l0, l1) in tot.items():
         out[kind] = {"cycle_saving": float(1 - c1 / c0), "lookup_saving": float(1 - l1 / l0)}
     return out
+
+
+def precision_error(w_bits: int, a_bits: int = 8) -> dict:
+    """Numerical error of this family's arithmetic at ``w_bits`` on MiniLM's real GEMMs:
+    weights per output column and activations per token, symmetric round-to-nearest
+    (:func:`hwsim.workloads.quant.quantize_symmetric`), integer GEMV, binary32 rescale.
+    Returns the SQNR (dB) over all layers against the float32 GEMMs and its source."""
+    from hwsim.workloads.quant import quantize_symmetric
+    from hwsim.workloads.realmodel import capture_gemms
+
+    sig = err = 0.0
+    for g in capture_gemms():
+        ref = g.x.astype(np.float64) @ g.w.astype(np.float64)
+        qa = quantize_symmetric(g.x, a_bits, k_axis=1)
+        qw = quantize_symmetric(g.w, w_bits, k_axis=0)
+        y = (qa.q @ qw.q) * qa.scale * qw.scale
+        sig += float((ref ** 2).sum())
+        err += float(((ref - y) ** 2).sum())
+    return {"sqnr_db": 10 * np.log10(sig / err),
+            "source": "all-MiniLM-L6-v2 linear layers on the project's sentences (hwsim.workloads.realmodel), "
+                      f"W{w_bits} per-column / A{a_bits} per-token symmetric"}
