@@ -121,3 +121,16 @@ def test_synthesised_periphery_against_its_array(capsys):
     d = json.loads(capsys.readouterr().out)
     assert d["logic_area_um2"] > 0 and d["array_area_um2"] > 0
     assert d["logic_over_array"] == pytest.approx(d["logic_area_um2"] / d["array_area_um2"])
+
+
+@pytest.mark.slow
+def test_pinned_area_is_the_synthesis():
+    """data/area.json holds what synthesis gives for the default unit at batch 1."""
+    from hwsim.families.sram_gemv.synth import area_ratio
+
+    pinned = json.loads(resources.files("hwsim.families.sram_gemv").joinpath("data", "area.json").read_text())
+    row = next(x for x in pinned["designs"] if x["design"] == {"batch": 1})
+    d = area_ratio(SramGemvConfig(batch=1))
+    assert d["logic_area_um2"] == pytest.approx(row["logic_area_um2"], abs=1e-3)
+    assert d["array_area_um2"] == pytest.approx(row["array_area_um2"], abs=1e-3)
+    assert d["logic_over_array"] > 0.02      # the paper's 2 % is not met with flip-flop accumulators
