@@ -188,6 +188,22 @@ def test_rtl_with_pattern_reuse_is_bit_and_cycle_exact(kw):
 
 @pytest.mark.rtl
 @pytest.mark.slow
+def test_rtl_sixteen_entry_tables_w4_a8():
+    """A second build: N = 4 (16-entry tables, Gray-code build over 4 bits), W4 codes,
+    A8, 5 vectors per pass, two arrays; reuse on and off from the same build."""
+    base = dict(rows=256, cols=24, group_size=4, w_bits=4, a_bits=8, batch=5, acc_bits=24,
+                arrays_per_slice=2, slices=1, llc_slice_kib=64)
+    for reuse in (True, False):
+        cfg = SramGemvConfig(**base, pattern_reuse=reuse)
+        rng = np.random.default_rng(9)
+        jobs = [stimulus(cfg, s, rng) for s in [(6, 23, 9), (11, 8, 4)]]
+        for job, r in zip(jobs, FAMILY.implementations["verilator"](cfg, jobs)):
+            assert np.array_equal(r.outputs, FAMILY.golden(cfg, job))
+            assert r.cycles == model.simulate(cfg, job["a"], job["wq"]).cycles
+
+
+@pytest.mark.rtl
+@pytest.mark.slow
 def test_rtl_on_real_activations():
     """MiniLM's first-layer activations (6-bit per-token codes, 7 tokens x 40 features)
     through the same build with reuse on: bit-exact and cycle-exact."""
