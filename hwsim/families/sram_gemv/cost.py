@@ -86,13 +86,13 @@ def cost_design(cfg: SramGemvConfig, dram: str | None = None) -> ComponentDesign
     )
     routes = {
         "operand_load": (Route("operand_regs", "write_bits", operand_bits(cfg), "one GROUP command's operands"),),
-        "table_write": (Route("carray", "write"),),
+        "sram_write:carray": (Route("carray", "write"),),
         "build_add": (Route("build_add", "reduce"),),
-        "lookup": (Route("carray", "read"),),
+        "sram_read:carray": (Route("carray", "read"),),
         "acc_add": (Route("acc_add", "reduce"), Route("acc_regs", "write_bits", cfg.acc_bits, "accumulator")),
         "drain": (Route("acc_regs", "write_bits", cfg.lanes * cfg.acc_bits, "clear on read-out"),),
         "convert": (Route("convert", "mac", 2, "two binary32 multiplies (24-bit significands)"),),
-        "llc_read_bytes": (Route("llc", "read", 1 / cfg.llc_line_bytes, "line reads"),),
+        "sram_read:llc": (Route("llc", "read"),),
         "dram_read_bytes": (Route("dram", "read_bytes"),),
         "dram_write_bytes": (Route("dram", "write_bytes"),),
     }

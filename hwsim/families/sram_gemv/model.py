@@ -20,6 +20,12 @@ whose patterns are all zero still takes its one step). The cost depends on the d
 expectation for independent uniformly random activation bits (the closed form's
 assumption when it has no data).
 
+Named actions: ``operand_load`` (GROUP / DRAIN commands accepted), ``sram_write:carray``
+(table entries written), ``build_add`` (entry adds, per lane), ``sram_read:carray`` (lookups),
+``acc_add`` (accumulator updates, per lane and vector), ``drain`` (vectors read out),
+``convert`` (dequantised outputs), ``sram_read:llc`` (LLC lines read), ``dram_read_bytes``,
+``dram_write_bytes``.
+
 Host traffic: the weights stream from DRAM through the LLC into the arrays once per pass;
 activations are read once and broadcast to the arrays; outputs are written back as
 binary32. The run is bounded by the busiest unit's compute, the DRAM bandwidth and the
@@ -40,8 +46,8 @@ from hwsim.families.sram_gemv.config import SramGemvConfig
 from hwsim.families.sram_gemv.golden import check_operands, pad_groups, patterns
 
 #: Named actions of the model (charged to components by :mod:`.cost`).
-ACTIONS = ("operand_load", "table_write", "build_add", "lookup", "acc_add", "drain", "convert",
-           "llc_read_bytes", "dram_read_bytes", "dram_write_bytes")
+ACTIONS = ("operand_load", "sram_write:carray", "build_add", "sram_read:carray", "acc_add", "drain", "convert",
+           "sram_read:llc", "dram_read_bytes", "dram_write_bytes")
 OUT_BYTES = 4
 
 
@@ -110,13 +116,13 @@ def _actions(cfg, m, k, n, lookups, acc_updates) -> dict:
     abytes = math.ceil(m * kp * cfg.a_bits / 8)
     return {
         "operand_load": nt * npass * (ng + 1),
-        "table_write": nt * npass * ng * (cfg.table_entries - 1),
+        "sram_write:carray": nt * npass * ng * (cfg.table_entries - 1),     # table entries written
         "build_add": nt * npass * ng * (cfg.table_entries - 1) * cfg.lanes,
-        "lookup": nt * int(lookups),
+        "sram_read:carray": nt * int(lookups),                             # lookups
         "acc_add": nt * int(acc_updates) * cfg.lanes,
         "drain": nt * m,
         "convert": m * n,
-        "llc_read_bytes": npass * wbytes + abytes,
+        "sram_read:llc": math.ceil((npass * wbytes + abytes) / cfg.llc_line_bytes),  # lines
         "dram_read_bytes": npass * wbytes + abytes,
         "dram_write_bytes": m * n * OUT_BYTES,
     }
@@ -157,14 +163,15 @@ def perf_of(cfg: SramGemvConfig, m: int, k: int, n: int, run: Run, mode: str = "
     act = run.actions
     dram_bytes = act["dram_read_bytes"] + act["dram_write_bytes"]
     dram_cycles = math.ceil(dram_bytes / cfg.dram_bw_bytes_per_cycle)
-    llc_cycles = math.ceil(act["llc_read_bytes"] / (cfg.slices * cfg.llc_line_bytes))
+    llc_cycles = math.ceil(act["sram_read:llc"] / cfg.slices)
     cycles = max(run.cycles, dram_cycles, llc_cycles)
     macs = m * k * n
     kp = groups(cfg, k) * cfg.group_size
     return Perf(
         cycles=cycles, macs=macs,
         utilization=exact_utilization(macs, cycles, cfg.peak_macs_per_cycle),
-        sram_reads={"carray": act["lookup"]}, sram_writes={"carray": act["table_write"]},
+        sram_reads={"carray": act["sram_read:carray"], "llc": act["sram_read:llc"]},
+        sram_writes={"carray": act["sram_write:carray"]},
         dram_bytes={"weights": math.ceil(kp * n * cfg.w_bits / 8) * len(passes(cfg, m)),
                     "activations": math.ceil(m * kp * cfg.a_bits / 8), "outputs": act["dram_write_bytes"]},
         actions=dict(act), compute_cycles=run.cycles, stall_cycles=cycles - run.cycles, mode=mode,
