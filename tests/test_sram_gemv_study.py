@@ -107,7 +107,7 @@ def test_study_section_from_records():
     assert row[:3] == ["llama-2-7b", 8, 4]
     on = next(r for r in recs if r["design"]["pattern_reuse"])
     cpu_tps = cpu.tokens_per_s(cpu.CPUS["neoverse-n1"], "dequant", 4, "llama-2-7b", 8)
-    assert row[7] == f"{on['tokens_per_s'] / cpu_tps:.2f}"
+    assert row[7] == f"{on['tokens_per_s'] / cpu_tps:.2f}" and len(row) == len(items[0].table[0])
     assert "10.7x" in items[1].table[1][1]
 
 

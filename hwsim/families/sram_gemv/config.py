@@ -84,6 +84,8 @@ class SramGemvConfig(ConfigMixin):
                                 range=(16, 256))
     dram_bw_gb_s: float = param(204.8, help="host DRAM bandwidth (default 8 x DDR4-3200, Neoverse-N1 servers)",
                                 unit="GB/s", range=(0.1, 10000))
+    dram_efficiency: float = param(1.0, help="fraction of the DRAM peak the weight streams achieve",
+                                   range=(0.01, 1.0))
     dram: str = param("lpddr4", help="DRAM energy per bit from the technology table (DDR4 is not in it)",
                       choices=DRAM_KINDS)
 
@@ -103,6 +105,7 @@ class SramGemvConfig(ConfigMixin):
         check_int("llc_slice_kib", self.llc_slice_kib, 64, 16384)
         check_int("llc_line_bytes", self.llc_line_bytes, 16, 256)
         _check_pos("dram_bw_gb_s", self.dram_bw_gb_s, 10000)
+        _check_pos("dram_efficiency", self.dram_efficiency, 1.0)
         check_choice("dram", self.dram, DRAM_KINDS)
         if self.table_entries > self.rows:
             raise ConfigError("group_size", f"a table of 2**{self.group_size} = {self.table_entries} entries "

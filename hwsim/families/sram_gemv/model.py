@@ -162,7 +162,7 @@ def perf_of(cfg: SramGemvConfig, m: int, k: int, n: int, run: Run, mode: str = "
     """:class:`Perf` of a run: compute cycles, bounded by DRAM and LLC bandwidth."""
     act = run.actions
     dram_bytes = act["dram_read_bytes"] + act["dram_write_bytes"]
-    dram_cycles = math.ceil(dram_bytes / cfg.dram_bw_bytes_per_cycle)
+    dram_cycles = math.ceil(dram_bytes / (cfg.dram_efficiency * cfg.dram_bw_bytes_per_cycle))
     llc_cycles = math.ceil(act["sram_read:llc"] / cfg.slices)
     cycles = max(run.cycles, dram_cycles, llc_cycles)
     macs = m * k * n
