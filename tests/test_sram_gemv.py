@@ -217,3 +217,17 @@ def test_rtl_on_real_activations():
     r = FAMILY.implementations["verilator"](cfg, [job])[0]
     assert np.array_equal(r.outputs, FAMILY.golden(cfg, job))
     assert r.cycles == model.simulate(cfg, a, job["wq"]).cycles
+
+
+@pytest.mark.slow
+def test_amaranth_simulation_with_reuse_under_backpressure():
+    """Amaranth's simulator with reuse on and random gaps on both streams: golden values,
+    and the cycles beyond the cycle-level model's are the stalls the bench counted."""
+    cfg = SramGemvConfig(**{**RTL_CFG, "pattern_reuse": True})
+    rng = np.random.default_rng(4)
+    jobs = [stimulus(cfg, s, rng) for s in [(4, 9, 5), (2, 5, 3)]]
+    res = FAMILY.implementations["amaranth"](cfg, jobs, backpressure={"in_gap": 0.3, "out_gap": 0.3})
+    assert any(r.stall_cycles for r in res)
+    for job, r in zip(jobs, res):
+        assert np.array_equal(r.outputs, FAMILY.golden(cfg, job))
+        assert r.cycles - r.stall_cycles == model.simulate(cfg, job["a"], job["wq"]).cycles

@@ -5,7 +5,8 @@ and "sw": [N] binary32 scales}``; outputs are the dequantised binary32 results a
 bit patterns (``uint32``), or the integers when the job has no scales. Implementations:
 ``golden`` (:mod:`.golden`), ``model`` (values from the golden function, cycles from the
 cycle-level model walking the job's actual bit patterns, :func:`.model.simulate`) and
-``verilator`` (the Amaranth unit of :mod:`.hdl`; it returns the integer accumulators, to
+``amaranth`` and ``verilator`` (the Amaranth unit of :mod:`.hdl` in Amaranth's simulator and
+under Verilator; they return the integer accumulators, to
 which golden's binary32 dequantisation stage is applied -- that stage is not in the RTL).
 """
 
@@ -46,6 +47,17 @@ def run_verilator(cfg, jobs, backpressure=None):
     return out
 
 
+def run_amaranth(cfg, jobs, backpressure=None):
+    """The same unit in Amaranth's simulator (values dequantised as for Verilator)."""
+    from hwsim.families.sram_gemv.rtl import run_amaranth as run
+
+    out = []
+    for j, r in zip(jobs, run(cfg, jobs, backpressure)):
+        y = r["acc"] if j.get("sa") is None else dequantise(r["acc"], j["sa"], j["sw"])
+        out.append(Result(y, r["cycles"], r["stall_cycles"]))
+    return out
+
+
 def stimulus(cfg: SramGemvConfig, shape, rng: np.random.Generator) -> dict:
     """Activation and weight codes uniform over their ranges; binary32 scales in
     ``[2**-8, 1)``."""
@@ -73,7 +85,8 @@ FAMILY = Family(
     config=SramGemvConfig,
     golden=golden,
     estimate=estimate,
-    implementations={"golden": run_golden, "model": run_model, "verilator": run_verilator},
+    implementations={"golden": run_golden, "model": run_model, "amaranth": run_amaranth,
+                     "verilator": run_verilator},
     stimulus=stimulus,
     peak_macs_per_cycle=lambda c: float(c.peak_macs_per_cycle),
     cost=CostHooks(inputs=cost_inputs),

@@ -70,16 +70,21 @@ def streams_of(cfg: SramGemvConfig, a: np.ndarray, w: np.ndarray):
     return out
 
 
-def run_jobs(cfg: SramGemvConfig, jobs, backpressure=None, work_dir=None) -> list[dict]:
-    """``{"acc", "cycles", "stall_cycles"}`` per ``{"a", "wq"}`` job from the Verilated unit."""
-    from hwsim.sim.verilator import build, run
-
+def _plan(cfg: SramGemvConfig, jobs):
     plan, streams = [], []
     for j in jobs:
         a, w = check_operands(cfg, j["a"], j["wq"])
         ss = streams_of(cfg, a, w)
         plan.append((a.shape[0], w.shape[1], [s[:4] for s in ss]))
         streams += [s[4] for s in ss]
+    return plan, streams
+
+
+def run_jobs(cfg: SramGemvConfig, jobs, backpressure=None, work_dir=None) -> list[dict]:
+    """``{"acc", "cycles", "stall_cycles"}`` per ``{"a", "wq"}`` job from the Verilated unit."""
+    from hwsim.sim.verilator import build, run
+
+    plan, streams = _plan(cfg, jobs)
     bdir = build(verilog_text(cfg), TOP, build_name(cfg))
     bp = backpressure or {}
     job = {"streams": streams, "seed": 1, "in_gap": float(bp.get("in_gap", 0.0)),
@@ -93,6 +98,11 @@ def run_jobs(cfg: SramGemvConfig, jobs, backpressure=None, work_dir=None) -> lis
     finally:
         if tmp is not None:
             tmp.cleanup()
+    return _assemble(cfg, plan, res)
+
+
+def _assemble(cfg: SramGemvConfig, plan, res) -> list[dict]:
+    """Outputs and cycles of every job from the per-stream results (see :func:`run_jobs`)."""
     out, si = [], 0
     L, AW = cfg.lanes, cfg.acc_bits
     for m, n, metas in plan:
@@ -112,3 +122,54 @@ def run_jobs(cfg: SramGemvConfig, jobs, backpressure=None, work_dir=None) -> lis
         cyc, stall = max(per_unit.values(), key=lambda c: c[0] - c[1])
         out.append({"acc": wrap(acc[:, :n], AW), "cycles": int(cyc), "stall_cycles": int(stall)})
     return out
+
+
+def run_amaranth(cfg: SramGemvConfig, jobs, backpressure=None) -> list[dict]:
+    """The same streams through Amaranth's simulator (the cocotb bench's protocol and
+    stall accounting, :mod:`.bench`, with the same seeded gaps)."""
+    import random
+
+    from amaranth.sim import Simulator
+
+    plan, streams = _plan(cfg, jobs)
+    bp = backpressure or {}
+    in_gap, out_gap = float(bp.get("in_gap", 0.0)), float(bp.get("out_gap", 0.0))
+    rng = random.Random(1)
+    dut = component(cfg)
+    res = []
+
+    async def bench(ctx):
+        for s in streams:
+            for name in ("n_items", "planes", "signed", "reuse"):
+                ctx.set(getattr(dut, name), s[name])
+            cmds, want = s["cmds"], s["n_items"]
+            ci, outs, k, k0, k1, stalls = 0, [], 0, None, None, 0
+            while len(outs) < want:
+                valid = ci < len(cmds) and not (in_gap and rng.random() < in_gap)
+                ctx.set(dut.cmd_valid, int(valid))
+                if valid:
+                    drain, w, a = cmds[ci]
+                    ctx.set(dut.cmd_drain, drain)
+                    ctx.set(dut.cmd_w, int(w, 16))
+                    ctx.set(dut.cmd_a, int(a, 16))
+                oready = not (out_gap and rng.random() < out_gap)
+                ctx.set(dut.out_ready, int(oready))
+                _, _, ready, ov, data = await ctx.tick().sample(dut.cmd_ready, dut.out_valid, dut.out_data)
+                if k0 is not None and ((ready and ci < len(cmds) and not valid) or (ov and not oready)):
+                    stalls += 1
+                if ov and oready:
+                    outs.append(format(int(data), "x"))
+                    k1 = k
+                if valid and ready:
+                    k0 = k if k0 is None else k0
+                    ci += 1
+                k += 1
+            ctx.set(dut.cmd_valid, 0)
+            await ctx.tick()
+            res.append({"outs": outs, "cycles": k1 - k0 + 1, "stalls": stalls})
+
+    sim = Simulator(dut)
+    sim.add_clock(1e-8)
+    sim.add_testbench(bench)
+    sim.run()
+    return _assemble(cfg, plan, res)
