@@ -66,7 +66,8 @@ class SramGemvConfig(ConfigMixin):
                             range=(1, 8))
     w_bits: int = param(4, help="weight code bits (signed two's complement)", choices=W_BITS)
     a_bits: int = param(8, help="activation bits, looked up one bit plane per step", unit="bit", range=(1, 16))
-    act_signed: bool = param(True, help="activations are two's complement (the top bit plane subtracts)",
+    act_signed: bool = param(True, help="activations are two's complement, the top bit plane subtracting "
+                             "(the option makes them unsigned)",
                              cli="--unsigned-acts", cli_flag_inverts=True)
     batch: int = param(8, help="activation vectors a unit serves together (accumulators per lane); a GEMM's "
                        "M runs in passes of this many", range=(1, 64))
