@@ -231,3 +231,26 @@ def test_amaranth_simulation_with_reuse_under_backpressure():
     for job, r in zip(jobs, res):
         assert np.array_equal(r.outputs, FAMILY.golden(cfg, job))
         assert r.cycles - r.stall_cycles == model.simulate(cfg, job["a"], job["wq"]).cycles
+
+
+def test_estimate_arrays_equals_estimate():
+    """The vectorised closed form equals the scalar one on random designs and shapes."""
+    rng = np.random.default_rng(12)
+    cfgs, ops = [], []
+    for _ in range(60):
+        cfg = SramGemvConfig(cols=int(rng.choice([24, 64, 256])), group_size=int(rng.integers(1, 6)),
+                             w_bits=int(rng.choice([2, 3, 4, 8])), a_bits=int(rng.integers(2, 9)),
+                             batch=int(rng.integers(1, 33)), pattern_reuse=bool(rng.integers(2)),
+                             arrays_per_slice=int(rng.integers(1, 9)), slices=int(rng.integers(1, 9)),
+                             dram_efficiency=float(rng.uniform(0.2, 1)), dram_bw_gb_s=float(rng.uniform(5, 400)))
+        cfgs.append(cfg)
+        ops.append(GemmOp(int(rng.integers(1, 70)), int(rng.integers(1, 5000)), int(rng.integers(1, 5000)),
+                          count=int(rng.integers(1, 4))))
+    kw = {f: np.array([getattr(c, f) for c in cfgs]) for f in FAMILY.array_fields}
+    res = FAMILY.estimate_arrays(**kw, m=np.array([o.m for o in ops]), k=np.array([o.k for o in ops]),
+                                 n=np.array([o.n for o in ops]), count=np.array([o.count for o in ops]))
+    for i, (cfg, op) in enumerate(zip(cfgs, ops)):
+        p = model.estimate(cfg, op)
+        assert res["cycles"][i] == p.cycles and res["compute_cycles"][i] == p.compute_cycles
+        assert res["utilization"][i] == pytest.approx(p.utilization, rel=1e-12)
+        assert {a: int(res[a][i]) for a in p.actions} == p.actions

@@ -20,7 +20,7 @@ from hwsim.families.sram_gemv import cli
 from hwsim.families.sram_gemv.config import SramGemvConfig
 from hwsim.families.sram_gemv.cost import cost_inputs
 from hwsim.families.sram_gemv.golden import act_range, code_range, dequantise, golden_job
-from hwsim.families.sram_gemv.model import estimate, simulate
+from hwsim.families.sram_gemv.model import ARRAY_FIELDS, estimate, estimate_arrays, simulate
 from hwsim.families.sram_gemv.study import STUDIES
 from hwsim.workloads.ops import GemmOp
 
@@ -85,6 +85,8 @@ FAMILY = Family(
     config=SramGemvConfig,
     golden=golden,
     estimate=estimate,
+    estimate_arrays=estimate_arrays,
+    array_fields=ARRAY_FIELDS,
     implementations={"golden": run_golden, "model": run_model, "amaranth": run_amaranth,
                      "verilator": run_verilator},
     stimulus=stimulus,

@@ -198,3 +198,76 @@ def _times(p: Perf, c: int) -> Perf:
                 dram_bytes={k: v * c for k, v in p.dram_bytes.items()},
                 actions={k: v * c for k, v in p.actions.items()}, compute_cycles=p.compute_cycles * c,
                 stall_cycles=p.stall_cycles * c, mode=p.mode, folds=p.folds * c)
+
+
+#: Config fields :func:`estimate_arrays` takes (the ones timing and traffic depend on).
+ARRAY_FIELDS = ("cols", "group_size", "w_bits", "a_bits", "batch", "pattern_reuse", "arrays_per_slice", "slices",
+                "freq_mhz", "llc_line_bytes", "dram_bw_gb_s", "dram_efficiency")
+
+
+def _cdiv(a, b):
+    return -(-a // b)
+
+
+def estimate_arrays(*, cols, group_size, w_bits, a_bits, batch, pattern_reuse, arrays_per_slice, slices, freq_mhz,
+                    llc_line_bytes, dram_bw_gb_s, dram_efficiency, m, k, n, count=1, mode="default") -> dict:
+    """:func:`estimate` element-wise over NumPy arrays of design fields and op shapes
+    (equal to it point by point, tested): ``{cycles, compute_cycles, stall_cycles, macs,
+    utilization, folds, <action>: ...}``."""
+    if mode != "default":
+        raise ConfigError("mode", f"must be 'default', not {mode!r}")
+    cols, N, wb, ab, B = (np.asarray(x, np.int64) for x in (cols, group_size, w_bits, a_bits, batch))
+    reuse = np.asarray(pattern_reuse, bool)
+    units = np.asarray(arrays_per_slice, np.int64) * np.asarray(slices, np.int64)
+    m, k, n, cnt = (np.asarray(x, np.int64) for x in (m, k, n, count))
+    te = np.left_shift(1, N)
+    eb = wb + np.array([(int(g) - 1).bit_length() for g in np.ravel(N)], np.int64).reshape(np.shape(N))
+    lanes = cols // eb
+    ng = np.maximum(1, _cdiv(k, N))
+    nt = _cdiv(n, lanes)
+    busy = _cdiv(nt, units)
+    full, rest = m // B, m % B
+    npass = full + (rest > 0)
+
+    def plane(bp):
+        q = 1.0 - 1.0 / te
+        exp = (te - 1) * (1.0 - q ** bp) + (1.0 / te) ** bp
+        return np.where(reuse, exp, bp.astype(float))
+
+    def pass_terms(bp):
+        look = np.rint(ng * ab * plane(bp)).astype(np.int64)
+        upd = np.where(reuse, np.rint(ng * ab * bp * (1 - 1 / te)), ng * ab * bp).astype(np.int64)
+        cyc = ng * te + look + 1 + bp
+        return look, upd, cyc
+
+    lf, uf, cf = pass_terms(B)
+    lr, ur, cr = pass_terms(np.maximum(rest, 1))
+    has_rest = rest > 0
+    lookups = full * lf + np.where(has_rest, lr, 0)
+    updates = full * uf + np.where(has_rest, ur, 0)
+    compute = (full * cf + np.where(has_rest, cr, 0)) * busy
+    kp = ng * N
+    wbytes = _cdiv(kp * n * wb, 8)
+    abytes = _cdiv(m * kp * ab, 8)
+    act = {
+        "operand_load": nt * npass * (ng + 1),
+        "sram_write:carray": nt * npass * ng * (te - 1),
+        "build_add": nt * npass * ng * (te - 1) * lanes,
+        "sram_read:carray": nt * lookups,
+        "acc_add": nt * updates * lanes,
+        "drain": nt * m,
+        "convert": m * n,
+        "sram_read:llc": _cdiv(npass * wbytes + abytes, np.asarray(llc_line_bytes, np.int64)),
+        "dram_read_bytes": npass * wbytes + abytes,
+        "dram_write_bytes": m * n * OUT_BYTES,
+    }
+    bw = np.asarray(dram_efficiency, float) * np.asarray(dram_bw_gb_s, float) * 1e3 / np.asarray(freq_mhz, float)
+    dram_cycles = np.ceil((act["dram_read_bytes"] + act["dram_write_bytes"]) / bw).astype(np.int64)
+    llc_cycles = _cdiv(act["sram_read:llc"], np.asarray(slices, np.int64))
+    cycles = np.maximum(compute, np.maximum(dram_cycles, llc_cycles))
+    macs = m * k * n
+    peak = units * lanes * N * B / (te + ab)
+    out = {"cycles": cycles * cnt, "compute_cycles": compute * cnt, "stall_cycles": (cycles - compute) * cnt,
+           "macs": macs * cnt, "utilization": macs / (cycles * peak), "folds": npass * busy * cnt}
+    out.update({a: v * cnt for a, v in act.items()})
+    return out
