@@ -17,9 +17,10 @@ def registry() -> dict:
     from hwsim.families.mixpe.family import FAMILY as mixpe
     from hwsim.families.npu_pim.family import FAMILY as npu_pim
     from hwsim.families.pim.family import FAMILY as pim
+    from hwsim.families.sram_gemv.family import FAMILY as sram_gemv
     from hwsim.families.systolic.family import FAMILY as systolic
 
-    return {f.name: f for f in (systolic, lut, mixpe, pim, npu_pim)}
+    return {f.name: f for f in (systolic, lut, mixpe, pim, sram_gemv, npu_pim)}
 
 
 def get(name: str, key: str = "family", source: str | None = None):

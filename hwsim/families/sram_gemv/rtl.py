@@ -1,0 +1,175 @@
+"""Verilator runs of one SRAM LUT-GEMV unit (:mod:`.hdl`) on whole GEMMs.
+
+A GEMM is cut as the model schedules it (:mod:`.model`): passes of up to ``batch``
+vectors, tiles of ``lanes`` output columns dealt round-robin to the ``units`` arrays, and
+per tile one GROUP command per group of ``N`` weights, then DRAIN. Every (pass, tile) is one
+stream of the bench on the same Verilated unit (the arrays are identical); a unit's
+cycles are the sum of its streams' (the unit takes the next command in the cycle after a
+stream's last output, so streams run back to back), and the GEMM's cycles are the busiest
+unit's. One build serves every pass size, activation width up to ``a_bits``, signedness
+and reuse setting: they are run-time inputs.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+from hwsim.families.sram_gemv.config import SramGemvConfig
+from hwsim.families.sram_gemv.golden import check_operands, pad_groups, wrap
+from hwsim.families.sram_gemv.hdl import TOP, LutGemvUnit
+from hwsim.families.sram_gemv.model import passes, tiles
+
+BENCH_MODULE = "hwsim.families.sram_gemv.bench"
+
+
+def component(cfg: SramGemvConfig):
+    return LutGemvUnit(cfg)
+
+
+def verilog_text(cfg: SramGemvConfig) -> str:
+    from amaranth.back import verilog
+
+    return verilog.convert(component(cfg), name=TOP, emit_src=False)
+
+
+def build_name(cfg: SramGemvConfig) -> str:
+    return f"sram_gemv_l{cfg.lanes}n{cfg.group_size}w{cfg.w_bits}b{cfg.batch}a{cfg.a_bits}acc{cfg.acc_bits}"
+
+
+def _pack(values, width: int) -> str:
+    word = 0
+    for i, v in enumerate(values):
+        word |= (int(v) & ((1 << width) - 1)) << (i * width)
+    return format(word, "x")
+
+
+def streams_of(cfg: SramGemvConfig, a: np.ndarray, w: np.ndarray):
+    """``[(unit, pass start, bp, tile, stream)]`` of one GEMM (``a``, ``w`` checked)."""
+    n = w.shape[1]
+    ap, wp = pad_groups(cfg, a, w)
+    L, N, B = cfg.lanes, cfg.group_size, cfg.batch
+    wt = np.zeros((wp.shape[0], tiles(cfg, n) * L), np.int64)
+    wt[:, :n] = wp
+    out, m0 = [], 0
+    for bp in passes(cfg, a.shape[0]):
+        for t in range(tiles(cfg, n)):
+            cmds = []
+            for g in range(wp.shape[0] // N):
+                wg = wt[g * N:(g + 1) * N, t * L:(t + 1) * L]          # (N, L)
+                acts = np.zeros((B, N), np.int64)
+                acts[:bp] = ap[m0:m0 + bp, g * N:(g + 1) * N]
+                cmds.append([0, _pack(wg.T.ravel(), cfg.w_bits), _pack(acts.ravel(), cfg.a_bits)])
+            cmds.append([1, "0", "0"])
+            out.append((t % cfg.units, m0, bp, t, {"n_items": bp, "planes": cfg.a_bits,
+                                                     "signed": int(cfg.act_signed),
+                                                     "reuse": int(cfg.pattern_reuse), "cmds": cmds}))
+        m0 += bp
+    return out
+
+
+def _plan(cfg: SramGemvConfig, jobs):
+    plan, streams = [], []
+    for j in jobs:
+        a, w = check_operands(cfg, j["a"], j["wq"])
+        ss = streams_of(cfg, a, w)
+        plan.append((a.shape[0], w.shape[1], [s[:4] for s in ss]))
+        streams += [s[4] for s in ss]
+    return plan, streams
+
+
+def run_jobs(cfg: SramGemvConfig, jobs, backpressure=None, work_dir=None) -> list[dict]:
+    """``{"acc", "cycles", "stall_cycles"}`` per ``{"a", "wq"}`` job from the Verilated unit."""
+    from hwsim.sim.verilator import build, run
+
+    plan, streams = _plan(cfg, jobs)
+    bdir = build(verilog_text(cfg), TOP, build_name(cfg))
+    bp = backpressure or {}
+    job = {"streams": streams, "seed": 1, "in_gap": float(bp.get("in_gap", 0.0)),
+           "out_gap": float(bp.get("out_gap", 0.0))}
+    tmp = None
+    if work_dir is None:
+        tmp = tempfile.TemporaryDirectory(prefix="hwsim-sram-gemv-")
+        work_dir = tmp.name
+    try:
+        res = run(bdir, TOP, BENCH_MODULE, job, Path(work_dir))["streams"]
+    finally:
+        if tmp is not None:
+            tmp.cleanup()
+    return _assemble(cfg, plan, res)
+
+
+def _assemble(cfg: SramGemvConfig, plan, res) -> list[dict]:
+    """Outputs and cycles of every job from the per-stream results (see :func:`run_jobs`)."""
+    out, si = [], 0
+    L, AW = cfg.lanes, cfg.acc_bits
+    for m, n, metas in plan:
+        acc = np.zeros((m, tiles(cfg, n) * L), np.int64)
+        per_unit: dict[int, list] = {}
+        for unit, m0, bpn, t in metas:
+            r = res[si]
+            si += 1
+            if len(r["outs"]) != bpn:
+                raise AssertionError(f"RTL returned {len(r['outs'])} outputs, expected {bpn}")
+            for b, word in enumerate(r["outs"]):
+                v = int(word, 16)
+                acc[m0 + b, t * L:(t + 1) * L] = [(v >> (l * AW)) & ((1 << AW) - 1) for l in range(L)]
+            c = per_unit.setdefault(unit, [0, 0])
+            c[0] += r["cycles"]
+            c[1] += r["stalls"]
+        cyc, stall = max(per_unit.values(), key=lambda c: c[0] - c[1])
+        out.append({"acc": wrap(acc[:, :n], AW), "cycles": int(cyc), "stall_cycles": int(stall)})
+    return out
+
+
+def run_amaranth(cfg: SramGemvConfig, jobs, backpressure=None) -> list[dict]:
+    """The same streams through Amaranth's simulator (the cocotb bench's protocol and
+    stall accounting, :mod:`.bench`, with the same seeded gaps)."""
+    import random
+
+    from amaranth.sim import Simulator
+
+    plan, streams = _plan(cfg, jobs)
+    bp = backpressure or {}
+    in_gap, out_gap = float(bp.get("in_gap", 0.0)), float(bp.get("out_gap", 0.0))
+    rng = random.Random(1)
+    dut = component(cfg)
+    res = []
+
+    async def bench(ctx):
+        for s in streams:
+            for name in ("n_items", "planes", "signed", "reuse"):
+                ctx.set(getattr(dut, name), s[name])
+            cmds, want = s["cmds"], s["n_items"]
+            ci, outs, k, k0, k1, stalls = 0, [], 0, None, None, 0
+            while len(outs) < want:
+                valid = ci < len(cmds) and not (in_gap and rng.random() < in_gap)
+                ctx.set(dut.cmd_valid, int(valid))
+                if valid:
+                    drain, w, a = cmds[ci]
+                    ctx.set(dut.cmd_drain, drain)
+                    ctx.set(dut.cmd_w, int(w, 16))
+                    ctx.set(dut.cmd_a, int(a, 16))
+                oready = not (out_gap and rng.random() < out_gap)
+                ctx.set(dut.out_ready, int(oready))
+                _, _, ready, ov, data = await ctx.tick().sample(dut.cmd_ready, dut.out_valid, dut.out_data)
+                if k0 is not None and ((ready and ci < len(cmds) and not valid) or (ov and not oready)):
+                    stalls += 1
+                if ov and oready:
+                    outs.append(format(int(data), "x"))
+                    k1 = k
+                if valid and ready:
+                    k0 = k if k0 is None else k0
+                    ci += 1
+                k += 1
+            ctx.set(dut.cmd_valid, 0)
+            await ctx.tick()
+            res.append({"outs": outs, "cycles": k1 - k0 + 1, "stalls": stalls})
+
+    sim = Simulator(dut)
+    sim.add_clock(1e-8)
+    sim.add_testbench(bench)
+    sim.run()
+    return _assemble(cfg, plan, res)

@@ -1,0 +1,143 @@
+"""The SAIL study section of a report: CPU + SRAM LUT-GEMV units vs the CPU alone.
+
+From stored records of ``sweeps/sail.toml`` (workloads named ``<model>/decode/b<batch>``)
+and the CPU baseline (:mod:`.cpu`, a Neoverse-N1 roofline running llama.cpp's
+dequantising kernel and T-MAC's LUT kernel on the same weight GEMMs), beside the
+paper's published claims (:data:`PAPER_CLAIMS`). Pattern-reuse savings come from record
+pairs with reuse on and off (closed form: random activation bits); the numerical error of
+each precision from MiniLM's real GEMMs (:func:`.patterns.precision_error`), when that
+optional model is installed.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import re
+
+log = logging.getLogger(__name__)
+
+#: SAIL (arXiv 2509.25853v1) abstract, via /work/shared/reference/FAMILIES.md section C.
+PAPER_CLAIMS = (
+    {"claim": "speed-up over an ARM Neoverse-N1 CPU (tokens/s)", "value": "up to 10.7x"},
+    {"claim": "tokens per dollar over the Neoverse-N1 CPU", "value": "19.9x"},
+    {"claim": "cycles saved by the pattern-aware LUT", "value": "13.8 %"},
+    {"claim": "hardware overhead", "value": "2 % area, one new instruction"},
+)
+_WL = re.compile(r"^(?P<model>[^/]+)/decode/b(?P<batch>\d+)$")
+
+
+def _errors(bits) -> dict:
+    from hwsim.errors import ConfigError
+
+    from hwsim.families.sram_gemv.patterns import precision_error
+
+    out = {}
+    for b in bits:
+        try:
+            out[b] = precision_error(int(b))["sqnr_db"]
+        except ConfigError as e:          # the optional MiniLM package is absent
+            log.info("no precision error: %s", e)
+            out[b] = float("nan")
+    return out
+
+
+def _measured_reuse(batches=(8, 32)) -> str:
+    """Savings measured on MiniLM's activations and on random codes (A8, N = 4)."""
+    from hwsim.errors import ConfigError
+
+    from hwsim.families.sram_gemv.config import SramGemvConfig
+    from hwsim.families.sram_gemv.patterns import measure
+
+    parts = []
+    for b in batches:
+        try:
+            r = measure(SramGemvConfig(batch=b))
+        except ConfigError as e:
+            log.info("no measured reuse: %s", e)
+            return "MiniLM not installed"
+        parts.append(f"batch {b}: real {100 * r['real']['cycle_saving']:.1f} %, random "
+                     f"{100 * r['random']['cycle_saving']:.1f} %")
+    return "measured on MiniLM activations vs random codes, " + "; ".join(parts)
+
+
+def _area_text() -> str:
+    """The pinned synthesis figures (``data/area.json``)."""
+    import json
+    from importlib import resources
+
+    d = json.loads(resources.files("hwsim.families.sram_gemv").joinpath("data", "area.json").read_text())
+    parts = [f"batch {x['design'].get('batch')}: periphery {100 * x['logic_over_array']:.0f} % of its array, "
+             f"{100 * x['logic_over_llc_slice']:.1f} % of an LLC slice" for x in d["designs"]]
+    return "; ".join(parts) + " (synthesised periphery with flip-flop accumulators, data/area.json)"
+
+
+def _savings_text(savings) -> str:
+    got = [x for x in savings if x == x]
+    if not got:
+        return "no reuse on/off pairs in the records"
+    return (f"{100 * min(got):.1f} .. {100 * max(got):.1f} % over the records (closed form, random "
+            "activation bits)")
+
+
+def sail_items(df, Item) -> list:
+    from hwsim.families.sram_gemv import cpu
+
+    need = {"workload", "design.w_bits", "design.pattern_reuse", "tokens_per_s", "energy_per_token_pj"}
+    if not need <= set(df.columns):
+        return []
+    d = df[df["workload"].map(lambda w: bool(_WL.match(str(w))))]
+    if d.empty:
+        return []
+    n1 = cpu.CPUS["neoverse-n1"]
+    errs = _errors(sorted(set(int(b) for b in d["design.w_bits"])))
+    linear = dataclasses.replace(cpu.calibration(), thread_exponent=1.0)
+    rows = [["model", "batch", "W bits", "SQNR dB (MiniLM)", "units tok/s", "CPU llama.cpp tok/s",
+             "CPU T-MAC tok/s", "speed-up vs llama.cpp", "speed-up vs T-MAC",
+             "speed-up vs llama.cpp, linear thread scaling", "units mJ/token", "CPU llama.cpp mJ/token",
+             "reuse cycle saving"]]
+    best = best_lin = 0.0
+    savings = []
+    for (wl, wb), g in sorted(d.groupby(["workload", "design.w_bits"]), key=lambda x: x[0]):
+        m = _WL.match(wl)
+        model, batch, wb = m["model"], int(m["batch"]), int(wb)
+        by = {bool(r["design.pattern_reuse"]): r for _, r in g.iterrows()}
+        on = by.get(True, by.get(False))
+        cpu_dq = cpu.tokens_per_s(n1, "dequant", wb, model, batch)
+        cpu_lut = cpu.tokens_per_s(n1, "lut", wb, model, batch)
+        cpu_lin = cpu.tokens_per_s(n1, "dequant", wb, model, batch, cal=linear)
+        e_cpu = cpu.energy_per_token_j(n1, "dequant", wb, model, batch)
+        saving = (1 - by[True]["compute_cycles"] / by[False]["compute_cycles"]) if len(by) == 2 else float("nan")
+        savings.append(saving)
+        sp = on["tokens_per_s"] / cpu_dq
+        best = max(best, sp)
+        best_lin = max(best_lin, on["tokens_per_s"] / cpu_lin)
+        rows.append([model, batch, wb, f"{errs[wb]:.1f}", f"{on['tokens_per_s']:.1f}", f"{cpu_dq:.1f}",
+                     f"{cpu_lut:.1f}", f"{sp:.2f}", f"{on['tokens_per_s'] / cpu_lut:.2f}",
+                     f"{on['tokens_per_s'] / cpu_lin:.2f}",
+                     f"{on['energy_per_token_pj'] / 1e9:.1f}", f"{e_cpu * 1e3:.1f}",
+                     f"{100 * saving:.1f} %"])
+    rows.sort(key=lambda r: (r[0], r[1], r[2]) if isinstance(r[1], int) else ("",))
+    claims = [["claim", "paper", "ours"],
+              [PAPER_CLAIMS[0]["claim"], PAPER_CLAIMS[0]["value"], f"up to {best:.1f}x (vs llama.cpp kernel; up to {best_lin:.1f}x if the CPU's threads "
+               "scaled linearly)"],
+              [PAPER_CLAIMS[2]["claim"], PAPER_CLAIMS[2]["value"],
+               _savings_text(savings) + f"; {_measured_reuse()}"],
+              [PAPER_CLAIMS[1]["claim"], PAPER_CLAIMS[1]["value"], "not modelled (no prices)"],
+              [PAPER_CLAIMS[3]["claim"], PAPER_CLAIMS[3]["value"], _area_text()]]
+    prov = {"records": len(d), "cpu": f"hwsim.families.sram_gemv.cpu ({n1.name}: {n1.source}; kernel constants "
+            "fitted to T-MAC's published tokens/s, data/cpu_calibration.json)",
+            "paper": "hwsim.families.sram_gemv.study.PAPER_CLAIMS (SAIL abstract)",
+            "error": "hwsim.families.sram_gemv.patterns.precision_error"}
+    return [Item("sail", "SRAM LUT-GEMV units vs the CPU alone (decode weight GEMMs)",
+                 "Tokens/s and energy per token of the units (records) beside a Neoverse-N1-class CPU running "
+                 "the same weight GEMMs with llama.cpp's dequantising kernel and with T-MAC's LUT kernel "
+                 "(roofline; its thread scaling is fitted on at most 12 threads, so the linear-scaling column "
+                 "bounds the CPU from above), the cycles pattern reuse saves, and the error of each weight "
+                 "precision.",
+                 prov, table=rows),
+            Item("sail-paper", "The SAIL paper's claims beside ours", "Headline claims as published.",
+                 {"source": "hwsim.families.sram_gemv.study.PAPER_CLAIMS"}, table=claims)]
+
+
+STUDIES = {"sail": sail_items}
