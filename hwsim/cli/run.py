@@ -63,7 +63,10 @@ def add_family_parser(sub, family):
     add_config_options(p, family.config, title=f"{family.name} configuration")
     pr = p.add_argument_group("pricing")
     pr.add_argument("--node-nm", type=int, default=45, help="technology node for area/energy, nm (default 45)")
-    pr.add_argument("--dram", default=None, help="DRAM type priced for off-chip traffic (default: the design's)")
+    taken = {o for a in p._actions for o in a.option_strings}
+    if "--dram" not in taken:  # a design with a DRAM field of its own prices that one
+        pr.add_argument("--dram", dest="pricing_dram", default=None,
+                        help="DRAM type priced for off-chip traffic (default: the design's)")
     if hooks.run_options is not None:
         hooks.run_options(p)
     p.add_argument("--json", action="store_true", help="print one JSON object instead of tables")
@@ -121,7 +124,8 @@ def cmd_run(family, args) -> int:
     for op in workload.ops:
         family.check_op(op, "--gemm" if args.gemm else "--model" if args.model else "--topology")
     extras = family.cli.run_extras(args, cfg, workload) if family.cli.run_extras else RunExtras()
-    rec = run_record(family.name, cfg, workload, mode=extras.mode, node_nm=args.node_nm, dram=args.dram,
+    rec = run_record(family.name, cfg, workload, mode=extras.mode, node_nm=args.node_nm,
+                     dram=getattr(args, "pricing_dram", None),
                      synthesised_area=extras.synthesised_area)
     d = record_json(rec)
     if args.gemm is not None:

@@ -69,7 +69,7 @@ class SramGemvConfig(ConfigMixin):
     act_signed: bool = param(True, help="activations are two's complement, the top bit plane subtracting "
                              "(the option makes them unsigned)",
                              cli="--unsigned-acts", cli_flag_inverts=True)
-    batch: int = param(8, help="activation vectors a unit serves together (accumulators per lane); a GEMM's "
+    batch: int = param(8, cli="--unit-batch", help="activation vectors a unit serves together (accumulators per lane); a GEMM's "
                        "M runs in passes of this many", range=(1, 64))
     pattern_reuse: bool = param(True, help="pattern-aware lookups: one lookup serves every vector of the batch "
                                 "with the same bit pattern, all-zero patterns are skipped",
