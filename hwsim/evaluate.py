@@ -486,6 +486,9 @@ METRICS = tuple(
 _INT64_HEADROOM = 2**14
 _INT64_SAFE = 2**62
 _PERF_KEYS = frozenset(("cycles", "compute_cycles", "stall_cycles", "macs", "utilization", "folds"))
+#: ``estimate_arrays`` columns that are neither summed nor actions: the op's mapping
+#: (``mapping_order``, ``mapping_tile_m``, ...) and DRAM bytes per operand (``dram_bytes:a``).
+_NOT_SUMMED = ("mapping_", "dram_bytes:")
 
 
 def _estimator_name(fam: Family, mode: str) -> str:
@@ -685,7 +688,7 @@ def evaluate_many(points: list[Point]) -> list[Record]:
                 for k, v in kw.items()}
         res = arr_fn(mode=mode, **flat)
         summed = {k: np.asarray(v).reshape(shape).sum(axis=1) for k, v in res.items()
-                  if k not in ("utilization", "folds")}
+                  if k not in ("utilization", "folds") and not k.startswith(_NOT_SUMMED)}
         act_keys = [k for k in summed if k not in _PERF_KEYS]
         sram_r = [k for k in summed if k.startswith("sram_read:")]
         sram_w = [k for k in summed if k.startswith("sram_write:")]

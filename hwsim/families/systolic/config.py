@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from hwsim.families.base import ConfigMixin
 from hwsim.families.contract import param
 from hwsim.errors import ConfigError, check_choice, check_int
+from hwsim.mapping.fields import check_mapping_fields, mapping_param, objective_param
 
 DATAFLOWS = ("os", "ws", "is")
 
@@ -41,6 +42,13 @@ class SystolicConfig(ConfigMixin):
     acc_depth : int
         Rows of the RTL's output accumulator buffer for ``ws``/``is`` (M is processed in
         chunks of this many rows so that partial sums over K folds stay on chip).
+    mapping : {"search", "fixed"}
+        ``search``: each GEMM runs as the tile GEMMs and loop order the mapper finds best
+        (:mod:`hwsim.families.systolic.mapping`); ``fixed``: the whole GEMM in the RTL
+        sequencer's fold order, buffers used as the closed form assumes. The
+        ``scalesim`` timing mode always uses the fixed order (it reproduces SCALE-Sim's).
+    mapping_objective : {"cycles", "dram", "energy"}
+        What the search minimises; ties go to the next in ``cycles, dram, energy``.
 
     Examples
     --------
@@ -69,6 +77,8 @@ class SystolicConfig(ConfigMixin):
                                            group="memory and clock")
     freq_mhz: float = param(1000.0, help="clock", unit="MHz", group="memory and clock")
     acc_depth: int = param(64, help="rows of the ws/is accumulator buffer in the RTL", range=(1, 1 << 16))
+    mapping: str = mapping_param()
+    mapping_objective: str = objective_param()
 
     def __post_init__(self):
         check_int("rows", self.rows, 1)
@@ -93,6 +103,7 @@ class SystolicConfig(ConfigMixin):
             if isinstance(v, bool) or not isinstance(v, (int, float)) or not v > 0:
                 raise ConfigError(key, f"must be a positive number, not {v!r}")
         check_int("acc_depth", self.acc_depth, 1, 1 << 16)
+        check_mapping_fields(self)
 
     @property
     def pes(self) -> int:
