@@ -73,6 +73,17 @@ def cdiv(a, b):
     return -(-a // b)
 
 
+#: Largest ratio of a derived count (cycles, bits, bytes) to the MACs, with margin, and
+#: the bound int64 figures must stay under: the search runs in int64.
+_HEADROOM, _SAFE = 2**14, 2**62
+
+
+def searchable(macs, bw):
+    """True where the search's int64 arithmetic cannot overflow (elsewhere the caller
+    keeps its fixed order, priced with exact integers)."""
+    return np.asarray(macs, dtype=float) * _HEADROOM < _SAFE * np.minimum(1.0, np.asarray(bw, dtype=float))
+
+
 @dataclass
 class Space:
     """Mapping problems, one per element of the (broadcast) arrays.
@@ -97,10 +108,10 @@ class Space:
         family wants summed over the tiles. ``ex`` expands a per-problem array to the
         tiles' shape (the family's own per-problem arrays must go through it).
     unit_energy : dict or callable, optional
-        ``{key of the totals of price: pJ per unit, per problem}`` (or a function of no
-        arguments returning it, called only when energy is needed); the energy of a
-        mapping is the sum over these keys. Needed for the ``energy`` objective and its
-        tie breaks.
+        ``{key of the totals of price: pJ per unit, per problem}``, or a function of an
+        index array of problems returning it for those problems (called only when energy
+        is needed, for the problems that need it); the energy of a mapping is the sum
+        over these keys. Needed for the ``energy`` objective and its tie breaks.
     buffers : int
         Tiles each buffer holds at once (2: double buffering).
     """
@@ -119,7 +130,7 @@ class Space:
     cap_c: np.ndarray
     bw: np.ndarray
     tile_cost: Callable[..., dict]
-    unit_energy: dict | Callable[[], dict] | None = None
+    unit_energy: dict | Callable[[np.ndarray], dict] | None = None
     buffers: int = 2
     _cols: tuple = field(default=("m", "k", "n", "unit_m", "unit_k", "unit_n", "bits_a", "bits_b", "bits_c",
                                   "cap_a", "cap_b", "cap_c"), repr=False)
@@ -133,6 +144,17 @@ class Space:
     @property
     def size(self) -> int:
         return self.m.size
+
+    def rows(self, idx) -> "Space":
+        """The problems ``idx`` (their own tile costs come from ``tile_cost`` through
+        ``ex``, so the family's arrays are subset there too)."""
+        sub = {c: getattr(self, c)[idx] for c in self._cols}
+        cost = self.tile_cost
+
+        def tile_cost(tm, tk, tn, ex, actions=True):
+            return cost(tm, tk, tn, lambda x: ex(np.broadcast_to(x, (self.size,))[idx]), actions)
+
+        return Space(**sub, bw=self.bw[idx], tile_cost=tile_cost, unit_energy=None, buffers=self.buffers)
 
 
 def _bytes(elems, bits):
@@ -262,8 +284,8 @@ def search(space: Space, objective: str, fixed: dict, steps: int = 12, need_acti
     """The best mapping of every problem in ``space`` (see the module docstring).
 
     ``fixed`` holds the fixed order's ``cycles``, ``dram`` and ``energy`` per problem
-    (``energy`` may be a function of no arguments, called only when the objective or a
-    tie needs it); the fixed order wins ties.
+    (``energy`` may be a function of an index array of problems, called only for the
+    problems whose objective or ties need it); the fixed order wins ties.
     """
     check_choice("mapping_objective", objective, OBJECTIVES)
     p = space.size
@@ -302,17 +324,21 @@ def search(space: Space, objective: str, fixed: dict, steps: int = 12, need_acti
     rtol = [CYCLES_RTOL if k == "cycles" else 0.0 for k in order_keys]
     tied = _still_tied([cols[k] for k in cheap], feas, rtol) if cheap else feas
     tsub = None
-    if not cheap or (tied.sum(axis=1) > 1).any():
-        # energy of the candidates still in the running (priced with their actions)
-        sub = np.flatnonzero(tied[:, 1:].reshape(p, shape[1], shape[2]).any(axis=(0, 2)))
-        tsub = price(space, tm[:, sub], tk[:, sub], tn[:, sub], ORDERS, ex, actions=True)
-        e = np.full(shape, np.inf)
-        e[:, sub] = np.broadcast_to(energy(space, tsub, ex), (p, sub.size, shape[2]))
-        fe = fixed["energy"]() if callable(fixed["energy"]) else fixed["energy"]
-        cols["energy"] = np.concatenate([np.asarray(fe, float).reshape(p, 1), e.reshape(p, -1)], axis=1)
-        idx = _lexmin([cols[k] for k in order_keys], tied, rtol)
-    else:  # a unique best by the keys before energy: energy cannot change it
-        idx = tied.argmax(axis=1)
+    idx = tied.argmax(axis=1)  # where one candidate is best by the keys before energy
+    rows_e = np.arange(p) if not cheap else np.flatnonzero(tied.sum(axis=1) > 1)
+    if rows_e.size:
+        # energy of the candidates still in the running, on the problems that need it
+        # (priced with their actions)
+        sub = np.flatnonzero(tied[rows_e, 1:].reshape(rows_e.size, shape[1], shape[2]).any(axis=(0, 2)))
+        part = space.rows(rows_e)
+        exr = (lambda x: x[:, None])
+        tsub = price(part, tm[rows_e][:, sub], tk[rows_e][:, sub], tn[rows_e][:, sub], ORDERS, exr, actions=True)
+        e = np.full((rows_e.size,) + shape[1:], np.inf)
+        e[:, sub] = np.broadcast_to(energy(part, tsub, exr, rows_e, space), (rows_e.size, sub.size, shape[2]))
+        fe = np.asarray(fixed["energy"](rows_e) if callable(fixed["energy"]) else np.asarray(fixed["energy"])[rows_e],
+                        float)
+        ecol = np.concatenate([fe.reshape(-1, 1), e.reshape(rows_e.size, -1)], axis=1)
+        idx[rows_e] = _lexmin([ecol if k == "energy" else cols[k][rows_e] for k in order_keys], tied[rows_e], rtol)
     is_fixed = idx == 0
     flat = np.where(is_fixed, 0, idx - 1)
     c, o = np.unravel_index(flat, shape[1:])
@@ -320,7 +346,7 @@ def search(space: Space, objective: str, fixed: dict, steps: int = 12, need_acti
     tile = (tm[rows, c], tk[rows, c], tn[rows, c])
     # the chosen candidates' totals, actions included, under their orders
     picked = {}
-    if need_actions and tsub is not None and np.isin(c[~is_fixed], sub).all():
+    if need_actions and tsub is not None and rows_e.size == p and np.isin(c[~is_fixed], sub).all():
         at = np.searchsorted(sub, c).clip(0, max(sub.size - 1, 0))  # priced with the tied ones
         for key, v in tsub.items():
             v = np.broadcast_to(np.asarray(v), (p, sub.size) + np.shape(v)[2:])
@@ -353,14 +379,19 @@ def _still_tied(keys, feas, rtol=None):
     return mask
 
 
-def energy(space: Space, tot: dict, ex=None):
-    """Energy (pJ) of priced mappings: ``sum(unit_energy[key] * tot[key])``."""
-    if space.unit_energy is None:
+def energy(space: Space, tot: dict, ex=None, rows=None, whole: Space | None = None):
+    """Energy (pJ) of priced mappings: ``sum(unit_energy[key] * tot[key])``; ``space``
+    may be the problems ``rows`` of ``whole`` (whose ``unit_energy`` is asked for them)."""
+    src = whole if whole is not None else space
+    if src.unit_energy is None:
         raise ValueError("the energy objective needs the family's unit energies")
     ex = ex if ex is not None else (lambda x: x)
-    if callable(space.unit_energy):
-        space.unit_energy = space.unit_energy()
-    keys = list(space.unit_energy)
+    rows = np.arange(space.size) if rows is None else rows
+    if callable(src.unit_energy):
+        units = src.unit_energy(rows)
+    else:
+        units = {key: np.broadcast_to(np.asarray(v), (src.size,))[rows] for key, v in src.unit_energy.items()}
+    keys = list(units)
     nd = max(np.ndim(tot[key]) for key in keys)
 
     def pad(x):  # order-free totals gain the order axis (last) of the others
@@ -369,7 +400,7 @@ def energy(space: Space, tot: dict, ex=None):
     e = 0.0
     for key in keys:
         v = np.asarray(tot[key], dtype=float)
-        u = ex(np.asarray(space.unit_energy[key], dtype=float))
+        u = ex(np.asarray(units[key], dtype=float))
         e = e + pad(u) * pad(v)
     return e
 
@@ -393,4 +424,4 @@ def price_choice(space: Space, choice: Choice) -> dict:
 
 
 __all__ = ["CYCLES_RTOL", "Choice", "FIXED_ORDER", "MAPPINGS", "OBJECTIVES", "ORDERS", "Space", "TIE_BREAKS", "cdiv",
-           "energy", "fetch_multiplier", "fits", "ladder", "price", "price_choice", "search"]
+           "energy", "fetch_multiplier", "fits", "searchable", "ladder", "price", "price_choice", "search"]

@@ -46,7 +46,9 @@ class SystolicConfig(ConfigMixin):
         ``search``: each GEMM runs as the tile GEMMs and loop order the mapper finds best
         (:mod:`hwsim.families.systolic.mapping`); ``fixed``: the whole GEMM in the RTL
         sequencer's fold order, buffers used as the closed form assumes. The
-        ``scalesim`` timing mode always uses the fixed order (it reproduces SCALE-Sim's).
+        ``scalesim`` timing mode always uses the fixed order (it reproduces SCALE-Sim's),
+        and so do GEMMs too large for the search's int64 arithmetic (over about 2**48 MACs
+        at 1 B/cycle; the fixed order is priced with exact integers).
     mapping_objective : {"cycles", "dram", "energy"}
         What the search minimises; ties go to the next in ``cycles, dram, energy``.
 

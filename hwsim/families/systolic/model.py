@@ -55,7 +55,7 @@ from hwsim.families.base import Perf
 from hwsim.families.systolic.config import DATAFLOWS, SystolicConfig
 from hwsim.errors import check_choice
 from hwsim.families.systolic.mapping import actions_of, fixed_energy, make_space, unit_energies
-from hwsim.mapping.engine import FIXED_ORDER, MAPPINGS, OBJECTIVES, search
+from hwsim.mapping.engine import FIXED_ORDER, MAPPINGS, OBJECTIVES, search, searchable
 from hwsim.mapping.fields import DEFAULT_MAPPING, DEFAULT_OBJECTIVE, mapping_dict
 from hwsim.workloads.ops import GemmOp
 
@@ -185,7 +185,7 @@ def estimate(cfg: SystolicConfig, op: GemmOp, mode: str = "hardware") -> Perf:
     (71, 768)
     """
     check_choice("mode", mode, MODES)
-    if cfg.mapping == "search" and mode == "hardware":
+    if cfg.mapping == "search" and mode == "hardware" and searchable(op.macs, cfg.dram_bw_bytes_per_cycle):
         return _estimate_searched(cfg, op, mode)
     m, k, n = op.m, op.k, op.n
     comp = int(compute_cycles(cfg, m, k, n, mode))
@@ -223,10 +223,10 @@ def _estimate_searched(cfg: SystolicConfig, op: GemmOp, mode: str) -> Perf:
     fixed = estimate(replace(cfg, mapping="fixed"), replace(op, count=1), mode)
     one = {key: np.array([getattr(cfg, key)]) for key in _SPACE_FIELDS if key not in ("m", "k", "n")}
     space = make_space(cfg.dataflow, mode, **one, m=np.array([op.m]), k=np.array([op.k]), n=np.array([op.n]),
-                       unit_energy=lambda: unit_energies([cfg]))
+                       unit_energy=lambda rows: unit_energies([cfg]))
     choice = search(space, cfg.mapping_objective,
                     {"cycles": np.array([fixed.cycles]), "dram": np.array([fixed.total_dram_bytes]),
-                     "energy": lambda: fixed_energy(fixed.actions, [fixed.cycles], [cfg])})
+                     "energy": lambda rows: fixed_energy(fixed.actions, [fixed.cycles], [cfg])})
     cnt = op.count
     if choice.fixed[0]:
         return estimate(replace(cfg, mapping="fixed"), op, mode)
@@ -348,7 +348,7 @@ def estimate_arrays(*, rows, cols, dataflow, m, k, n, count=1, a_bits=8, b_bits=
     for key in np.unique(objective):
         check_choice("mapping_objective", str(key), OBJECTIVES)
     # SCALE-Sim's compatibility mode is its own fold order on the whole GEMM: never mapped
-    searched = (mapping == "search") & (mode == "hardware")
+    searched = (mapping == "search") & (mode == "hardware") & searchable(m * k * n, bw)
     if searched.any():
         fields = dict(rows=rows, cols=cols, m=m, k=k, n=n, a_bits=a_bits, b_bits=b_bits, acc_bits=acc_bits,
                       ifmap_sram_kb=ifk, filter_sram_kb=fik, ofmap_sram_kb=ofk, dram_bw_bytes_per_cycle=bw,
@@ -359,10 +359,10 @@ def estimate_arrays(*, rows, cols, dataflow, m, k, n, count=1, a_bits=8, b_bits=
                 idx = np.flatnonzero(sel)
                 sub = {key: v[sel] for key, v in fields.items()}
                 cfgs = _configs(str(df), sub, freq[sel])
-                space = make_space(str(df), mode, **sub, unit_energy=lambda c=cfgs: unit_energies(c()))
+                space = make_space(str(df), mode, **sub, unit_energy=lambda r, c=cfgs: unit_energies(c(r)))
                 fixed = {"cycles": cyc1[sel], "dram": dram_total[sel],
-                         "energy": lambda s=sel, c=cfgs: fixed_energy({key: v[s] for key, v in out.items()},
-                                                                      cyc1[s], c())}
+                         "energy": lambda r, i=idx, c=cfgs: fixed_energy({key: v[i[r]] for key, v in out.items()},
+                                                                         cyc1[i[r]], c(r))}
                 choice = search(space, str(obj), fixed)
                 w = ~choice.fixed
                 if not w.any():
@@ -394,15 +394,15 @@ def estimate_arrays(*, rows, cols, dataflow, m, k, n, count=1, a_bits=8, b_bits=
 
 
 def _configs(dataflow: str, sub: dict, freq):
-    """A function giving the configs of the problems ``sub`` (built once per distinct
-    design, only when the mapper needs their energies)."""
+    """A function giving the configs of the problems ``rows`` of ``sub`` (built once per
+    distinct design, only when the mapper needs their energies)."""
 
-    def build():
+    def build(rows):
         keys = ("rows", "cols", "a_bits", "b_bits", "acc_bits", "ifmap_sram_kb", "filter_sram_kb",
                 "ofmap_sram_kb", "acc_depth")
         made: dict = {}
         out = []
-        for i in range(len(freq)):
+        for i in rows:
             key = tuple(int(sub[k][i]) for k in keys) + (float(sub["dram_bw_bytes_per_cycle"][i]), float(freq[i]))
             if key not in made:
                 made[key] = SystolicConfig(**dict(zip(keys, key[:-2])), dataflow=dataflow,
