@@ -211,3 +211,41 @@ def test_lut_and_mac_cores_get_the_same_buffer_traffic_on_a_prefill_projection()
     mac = estimate(LutConfig(core="mac"), GemmOp(512, 4096, 4096))
     fixed = estimate(LutConfig(core="lut", mapping="fixed"), GemmOp(512, 4096, 4096))
     assert lut.total_dram_bytes == mac.total_dram_bytes < fixed.total_dram_bytes / 5
+
+
+@pytest.mark.parametrize("objective", ["cycles", "dram", "energy"])
+def test_mixpe_search_is_never_worse_than_fixed_and_arrays_agree(objective):
+    from hwsim.families.mixpe.config import MixpeConfig
+    from hwsim.families.mixpe.mapping import action_energies
+    from hwsim.families.mixpe.model import ARRAY_FIELDS
+    from hwsim.families.mixpe.model import estimate as mx_estimate
+    from hwsim.families.mixpe.model import estimate_arrays as mx_arrays
+
+    designs = [MixpeConfig(rows=16, cols=16, group_size=gs, zero_point=zp, act_format=af, ibuf_kib=kb, wbuf_kib=kb,
+                           obuf_kib=kb, dram_bw_bytes_per_cycle=32, mapping_objective=objective)
+               for gs, zp, af, kb in itertools.product((32, 128), (True, False), ("int8", "fp16"), (8, 128))]
+    shapes = [(512, 4096, 1024), (1, 4096, 4096), (100, 1000, 300)]
+    cols = {f: np.array([getattr(d, f) for d in designs for _ in shapes]) for f in ARRAY_FIELDS}
+    m, k, n = (np.array([s[i] for _ in designs for s in shapes]) for i in range(3))
+    r = mx_arrays(**cols, m=m, k=k, n=n, count=2)
+    i = 0
+    for d in designs:
+        e = action_energies(d)
+        for shape in shapes:
+            op = GemmOp(*shape, count=2)
+            s, f = mx_estimate(d, op), mx_estimate(replace(d, mapping="fixed"), op)
+            assert int(r["cycles"][i]) == s.cycles and {a: int(r[a][i]) for a in s.actions} == s.actions
+            assert r["mapping_order"][i] == s.mapping["order"] and int(r["mapping_tile_k"][i]) == s.mapping["tile_k"]
+            i += 1
+            if objective == "cycles":
+                assert s.cycles <= f.cycles * (1 + CYCLES_RTOL)
+                assert s.cycles <= f.cycles or s.total_dram_bytes < f.total_dram_bytes
+            elif objective == "dram":
+                assert s.total_dram_bytes <= f.total_dram_bytes
+            else:
+                def energy(p):
+                    return sum(e[a] * v for a, v in p.actions.items()) + e["cycle"] * p.cycles
+                assert energy(s) <= energy(f) * (1 + 1e-9)
+            if s.mapping["order"] != "fixed":
+                assert s.mapping["tile_k"] % d.group_size == 0
+                assert 2 * s.mapping["tile_m"] * s.mapping["tile_n"] * 4 <= d.obuf_kib * 1024

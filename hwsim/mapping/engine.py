@@ -114,6 +114,9 @@ class Space:
         over these keys. Needed for the ``energy`` objective and its tie breaks.
     buffers : int
         Tiles each buffer holds at once (2: double buffering).
+    bit_scale : array
+        ``bits_*`` are in units of ``1 / bit_scale`` bit (an operand with per-group
+        metadata, e.g. a scale every 128 weights, has a fractional width).
     """
 
     m: np.ndarray
@@ -132,8 +135,9 @@ class Space:
     tile_cost: Callable[..., dict]
     unit_energy: dict | Callable[[np.ndarray], dict] | None = None
     buffers: int = 2
+    bit_scale: np.ndarray | int = 1
     _cols: tuple = field(default=("m", "k", "n", "unit_m", "unit_k", "unit_n", "bits_a", "bits_b", "bits_c",
-                                  "cap_a", "cap_b", "cap_c"), repr=False)
+                                  "cap_a", "cap_b", "cap_c", "bit_scale"), repr=False)
 
     def __post_init__(self):
         arrs = np.broadcast_arrays(*(np.asarray(getattr(self, c)) for c in self._cols), np.asarray(self.bw))
@@ -157,17 +161,17 @@ class Space:
         return Space(**sub, bw=self.bw[idx], tile_cost=tile_cost, unit_energy=None, buffers=self.buffers)
 
 
-def _bytes(elems, bits):
-    return cdiv(elems * bits, 8)
+def _bytes(elems, bits, scale=1):
+    return cdiv(elems * bits, 8 * scale)
 
 
 def fits(space: Space, tm, tk, tn, ex=None):
     """True where one tile of every operand fits its buffer ``buffers`` times over."""
     ex = ex if ex is not None else (lambda x: x)
-    b = space.buffers
-    return ((b * _bytes(tm * tk, ex(space.bits_a)) <= ex(space.cap_a))
-            & (b * _bytes(tk * tn, ex(space.bits_b)) <= ex(space.cap_b))
-            & (b * _bytes(tm * tn, ex(space.bits_c)) <= ex(space.cap_c)))
+    b, sc = space.buffers, ex(space.bit_scale)
+    return ((b * _bytes(tm * tk, ex(space.bits_a), sc) <= ex(space.cap_a))
+            & (b * _bytes(tk * tn, ex(space.bits_b), sc) <= ex(space.cap_b))
+            & (b * _bytes(tm * tn, ex(space.bits_c), sc) <= ex(space.cap_c)))
 
 
 def fetch_multiplier(order: str, operand: str, trips: dict, _memo: dict | None = None):
@@ -223,9 +227,10 @@ def price(space: Space, tm, tk, tn, orders=ORDERS, ex=None, actions: bool = True
     w = count["m"] * count["k"] * count["n"]
     cost = space.tile_cost(size["m"], size["k"], size["n"], ex, actions)
     tot: dict = {key: (np.where(w > 0, v, 0) * w).sum(axis=(0, 1, 2)) for key, v in cost.items()}
-    a_sz = _bytes(m * k, ex(space.bits_a))
-    b_sz = _bytes(k * n, ex(space.bits_b))
-    c_sz = _bytes(m * n, ex(space.bits_c))
+    sc = ex(space.bit_scale)
+    a_sz = _bytes(m * k, ex(space.bits_a), sc)
+    b_sz = _bytes(k * n, ex(space.bits_b), sc)
+    c_sz = _bytes(m * n, ex(space.bits_c), sc)
     memo: dict = {}
     mults = {x: np.stack([fetch_multiplier(o, x, trips, memo) for o in orders], axis=-1) for x in "abc"}
     ra = a_sz[..., None] * mults["a"]
@@ -305,8 +310,9 @@ def search(space: Space, objective: str, fixed: dict, steps: int = 12, need_acti
     ex = (lambda x: x[:, None])
     b = space.buffers
     # the largest K tile both input buffers hold, a multiple of the unit (or all of K)
-    kmax = np.minimum((ex(space.cap_a) * 8 // b) // (tm * ex(space.bits_a)),
-                      (ex(space.cap_b) * 8 // b) // (tn * ex(space.bits_b)))
+    sc = ex(space.bit_scale)
+    kmax = np.minimum((ex(space.cap_a) * 8 * sc // b) // (tm * ex(space.bits_a)),
+                      (ex(space.cap_b) * 8 * sc // b) // (tn * ex(space.bits_b)))
     kk = ex(space.k)
     uk = ex(space.unit_k)
     tk = np.where(kmax >= kk, kk, (kmax // uk) * uk)

@@ -24,6 +24,7 @@ array and groups of 128 along K.
 
 from dataclasses import dataclass, field, fields
 
+from hwsim.mapping.fields import mapping_param, objective_param
 from hwsim.families.base import ConfigMixin
 from hwsim.errors import ConfigError, check_choice, check_int
 
@@ -68,6 +69,10 @@ class MixpeConfig(ConfigMixin):
         Weight, input and output buffer capacities.
     freq_mhz : float
         Clock frequency.
+    mapping, mapping_objective : str
+        ``search`` (each GEMM as the buffer tiles and loop order the mapper finds best for
+        the objective, :mod:`hwsim.families.mixpe.mapping`) or ``fixed`` (the whole GEMM in
+        the feeder's fold order).
     dram_bw_bytes_per_cycle : int
         Off-chip bandwidth per clock cycle.
 
@@ -107,6 +112,8 @@ class MixpeConfig(ConfigMixin):
         "clock frequency", "MHz", "--freq-mhz", (1.0, 10000.0)))
     dram_bw_bytes_per_cycle: int = field(default=128, metadata=_meta(
         "off-chip bandwidth per clock cycle", "B/cycle", "--dram-bw-bytes-per-cycle", (1, 1 << 16)))
+    mapping: str = mapping_param()
+    mapping_objective: str = objective_param()
 
     def __post_init__(self):
         for f in fields(self):
