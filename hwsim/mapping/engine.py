@@ -149,16 +149,6 @@ class Space:
     def size(self) -> int:
         return self.m.size
 
-    def rows(self, idx) -> "Space":
-        """The problems ``idx`` (their own tile costs come from ``tile_cost`` through
-        ``ex``, so the family's arrays are subset there too)."""
-        sub = {c: getattr(self, c)[idx] for c in self._cols}
-        cost = self.tile_cost
-
-        def tile_cost(tm, tk, tn, ex, actions=True):
-            return cost(tm, tk, tn, lambda x: ex(np.broadcast_to(x, (self.size,))[idx]), actions)
-
-        return Space(**sub, bw=self.bw[idx], tile_cost=tile_cost, unit_energy=None, buffers=self.buffers)
 
 
 def _bytes(elems, bits, scale=1):
@@ -318,32 +308,34 @@ def search(space: Space, objective: str, fixed: dict, steps: int = 12, need_acti
     tk = np.where(kmax >= kk, kk, (kmax // uk) * uk)
     tk = _balance(kk, np.maximum(tk, 1), uk)
     feasible = (kmax >= 1) & ((tk >= uk) | (tk == kk)) & fits(space, tm, tk, tn, ex)
-    tot = price(space, tm, tk, tn, ORDERS, ex, actions=False)
-    shape = tot["cycles"].shape                               # (P, C, O)
-    feas = np.broadcast_to(feasible[..., None], shape).reshape(p, -1)
+    # only the feasible candidates are priced, as one flat list (problem fr[i], tile fc[i])
+    fr, fc = np.nonzero(feasible)
+    tot = price(space, tm[fr, fc], tk[fr, fc], tn[fr, fc], ORDERS, lambda x: x[fr], actions=False)
+    shape = (p, tm.shape[1], len(ORDERS))                     # (P, C, O)
+    worst = np.iinfo(np.int64).max
     order_keys = TIE_BREAKS[objective]
-    # the fixed order as one more column, first, so that it wins ties
-    cols = {key: np.concatenate([np.asarray(fixed[key]).reshape(p, 1), tot[key].reshape(p, -1)], axis=1)
-            for key in ("cycles", "dram")}
-    feas = np.concatenate([np.ones((p, 1), bool), feas], axis=1)
+    cols = {}
+    for key in ("cycles", "dram"):
+        grid = np.full(shape, worst, np.int64)
+        grid[fr, fc] = tot[key]
+        # the fixed order as one more column, first, so that it wins ties
+        cols[key] = np.concatenate([np.asarray(fixed[key], np.int64).reshape(p, 1), grid.reshape(p, -1)], axis=1)
+    feas = np.concatenate([np.ones((p, 1), bool), np.repeat(feasible, len(ORDERS), axis=1)], axis=1)
     cheap = list(order_keys[:order_keys.index("energy")])  # the keys compared before energy
     rtol = [CYCLES_RTOL if k == "cycles" else 0.0 for k in order_keys]
     tied = _still_tied([cols[k] for k in cheap], feas, rtol) if cheap else feas
-    tsub = None
     idx = tied.argmax(axis=1)  # where one candidate is best by the keys before energy
     rows_e = np.arange(p) if not cheap else np.flatnonzero(tied.sum(axis=1) > 1)
     if rows_e.size:
         # energy of the candidates still in the running, on the problems that need it
         # (priced with their actions)
-        sub = np.flatnonzero(tied[rows_e, 1:].reshape(rows_e.size, shape[1], shape[2]).any(axis=(0, 2)))
-        part = space.rows(rows_e)
-        exr = (lambda x: x[:, None])
-        tsub = price(part, tm[rows_e][:, sub], tk[rows_e][:, sub], tn[rows_e][:, sub], ORDERS, exr, actions=True)
-        e = np.full((rows_e.size,) + shape[1:], np.inf)
-        e[:, sub] = np.broadcast_to(energy(part, tsub, exr, rows_e, space), (rows_e.size, sub.size, shape[2]))
-        fe = np.asarray(fixed["energy"](rows_e) if callable(fixed["energy"]) else np.asarray(fixed["energy"])[rows_e],
-                        float)
-        ecol = np.concatenate([fe.reshape(-1, 1), e.reshape(rows_e.size, -1)], axis=1)
+        er, ec = np.nonzero(tied[rows_e, 1:].reshape(rows_e.size, shape[1], shape[2]).any(axis=2))
+        er = rows_e[er]
+        tsub = price(space, tm[er, ec], tk[er, ec], tn[er, ec], ORDERS, lambda x: x[er], actions=True)
+        e = np.full(shape, np.inf)
+        e[er, ec] = energy(space, tsub, er)
+        fe = fixed["energy"](rows_e) if callable(fixed["energy"]) else np.asarray(fixed["energy"])[rows_e]
+        ecol = np.concatenate([np.asarray(fe, float).reshape(-1, 1), e[rows_e].reshape(rows_e.size, -1)], axis=1)
         idx[rows_e] = _lexmin([ecol if k == "energy" else cols[k][rows_e] for k in order_keys], tied[rows_e], rtol)
     is_fixed = idx == 0
     flat = np.where(is_fixed, 0, idx - 1)
@@ -352,12 +344,7 @@ def search(space: Space, objective: str, fixed: dict, steps: int = 12, need_acti
     tile = (tm[rows, c], tk[rows, c], tn[rows, c])
     # the chosen candidates' totals, actions included, under their orders
     picked = {}
-    if need_actions and tsub is not None and rows_e.size == p and np.isin(c[~is_fixed], sub).all():
-        at = np.searchsorted(sub, c).clip(0, max(sub.size - 1, 0))  # priced with the tied ones
-        for key, v in tsub.items():
-            v = np.broadcast_to(np.asarray(v), (p, sub.size) + np.shape(v)[2:])
-            picked[key] = v[rows, at, o] if v.ndim == 3 else v[rows, at]
-    elif need_actions:
+    if need_actions:
         one = price(space, *tile, ORDERS)
         for key, v in one.items():
             v = np.asarray(v)
@@ -378,25 +365,25 @@ def _still_tied(keys, feas, rtol=None):
     ``rtol[i]`` of the best for key ``i``)."""
     mask = feas.copy()
     for i, key in enumerate(keys):
-        v = np.where(mask, key, np.inf)
+        key = np.asarray(key)
+        v = np.where(mask, key, np.inf if key.dtype.kind == "f" else np.iinfo(key.dtype).max)
         best = v.min(axis=1, keepdims=True)
         tol = rtol[i] if rtol else 0.0
         mask &= (v <= best * (1 + tol)) if tol else (v == best)
     return mask
 
 
-def energy(space: Space, tot: dict, ex=None, rows=None, whole: Space | None = None):
-    """Energy (pJ) of priced mappings: ``sum(unit_energy[key] * tot[key])``; ``space``
-    may be the problems ``rows`` of ``whole`` (whose ``unit_energy`` is asked for them)."""
-    src = whole if whole is not None else space
-    if src.unit_energy is None:
+def energy(space: Space, tot: dict, rows=None):
+    """Energy (pJ) of priced mappings: ``sum(unit_energy[key] * tot[key])``; ``rows`` are
+    the problems of the totals' first axis (default: all, in order)."""
+    if space.unit_energy is None:
         raise ValueError("the energy objective needs the family's unit energies")
-    ex = ex if ex is not None else (lambda x: x)
     rows = np.arange(space.size) if rows is None else rows
-    if callable(src.unit_energy):
-        units = src.unit_energy(rows)
+    if callable(space.unit_energy):
+        ur, inv = np.unique(rows, return_inverse=True)
+        units = {key: np.broadcast_to(np.asarray(v), ur.shape)[inv] for key, v in space.unit_energy(ur).items()}
     else:
-        units = {key: np.broadcast_to(np.asarray(v), (src.size,))[rows] for key, v in src.unit_energy.items()}
+        units = {key: np.broadcast_to(np.asarray(v), (space.size,))[rows] for key, v in space.unit_energy.items()}
     keys = list(units)
     nd = max(np.ndim(tot[key]) for key in keys)
 
@@ -405,9 +392,7 @@ def energy(space: Space, tot: dict, ex=None, rows=None, whole: Space | None = No
 
     e = 0.0
     for key in keys:
-        v = np.asarray(tot[key], dtype=float)
-        u = ex(np.asarray(units[key], dtype=float))
-        e = e + pad(u) * pad(v)
+        e = e + pad(np.asarray(units[key], dtype=float)) * pad(np.asarray(tot[key], dtype=float))
     return e
 
 

@@ -109,21 +109,24 @@ def action_energies(cfg, node_nm: int = 45) -> dict:
     return per_action(systolic_design(cfg), load_tech(node_nm))
 
 
-def unit_energies(cfgs) -> dict:
-    """``Space.unit_energy`` for a list of configs (one per problem)."""
+def unit_energies(made) -> dict:
+    """``Space.unit_energy`` of problems from ``(configs, index of each problem's config)``."""
+    cfgs, inv = made
     per = [action_energies(c) for c in cfgs]
-    out = {key: np.array([sum(p.get(a, 0.0) for a in names) for p in per]) for key, names in _ENERGY_KEYS.items()}
-    out["cycles"] = np.array([p["cycle"] for p in per])
+    out = {key: np.array([sum(p.get(a, 0.0) for a in names) for p in per])[inv]
+           for key, names in _ENERGY_KEYS.items()}
+    out["cycles"] = np.array([p["cycle"] for p in per])[inv]
     return out
 
 
-def fixed_energy(actions: dict, cycles, cfgs) -> np.ndarray:
+def fixed_energy(actions: dict, cycles, made) -> np.ndarray:
     """Energy of the fixed order's actions, priced as the mapper prices a mapping."""
+    cfgs, inv = made
     per = [action_energies(c) for c in cfgs]
-    e = np.array([p["cycle"] for p in per]) * np.asarray(cycles, float)
+    e = np.array([p["cycle"] for p in per])[inv] * np.asarray(cycles, float)
     for key in set(a for names in _ENERGY_KEYS.values() for a in names):
         if key in actions:
-            e = e + np.array([p.get(key, 0.0) for p in per]) * np.asarray(actions[key], float)
+            e = e + np.array([p.get(key, 0.0) for p in per])[inv] * np.asarray(actions[key], float)
     return e
 
 

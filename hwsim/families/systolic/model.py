@@ -223,10 +223,10 @@ def _estimate_searched(cfg: SystolicConfig, op: GemmOp, mode: str) -> Perf:
     fixed = estimate(replace(cfg, mapping="fixed"), replace(op, count=1), mode)
     one = {key: np.array([getattr(cfg, key)]) for key in _SPACE_FIELDS if key not in ("m", "k", "n")}
     space = make_space(cfg.dataflow, mode, **one, m=np.array([op.m]), k=np.array([op.k]), n=np.array([op.n]),
-                       unit_energy=lambda rows: unit_energies([cfg]))
+                       unit_energy=lambda rows: unit_energies(([cfg], np.zeros(len(rows), int))))
     choice = search(space, cfg.mapping_objective,
                     {"cycles": np.array([fixed.cycles]), "dram": np.array([fixed.total_dram_bytes]),
-                     "energy": lambda rows: fixed_energy(fixed.actions, [fixed.cycles], [cfg])})
+                     "energy": lambda rows: fixed_energy(fixed.actions, [fixed.cycles], ([cfg], np.zeros(1, int)))})
     cnt = op.count
     if choice.fixed[0]:
         return estimate(replace(cfg, mapping="fixed"), op, mode)
@@ -394,20 +394,17 @@ def estimate_arrays(*, rows, cols, dataflow, m, k, n, count=1, a_bits=8, b_bits=
 
 
 def _configs(dataflow: str, sub: dict, freq):
-    """A function giving the configs of the problems ``rows`` of ``sub`` (built once per
-    distinct design, only when the mapper needs their energies)."""
+    """A function giving the distinct configs of the problems ``rows`` of ``sub`` and, per
+    problem, the index of its config (built only when the mapper needs their energies)."""
 
     def build(rows):
         keys = ("rows", "cols", "a_bits", "b_bits", "acc_bits", "ifmap_sram_kb", "filter_sram_kb",
                 "ofmap_sram_kb", "acc_depth")
-        made: dict = {}
-        out = []
-        for i in rows:
-            key = tuple(int(sub[k][i]) for k in keys) + (float(sub["dram_bw_bytes_per_cycle"][i]), float(freq[i]))
-            if key not in made:
-                made[key] = SystolicConfig(**dict(zip(keys, key[:-2])), dataflow=dataflow,
-                                           dram_bw_bytes_per_cycle=key[-2], freq_mhz=key[-1])
-            out.append(made[key])
-        return out
+        tab = np.stack([sub[k][rows].astype(float) for k in keys]
+                       + [sub["dram_bw_bytes_per_cycle"][rows].astype(float), freq[rows].astype(float)], axis=1)
+        uniq, inv = np.unique(tab, axis=0, return_inverse=True)
+        made = [SystolicConfig(**{k: int(v) for k, v in zip(keys, row[:-2])}, dataflow=dataflow,
+                               dram_bw_bytes_per_cycle=float(row[-2]), freq_mhz=float(row[-1])) for row in uniq]
+        return made, inv.reshape(-1)
 
     return build
