@@ -500,6 +500,9 @@ METRICS = tuple(
 _INT64_HEADROOM = 2**14
 _INT64_SAFE = 2**62
 _PERF_KEYS = frozenset(("cycles", "compute_cycles", "stall_cycles", "macs", "utilization", "folds"))
+#: ``estimate_arrays`` columns that are neither summed nor actions: the op's mapping
+#: (``mapping_order``, ``mapping_tile_m``, ...) and DRAM bytes per operand (``dram_bytes:a``).
+_NOT_SUMMED = ("mapping_", "dram_bytes:")
 
 
 def _estimator_name(fam: Family, mode: str) -> str:
@@ -796,11 +799,12 @@ def evaluate_many(points: list[Point]) -> list[Record]:
         flat = {k: (np.broadcast_to(v, shape).ravel() if not isinstance(v, str) else v)
                 for k, v in kw.items()}
         res = arr_fn(mode=mode, **flat)
-        # per-op columns: the chosen mapping ("mapping_<field>") is not a count
+        # per-op columns: the chosen mapping ("mapping_<field>") is not a count, and the
+        # DRAM bytes per operand are already in the read/write totals
         mapping_cols = {k[len("mapping_"):]: np.asarray(v).reshape(shape) for k, v in res.items()
                         if k.startswith("mapping_")}
         per_op_arr = {k: np.asarray(v).reshape(shape) for k, v in res.items()
-                      if k not in ("utilization", "folds") and not k.startswith("mapping_")}
+                      if k not in ("utilization", "folds") and not k.startswith(_NOT_SUMMED)}
         summed = {k: v.sum(axis=1) for k, v in per_op_arr.items()}
         act_keys = [k for k in summed if k not in _PERF_KEYS]
         sram_r = [k for k in summed if k.startswith("sram_read:")]

@@ -170,7 +170,9 @@ def test_with_workload_quantizers(rng):
 
 # --- models ---------------------------------------------------------------------------
 def test_closed_form_counts():
-    cfg = LutConfig(w_bits=2, tile_m=2, tile_n=64, tile_k=4)
+    # the fixed order: the whole GEMM as one command (the mapper's tilings are tested in
+    # tests/test_mapping.py)
+    cfg = LutConfig(w_bits=2, tile_m=2, tile_n=64, tile_k=4, mapping="fixed")
     p = model.estimate(cfg, GemmOp(m=8, k=4096, n=256))
     steps = 4 * 4 * 1024
     assert p.cycles == steps * 2 + 2
@@ -187,7 +189,8 @@ def test_closed_form_counts():
     assert mac.cycles == sum(mac.dram_bytes.values()) // 64 and mac.stall_cycles == mac.cycles - steps - 1
     assert p.stall_cycles == 0 and model.estimate(replace(cfg, core="mac"), (8, 4096, 256)) == mac
     # fewer lookup units time-multiplex, padding is counted as work but not as MACs
-    half = model.estimate(LutConfig(w_bits=2, tile_m=2, tile_n=64, tile_k=4, lookup_units=64), (3, 10, 65))
+    half = model.estimate(LutConfig(w_bits=2, tile_m=2, tile_n=64, tile_k=4, lookup_units=64, mapping="fixed"),
+                          (3, 10, 65))
     assert half.cycles == (2 * 2 * 3) * 2 * 2 + 2 and half.macs == 3 * 10 * 65
 
 

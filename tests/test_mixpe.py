@@ -123,7 +123,8 @@ def test_closed_form_is_the_systolic_sequencer_on_the_folded_gemm(m, k, n, rows,
     from hwsim.families.mixpe.timing import array_config, array_dims
     from hwsim.families.systolic.timing import hardware_cycles
 
-    cfg = MixpeConfig(rows=rows, cols=cols, group_size=gs, zero_point=zp)
+    # the fixed order: the whole GEMM as the one command the feeder issues
+    cfg = MixpeConfig(rows=rows, cols=cols, group_size=gs, zero_point=zp, mapping="fixed")
     want = hardware_cycles(array_config(cfg), *array_dims(cfg, m, k, n))
     assert compute_cycles(cfg, m, k, n) == want
     p = FAM.estimate(cfg, GemmOp(m, k, n))

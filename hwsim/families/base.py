@@ -67,6 +67,14 @@ class Perf:
         Cycles added because DRAM could not deliver operands in time (model only).
     mode : str
         Which timing the cycles follow (``"hardware"`` or ``"scalesim"`` for systolic).
+    folds : int
+        Folds (array passes) the op took.
+    mapping : dict
+        The op's buffer-level mapping (:func:`hwsim.mapping.fields.mapping_dict`):
+        ``order`` (loop order over the buffer tiles, outer to inner, e.g. ``"mnk"``, or
+        ``"fixed"`` for the family's own order on the whole GEMM), ``tile_m``, ``tile_k``,
+        ``tile_n`` and the ``objective`` it was chosen for. Empty for families without
+        buffers to tile.
     """
 
     cycles: int
@@ -80,6 +88,7 @@ class Perf:
     stall_cycles: int = 0
     mode: str = "hardware"
     folds: int = 0
+    mapping: dict = field(default_factory=dict)
 
     @property
     def total_sram_reads(self) -> int:
@@ -109,4 +118,5 @@ class Perf:
             "sram_writes_by_buffer": {k: int(v) for k, v in self.sram_writes.items()},
             "dram_bytes_by_operand": {k: int(v) for k, v in self.dram_bytes.items()},
             "actions": {k: int(v) for k, v in self.actions.items()},
+            "mapping": dict(self.mapping),
         }

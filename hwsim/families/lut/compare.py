@@ -176,6 +176,9 @@ def cost_design(cfg: LutConfig, dram: str = "lpddr4"):
         "fill_bytes:act": (Route("act", "write", 8 / w["act"]),),
         "fill_bytes:weight": (Route("weight", "write", 8 / w["weight"]),),
         "drain_bytes:out": (Route("out", "read", 8 / w["out"]),),
+        # a mapped GEMM's K-split partial sums: read back to add, or refilled after a spill
+        "sram_read:out": (Route("out", "read"),),
+        "fill_bytes:out": (Route("out", "write", 8 / w["out"]),),
         "dram_read_bytes": (Route("dram", "read_bytes"),),
         "dram_write_bytes": (Route("dram", "write_bytes"),),
     })

@@ -6,6 +6,7 @@ import math
 from dataclasses import dataclass
 
 from hwsim.families.base import ConfigMixin
+from hwsim.mapping.fields import check_mapping_fields, mapping_param, objective_param
 from hwsim.families.contract import param
 from hwsim.errors import ConfigError, check_choice, check_int
 
@@ -85,6 +86,10 @@ class LutConfig(ConfigMixin):
         cycles).
     freq_mhz : float
         Clock.
+    mapping, mapping_objective : str
+        ``search`` (each GEMM as the buffer tiles and loop order the mapper finds best
+        for the objective, :mod:`hwsim.families.lut.mapping`) or ``fixed`` (the whole GEMM
+        as one command in the tile's own order).
 
     Examples
     --------
@@ -118,8 +123,11 @@ class LutConfig(ConfigMixin):
     dram_bw_bytes_per_cycle: float = param(64.0, help="DRAM bandwidth", unit="bytes/cycle", cli="--dram-bw",
                                            group="memory and clock")
     freq_mhz: float = param(1000.0, help="clock", unit="MHz", group="memory and clock")
+    mapping: str = mapping_param()
+    mapping_objective: str = objective_param()
 
     def __post_init__(self):
+        check_mapping_fields(self)
         check_choice("core", self.core, CORES)
         check_int("w_bits", self.w_bits, 1, MAX_W_BITS)
         check_choice("weight_mode", self.weight_mode, WEIGHT_MODES)

@@ -123,39 +123,60 @@ def estimate(cfg: LutConfig, op, mode: str = "default") -> Perf:
     (34, 512)
     """
     check_choice("mode", mode, MODES)
+    if cfg.mapping == "search":
+        from hwsim.families.lut.mapping import estimate_searched
+        from hwsim.mapping.engine import searchable
+
+        m, k, n, _ = _shape(op)
+        if searchable(m * k * n, cfg.dram_bw_bytes_per_cycle):
+            return estimate_searched(cfg, op)
     if cfg.core == "mac":
         return estimate_mac(cfg, op)
     m, k, n, count = _shape(op)
     t = tiling(cfg, m, k, n)
+    cycles, actions = lut_counts(cfg, m, k, n)
+    steps = t["steps"]
+    b = cfg.w_bits
+    tm, tn, tk = cfg.tile_m, cfg.tile_n, cfg.tile_k
+    return _perf(cfg, cycles, m * k * n, count, tm * tn * tk / (b * cfg.lookup_passes),
+                 {"act": steps, "weight": steps * b}, t, _dram(cfg, m, k, n, b), actions, "lut", (m, k, n))
+
+
+def lut_counts(cfg: LutConfig, m, k, n):
+    """Cycles and raw action counts of one GEMM on the LUT tile (element-wise over arrays
+    of ``m``, ``k``, ``n``)."""
+    t = tiling(cfg, m, k, n)
     b = cfg.w_bits
     steps = t["steps"]
-    tm, tn, tk = cfg.tile_m, cfg.tile_n, cfg.tile_k
+    tm, tn = cfg.tile_m, cfg.tile_n
     builds = steps * tm * cfg.tables_per_row
     lookups = steps * b * cfg.full_lookup_units
-    cycles = lut_cycles(cfg, m, k, n)
-    macs = m * k * n
+    cycles = t["steps"] * cfg.w_bits * cfg.lookup_passes + TABLE_LATENCY_CYCLES + OUTPUT_LATENCY_CYCLES
     corrected = cfg.weight_mode != "symmetric"
+    zero = 0 * steps
     actions = {
         "table_builds": builds,
         "table_build_adds": builds * cfg.table_entries * (cfg.k_group - 1),
         "table_writes": builds * cfg.table_entries,
-        "rowsum_adds": builds if corrected else 0,
+        "rowsum_adds": builds if corrected else zero,
         "lut_lookups": lookups,
-        "lut_negations": lookups if cfg.symmetric_table else 0,
+        "lut_negations": lookups if cfg.symmetric_table else zero,
         "adds": lookups,
         "shifts": steps * (b - 1) * tm * tn,
-        "output_adds": t["tiles"] * tm * tn if corrected else 0,
+        "output_adds": t["tiles"] * tm * tn if corrected else zero,
         "acc_writes": steps * b * tm * tn,
         "sram_read:act": steps,
         "sram_read:weight": steps * b,
         "sram_write:out": t["tiles"],
     }
-    return _perf(cfg, cycles, macs, count, tm * tn * tk / (b * cfg.lookup_passes),
-                 {"act": steps, "weight": steps * b}, t, _dram(cfg, m, k, n, b), actions, "lut")
+    return cycles, actions
 
 
-def _perf(cfg, compute, macs, count, peak, reads, t, dram, actions, mode) -> Perf:
-    """Scale one instance by ``count`` and add the DRAM-bandwidth stall."""
+def _perf(cfg, compute, macs, count, peak, reads, t, dram, actions, mode, shape=None) -> Perf:
+    """Scale one instance by ``count`` and add the DRAM-bandwidth stall (the fixed order:
+    one command for the whole GEMM)."""
+    from hwsim.mapping.fields import mapping_dict
+
     dram_total = sum(dram.values())
     cycles = max(compute, math.ceil(dram_total / cfg.dram_bw_bytes_per_cycle))
     return Perf(
@@ -170,6 +191,7 @@ def _perf(cfg, compute, macs, count, peak, reads, t, dram, actions, mode) -> Per
         stall_cycles=(cycles - compute) * count,
         mode=mode,
         folds=t["tiles"] * count,
+        mapping=mapping_dict("fixed", *shape, cfg.mapping_objective) if shape else {},
     )
 
 
@@ -202,7 +224,12 @@ def priced_actions(cfg: LutConfig, perf: Perf) -> dict:
         raise ConfigError("perf", f"was not made by the LUT family's estimate (mode {perf.mode!r})")
     for key in ("sram_read:act", "sram_read:weight", "sram_write:out"):
         out[key] = a[key]
-    out["dram_read_bytes"] = perf.dram_bytes.get("A", 0) + perf.dram_bytes.get("W", 0)
+    psum = perf.dram_bytes.get("C_psum", 0)  # a mapped GEMM's partial sums read back
+    if "sram_read:out" in a:  # a mapped GEMM's K-split partial sums added in the out buffer
+        out["sram_read:out"] = a["sram_read:out"]
+    if psum:
+        out["fill_bytes:out"] = psum
+    out["dram_read_bytes"] = perf.dram_bytes.get("A", 0) + perf.dram_bytes.get("W", 0) + psum
     out["dram_write_bytes"] = perf.dram_bytes.get("C", 0)
     # the buffer side of the DRAM traffic: fills of act/weight, the drain of out
     out["fill_bytes:act"] = perf.dram_bytes.get("A", 0)
@@ -228,8 +255,16 @@ def estimate_mac(cfg: LutConfig, op) -> Perf:
     t = tiling(cfg, m, k, n)
     steps = t["steps"]
     tm, tn, tk = cfg.tile_m, cfg.tile_n, cfg.tile_k
-    cycles = mac_cycles(cfg, m, k, n)
-    macs = m * k * n
+    cycles, actions = mac_counts(cfg, m, k, n)
+    return _perf(cfg, cycles, m * k * n, count, tm * tn * tk,
+                 {"act": steps, "weight": steps}, t, _dram(cfg, m, k, n, cfg.w_bits), actions, "mac", (m, k, n))
+
+
+def mac_counts(cfg: LutConfig, m, k, n):
+    """Cycles and raw action counts of one GEMM on the MAC baseline tile (element-wise)."""
+    t = tiling(cfg, m, k, n)
+    steps = t["steps"]
+    tm, tn, tk = cfg.tile_m, cfg.tile_n, cfg.tile_k
     actions = {
         "mac": steps * tm * tn * tk,
         "dequant": steps * tn * tk,
@@ -238,8 +273,7 @@ def estimate_mac(cfg: LutConfig, op) -> Perf:
         "sram_read:weight": steps,
         "sram_write:out": t["tiles"],
     }
-    return _perf(cfg, cycles, macs, count, tm * tn * tk,
-                 {"act": steps, "weight": steps}, t, _dram(cfg, m, k, n, cfg.w_bits), actions, "mac")
+    return steps + OUTPUT_LATENCY_CYCLES, actions
 
 
 __all__ = [

@@ -24,6 +24,7 @@ array and groups of 128 along K.
 
 from dataclasses import dataclass, field, fields
 
+from hwsim.mapping.fields import mapping_param, objective_param
 from hwsim.families.base import ConfigMixin
 from hwsim.errors import ConfigError, check_choice, check_int
 
@@ -71,6 +72,10 @@ class MixpeConfig(ConfigMixin):
         Weight, input and output buffer capacities.
     freq_mhz : float
         Clock frequency.
+    mapping, mapping_objective : str
+        ``search`` (each GEMM as the buffer tiles and loop order the mapper finds best for
+        the objective, :mod:`hwsim.families.mixpe.mapping`) or ``fixed`` (the whole GEMM in
+        the feeder's fold order).
     dram_bw_bytes_per_cycle : int
         Off-chip bandwidth per clock cycle.
     datapath : {"shift_add", "dequant_mac"}
@@ -119,6 +124,8 @@ class MixpeConfig(ConfigMixin):
     datapath: str = field(default="shift_add", metadata=_meta(
         "PE datapath: MixPE shift-and-add, or the dequantise-then-FP16-MAC baseline", "", "--datapath",
         choices=DATAPATHS))
+    mapping: str = mapping_param()
+    mapping_objective: str = objective_param()
 
     def __post_init__(self):
         for f in fields(self):

@@ -45,7 +45,10 @@ import numpy as np
 from hwsim.errors import ConfigError, check_choice
 from hwsim.families.base import Perf
 from hwsim.families.mixpe.config import MixpeConfig
+from hwsim.families.mixpe.mapping import actions_of, fixed_energy, make_space, unit_energies
 from hwsim.families.mixpe.timing import A_BITS, compute_cycles
+from hwsim.mapping.engine import FIXED_ORDER, MAPPINGS, OBJECTIVES, search, searchable
+from hwsim.mapping.fields import DEFAULT_MAPPING, DEFAULT_OBJECTIVE, mapping_dict
 from hwsim.workloads.ops import GemmOp
 
 MODES = ("default",)
@@ -133,6 +136,8 @@ def estimate(cfg: MixpeConfig, op, mode: str = "default") -> Perf:
     check_choice("mode", mode, MODES)
     if not isinstance(op, GemmOp):
         raise ConfigError("op", f"must be a GemmOp, not {op!r}")
+    if cfg.mapping == "search" and cfg.datapath == "shift_add" and searchable(op.macs, cfg.dram_bw_bytes_per_cycle):
+        return _estimate_searched(cfg, op, mode)
     m, k, n, cnt = op.m, op.k, op.n, op.count
     comp = int(compute_cycles(cfg, m, k, n))
     t = traffic(cfg, m, k, n)
@@ -147,29 +152,60 @@ def estimate(cfg: MixpeConfig, op, mode: str = "default") -> Perf:
         dram_bytes={"a": rep["_dram_a"], "w": rep["_dram_w"], "c": rep["_dram_c"]},
         actions={key: v for key, v in rep.items() if not key.startswith("_")},
         compute_cycles=comp * cnt, stall_cycles=(cyc1 - comp) * cnt, mode=mode, folds=int(t["_folds"]),
+        mapping=mapping_dict(FIXED_ORDER, m, k, n, cfg.mapping_objective),
     )
 
 
+def _estimate_searched(cfg: MixpeConfig, op: GemmOp, mode: str) -> Perf:
+    """:func:`estimate` with ``mapping="search"``: one point of :func:`estimate_arrays`."""
+    r = estimate_arrays(**{f: getattr(cfg, f) for f in ARRAY_FIELDS}, m=op.m, k=op.k, n=op.n, count=op.count,
+                        mode=mode)
+    one = {key: np.asarray(v).reshape(-1)[0] for key, v in r.items()}
+    acts = {key: int(one[key]) for key in _ACTION_KEYS}
+    cycles, macs = int(one["cycles"]), int(one["macs"])
+    return Perf(
+        cycles=cycles, macs=macs, utilization=macs / (cycles * cfg.rows * cfg.cols),
+        sram_reads={b: acts[f"sram_read:{b}"] for b in ("ibuf", "wbuf", "obuf")},
+        sram_writes={"obuf": acts["sram_write:obuf"]},
+        dram_bytes={x: int(one[f"dram_bytes:{x}"]) for x in ("a", "w", "c")},
+        actions=acts, compute_cycles=int(one["compute_cycles"]), stall_cycles=int(one["stall_cycles"]), mode=mode,
+        folds=int(one["folds"]),
+        mapping=mapping_dict(one["mapping_order"], one["mapping_tile_m"], one["mapping_tile_k"],
+                             one["mapping_tile_n"], one["mapping_objective"]),
+    )
+
+
+_ACTION_KEYS = ("add_bits", "mult:16x24", "mult:11x11", "mult:11x5", "reg_write_bits", "sram_read:ibuf", "sram_read:wbuf", "sram_read:obuf",
+                "sram_write:obuf", "dram_read_bytes", "dram_write_bytes")
+
 #: Config fields :func:`estimate_arrays` takes (the family's ``array_fields``).
 ARRAY_FIELDS = ("rows", "cols", "w_bits", "act_format", "group_size", "zero_point", "acc_bits", "dataflow",
-                "ibuf_kib", "wbuf_kib", "dram_bw_bytes_per_cycle", "datapath")
+                "ibuf_kib", "wbuf_kib", "dram_bw_bytes_per_cycle", "obuf_kib", "freq_mhz", "mapping",
+                "mapping_objective", "datapath")
 
 
 def estimate_arrays(*, rows, cols, w_bits, act_format, group_size, zero_point, acc_bits, m, k, n, count=1,
-                    dataflow="os", ibuf_kib=256, wbuf_kib=128, dram_bw_bytes_per_cycle=128,
+                    dataflow="os", ibuf_kib=256, wbuf_kib=128, dram_bw_bytes_per_cycle=128, obuf_kib=128,
+                    freq_mhz=500.0, mapping=DEFAULT_MAPPING, mapping_objective=DEFAULT_OBJECTIVE,
                     datapath="shift_add", mode: str = "default") -> dict:
     """Vectorised :func:`estimate` over NumPy arrays of design fields and op shapes.
 
     Every keyword may be a scalar or an array (broadcast together). Returns a dict of
     arrays: ``cycles``, ``compute_cycles``, ``stall_cycles``, ``macs``, ``utilization``,
-    ``folds`` and every action count; equal to :func:`estimate` point by point (tested).
+    ``folds``, every action count, DRAM bytes per operand (``dram_bytes:a``, ``:w``,
+    ``:c``) and the mapping of each op (not multiplied by ``count``): ``mapping_order``,
+    ``mapping_tile_m``, ``mapping_tile_k`` (padded to whole groups), ``mapping_tile_n``,
+    ``mapping_objective`` (see :attr:`Perf.mapping`); equal to :func:`estimate` point by
+    point (tested).
     """
     check_choice("mode", mode, MODES)
     arrs = np.broadcast_arrays(*(np.asarray(x) for x in (
         rows, cols, w_bits, act_format, group_size, zero_point, acc_bits, m, k, n, count, dataflow,
-        ibuf_kib, wbuf_kib, dram_bw_bytes_per_cycle, datapath)))
+        ibuf_kib, wbuf_kib, dram_bw_bytes_per_cycle, obuf_kib, freq_mhz, mapping, mapping_objective, datapath)))
+    shape0 = arrs[0].shape
+    arrs = [a.reshape(-1) for a in arrs]
     (rows, cols, w_bits, act_format, group_size, zero_point, acc_bits, m, k, n, count, dataflow,
-     ibuf_kib, wbuf_kib, bw, datapath) = arrs
+     ibuf_kib, wbuf_kib, bw, obuf_kib, freq, mapping, objective, datapath) = arrs
     if np.any((datapath == "dequant_mac") & (act_format != "fp16")):
         raise ConfigError("datapath", "'dequant_mac' needs act_format 'fp16'")
     for df in np.unique(dataflow):
@@ -182,13 +218,76 @@ def estimate_arrays(*, rows, cols, w_bits, act_format, group_size, zero_point, a
                 zero_point=zero_point.astype(bool), acc_bits=acc_bits, ibuf_kib=ibuf_kib, wbuf_kib=wbuf_kib,
                 m=m, k=k, n=n, dequant_mac=datapath == "dequant_mac")
     comp = t["_compute_cycles"]
-    dram_cycles = np.ceil((t["dram_read_bytes"] + t["dram_write_bytes"]) / bw.astype(float)).astype(np.int64)
+    dram_total = t["dram_read_bytes"] + t["dram_write_bytes"]
+    dram_cycles = np.ceil(dram_total / bw.astype(float)).astype(np.int64)
     cyc1 = np.maximum(comp, dram_cycles)
+    folds = t["_folds"]
+    for key in np.unique(mapping):
+        check_choice("mapping", str(key), MAPPINGS)
+    for key in np.unique(objective):
+        check_choice("mapping_objective", str(key), OBJECTIVES)
+    mcols = {"mapping_order": np.full(m.shape, FIXED_ORDER, dtype=object), "mapping_tile_m": m.copy(),
+             "mapping_tile_k": k.copy(), "mapping_tile_n": n.copy(), "mapping_objective": objective.astype(object)}
+    # the dequantise-then-MAC baseline keeps the fixed order (the tile search prices the
+    # shift-and-add array's per-group traffic)
+    searched = (mapping == "search") & (datapath == "shift_add") & searchable(m * k * n, bw)
+    is_int = act_format == "int8"
+    zpb = zero_point.astype(bool)
+    for obj in np.unique(objective[searched]):
+        sel = searched & (objective == obj)
+        idx = np.flatnonzero(sel)
+        sub = dict(rows=rows[sel], cols=cols[sel], w_bits=w_bits[sel], is_int=is_int[sel],
+                   group_size=group_size[sel], zero_point=zpb[sel], acc_bits=acc_bits[sel], m=m[sel], k=k[sel],
+                   n=n[sel], ibuf_kib=ibuf_kib[sel], wbuf_kib=wbuf_kib[sel], obuf_kib=obuf_kib[sel].astype(np.int64),
+                   dram_bw_bytes_per_cycle=bw[sel].astype(float))
+        cfgs = _configs(idx, rows, cols, w_bits, act_format, group_size, zero_point, acc_bits, ibuf_kib, wbuf_kib,
+                        obuf_kib, freq, bw)
+        space = make_space(**sub, unit_energy=lambda r, c=cfgs: unit_energies(c(r)))
+        fixed = {"cycles": cyc1[sel], "dram": dram_total[sel],
+                 "energy": lambda r, i=idx, c=cfgs: fixed_energy({key: v[i[r]] for key, v in t.items()}, cyc1[i[r]],
+                                                                 c(r))}
+        choice = search(space, str(obj), fixed)
+        w = ~choice.fixed
+        if not w.any():
+            continue
+        acts = actions_of(choice.totals)
+        at = idx[w]
+        for key, v in acts.items():
+            t[key][at] = v[w]
+        comp[at] = choice.totals["compute_cycles"][w]
+        cyc1[at] = choice.totals["cycles"][w]
+        folds[at] = choice.totals["folds"][w]
+        mcols["mapping_order"][at] = choice.order[w]
+        mcols["mapping_tile_m"][at] = choice.tile_m[w]
+        mcols["mapping_tile_k"][at] = choice.tile_k[w]
+        mcols["mapping_tile_n"][at] = choice.tile_n[w]
     res = {key: v * count for key, v in t.items() if not key.startswith("_")}
+    res["dram_bytes:a"] = t["_dram_a"] * count
+    res["dram_bytes:w"] = t["_dram_w"] * count
+    res["dram_bytes:c"] = t["_dram_c"] * count
     res["cycles"] = cyc1 * count
     res["compute_cycles"] = comp * count
     res["stall_cycles"] = (cyc1 - comp) * count
     res["macs"] = m * k * n * count
     res["utilization"] = res["macs"] / (res["cycles"] * rows * cols)
-    res["folds"] = t["_folds"]
-    return res
+    res["folds"] = folds
+    res.update(mcols)
+    return {key: np.asarray(v).reshape(shape0) for key, v in res.items()}
+
+
+def _configs(idx, *cols):
+    """A function giving the configs of the problems ``rows`` of ``idx`` (only when the
+    mapper needs their energies)."""
+    names = ("rows", "cols", "w_bits", "act_format", "group_size", "zero_point", "acc_bits", "ibuf_kib", "wbuf_kib",
+             "obuf_kib", "freq_mhz", "dram_bw_bytes_per_cycle")
+
+    def build(rows):
+        out = []
+        for i in idx[rows]:
+            kw = {name: c[i].item() for name, c in zip(names, cols)}
+            kw["zero_point"] = bool(kw["zero_point"])
+            kw["act_format"] = str(kw["act_format"])
+            out.append(MixpeConfig(**kw))
+        return out
+
+    return build

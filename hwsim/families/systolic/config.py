@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from hwsim.families.base import ConfigMixin
 from hwsim.families.contract import param
 from hwsim.errors import ConfigError, check_choice, check_int
+from hwsim.mapping.fields import check_mapping_fields, mapping_param, objective_param
 
 DATAFLOWS = ("os", "ws", "is")
 #: What a PE multiplies: two's complement / unsigned integers, or IEEE binary16 patterns.
@@ -49,6 +50,15 @@ class SystolicConfig(ConfigMixin):
         patterns): each PE rounds the product to binary16, then adds it to its sum with
         one more rounding (round to nearest even, subnormals kept); the order of the
         additions is stated in :mod:`hwsim.families.systolic.golden`.
+    mapping : {"search", "fixed"}
+        ``search``: each GEMM runs as the tile GEMMs and loop order the mapper finds best
+        (:mod:`hwsim.families.systolic.mapping`); ``fixed``: the whole GEMM in the RTL
+        sequencer's fold order, buffers used as the closed form assumes. The
+        ``scalesim`` timing mode always uses the fixed order (it reproduces SCALE-Sim's),
+        and so do GEMMs too large for the search's int64 arithmetic (over about 2**48 MACs
+        at 1 B/cycle; the fixed order is priced with exact integers).
+    mapping_objective : {"cycles", "dram", "energy"}
+        What the search minimises; ties go to the next in ``cycles, dram, energy``.
 
     Examples
     --------
@@ -79,6 +89,8 @@ class SystolicConfig(ConfigMixin):
     acc_depth: int = param(64, help="rows of the ws/is accumulator buffer in the RTL", range=(1, 1 << 16))
     operand_format: str = param("int", help="PE arithmetic: integer MAC, or binary16 multiply and binary16 "
                                 "accumulate (then a-bits = b-bits = acc-bits = 16)", choices=OPERAND_FORMATS)
+    mapping: str = mapping_param()
+    mapping_objective: str = objective_param()
 
     def __post_init__(self):
         check_int("rows", self.rows, 1)
@@ -109,6 +121,7 @@ class SystolicConfig(ConfigMixin):
             if isinstance(v, bool) or not isinstance(v, (int, float)) or not v > 0:
                 raise ConfigError(key, f"must be a positive number, not {v!r}")
         check_int("acc_depth", self.acc_depth, 1, 1 << 16)
+        check_mapping_fields(self)
 
     @property
     def pes(self) -> int:

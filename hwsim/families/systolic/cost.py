@@ -100,6 +100,10 @@ def systolic_design(cfg, dram: str = "lpddr4") -> ComponentDesign:
         "sram_read:ifmap": word("ifmap", "read", cfg.a_bits),
         "sram_read:filter": word("filter", "read", cfg.b_bits),
         "sram_write:ofmap": word("ofmap", "write", cfg.acc_bits),
+        # a mapped GEMM's K-split partial sums: read back for the read-modify-write, or
+        # refilled from DRAM after a spill (hwsim.families.systolic.mapping)
+        "sram_read:ofmap": word("ofmap", "read", cfg.acc_bits),
+        "fill_bytes:ofmap": word("ofmap", "write", 8),
         "sram_read:acc": word("acc", "read", cfg.acc_bits) if has_acc else (),
         "sram_write:acc": word("acc", "write", cfg.acc_bits) if has_acc else (),
         "fill_bytes:ifmap": word("ifmap", "write", 8),

@@ -11,11 +11,9 @@ from hwsim.families.systolic.calibration import systolic_calibration
 from hwsim.families.systolic.config import SystolicConfig
 from hwsim.families.systolic.cost import systolic_inputs
 from hwsim.families.systolic.golden import golden_gemm
-from hwsim.families.systolic.model import estimate, estimate_arrays
+from hwsim.families.systolic.model import ARRAY_FIELDS, estimate, estimate_arrays
 from hwsim.workloads.ops import GemmOp
 
-ARRAY_FIELDS = ("rows", "cols", "dataflow", "a_bits", "b_bits", "acc_bits", "ifmap_sram_kb",
-                "filter_sram_kb", "ofmap_sram_kb", "dram_bw_bytes_per_cycle", "acc_depth")
 
 
 def _operands(jobs):

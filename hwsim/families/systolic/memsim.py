@@ -1,6 +1,7 @@
 """Discrete-event (simpy) model of DRAM transfers overlapping a systolic array's folds.
 
-The closed-form model (:mod:`hwsim.families.systolic.model`) assumes DRAM transfers overlap
+The closed-form model (:mod:`hwsim.families.systolic.model`) with the fixed mapping (the
+RTL sequencer's order on the whole GEMM, which is what this replays) assumes DRAM transfers overlap
 compute perfectly: ``cycles = max(compute, dram_bytes / bandwidth)``. That is a lower
 bound: it lets a transfer hide behind any compute of the run, however far away. This
 module replays the same GEMM fold by fold with a finite lookahead, to measure how far
@@ -30,7 +31,7 @@ form's; ``(event - closed) / closed`` is the closed form's error on that GEMM.
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 
 import numpy as np
 import simpy
@@ -171,7 +172,8 @@ def simulate(cfg: SystolicConfig, m: int, k: int, n: int, buffers: int = 2) -> M
     env.run(until=done)
     if writes:
         env.run(until=simpy.AllOf(env, writes))
-    closed = estimate(cfg, GemmOp(m, k, n), "hardware")
+    # the replay follows the fixed order, so it is compared with the fixed order's closed form
+    closed = estimate(replace(cfg, mapping="fixed"), GemmOp(m, k, n), "hardware")
     dram_bytes = int(sum(closed.dram_bytes.values()))
     return MemSimResult(cycles=math.ceil(env.now), closed_form_cycles=int(closed.cycles),
                         compute_cycles=comp, dram_cycles=math.ceil(dram_bytes / bw), dram_bytes=dram_bytes,
@@ -253,8 +255,6 @@ def simulate_dram(cfg: SystolicConfig, m: int, k: int, n: int, dram, buffers: in
     >>> r.converged, r.cycles >= r.closed_form_cycles
     (True, True)
     """
-    from dataclasses import replace
-
     from hwsim.memory.controller import simulate as dram_simulate
 
     for key, v in (("m", m), ("k", k), ("n", n)):
@@ -320,7 +320,7 @@ def simulate_dram(cfg: SystolicConfig, m: int, k: int, n: int, dram, buffers: in
     if res is not None and len(addr):
         last = max(last, int(res.completion_cycles.max()) + 1)
     peak = dram.peak_bytes_per_cycle * dram.channels * ratio  # bytes per array cycle
-    closed = estimate(replace(cfg, dram_bw_bytes_per_cycle=peak), GemmOp(m, k, n), "hardware")
+    closed = estimate(replace(cfg, dram_bw_bytes_per_cycle=peak, mapping="fixed"), GemmOp(m, k, n), "hardware")
     hits = (res.reads + res.writes - res.act) / max(1, res.reads + res.writes) if res is not None else 1.0
     return DramReplayResult(cycles=math.ceil(last / ratio), closed_form_cycles=int(closed.cycles),
                             compute_cycles=comp_total, peak_bytes_per_cycle=float(peak), requests=len(addr),

@@ -54,6 +54,9 @@ import numpy as np
 from hwsim.families.base import Perf
 from hwsim.families.systolic.config import DATAFLOWS, SystolicConfig
 from hwsim.errors import check_choice
+from hwsim.families.systolic.mapping import actions_of, fixed_energy, make_space, unit_energies
+from hwsim.mapping.engine import FIXED_ORDER, MAPPINGS, OBJECTIVES, search, searchable
+from hwsim.mapping.fields import DEFAULT_MAPPING, DEFAULT_OBJECTIVE, mapping_dict
 from hwsim.workloads.ops import GemmOp
 
 MODES = ("hardware", "scalesim")
@@ -143,12 +146,14 @@ def traffic(rows, cols, dataflow: str, m, k, n, a_bits, b_bits, acc_bits,
         "sram_read:acc": acc_rw,
         "sram_write:acc": acc_rw,
         "sram_write:ofmap": m * n + zero,
+        "sram_read:ofmap": zero,
         "dram_read_bytes": dram_a + dram_b,
         "dram_write_bytes": c_sz + zero,
         # every byte read from DRAM is written into its buffer, every byte written
         # to DRAM is first read out of the output buffer
         "fill_bytes:ifmap": dram_a,
         "fill_bytes:filter": dram_b,
+        "fill_bytes:ofmap": zero,
         "drain_bytes:ofmap": c_sz + zero,
         "reg_write_bits": regs,
         "_dram_a": dram_a,
@@ -180,6 +185,8 @@ def estimate(cfg: SystolicConfig, op: GemmOp, mode: str = "hardware") -> Perf:
     (71, 768)
     """
     check_choice("mode", mode, MODES)
+    if cfg.mapping == "search" and mode == "hardware" and searchable(op.macs, cfg.dram_bw_bytes_per_cycle):
+        return _estimate_searched(cfg, op, mode)
     m, k, n = op.m, op.k, op.n
     comp = int(compute_cycles(cfg, m, k, n, mode))
     t = traffic(cfg.rows, cfg.cols, cfg.dataflow, m, k, n, cfg.a_bits, cfg.b_bits, cfg.acc_bits,
@@ -196,7 +203,7 @@ def estimate(cfg: SystolicConfig, op: GemmOp, mode: str = "hardware") -> Perf:
         cycles=cycles,
         macs=macs,
         utilization=util,
-        sram_reads={b: rep[f"sram_read:{b}"] for b in ("ifmap", "filter", "acc")},
+        sram_reads={b: rep[f"sram_read:{b}"] for b in ("ifmap", "filter", "acc", "ofmap")},
         sram_writes={b: rep[f"sram_write:{b}"] for b in ("acc", "ofmap")},
         dram_bytes={"a": rep["_dram_a"], "b": rep["_dram_b"], "c": rep["_dram_c"]},
         actions={key: v for key, v in rep.items() if not key.startswith("_")},
@@ -204,7 +211,60 @@ def estimate(cfg: SystolicConfig, op: GemmOp, mode: str = "hardware") -> Perf:
         stall_cycles=(cyc1 - comp) * cnt,
         mode=mode,
         folds=int(_folds(cfg.rows, cfg.cols, cfg.dataflow, m, k, n)),
+        mapping=mapping_dict(FIXED_ORDER, m, k, n, cfg.mapping_objective),
     )
+
+
+def _estimate_searched(cfg: SystolicConfig, op: GemmOp, mode: str) -> Perf:
+    """:func:`estimate` with ``mapping="search"`` (the same search as :func:`estimate_arrays`,
+    on one problem)."""
+    from dataclasses import replace
+
+    fixed = estimate(replace(cfg, mapping="fixed"), replace(op, count=1), mode)
+    one = {key: np.array([getattr(cfg, key)]) for key in _SPACE_FIELDS if key not in ("m", "k", "n")}
+    space = make_space(cfg.dataflow, mode, **one, m=np.array([op.m]), k=np.array([op.k]), n=np.array([op.n]),
+                       unit_energy=lambda rows: unit_energies(([cfg], np.zeros(len(rows), int))))
+    choice = search(space, cfg.mapping_objective,
+                    {"cycles": np.array([fixed.cycles]), "dram": np.array([fixed.total_dram_bytes]),
+                     "energy": lambda rows: fixed_energy(fixed.actions, [fixed.cycles], ([cfg], np.zeros(1, int)))})
+    cnt = op.count
+    if choice.fixed[0]:
+        return estimate(replace(cfg, mapping="fixed"), op, mode)
+    tot = {key: np.asarray(v).reshape(-1)[0] for key, v in choice.totals.items()}
+    acts = {key: int(v) * cnt for key, v in actions_of(tot).items()}
+    rep = {key: acts[key] for key in _ACTION_KEYS}
+    cycles, comp = int(tot["cycles"]) * cnt, int(tot["compute_cycles"]) * cnt
+    macs = op.macs * cnt
+    return Perf(
+        cycles=cycles,
+        macs=macs,
+        utilization=macs / (cycles * cfg.pes) if cycles else 0.0,
+        sram_reads={b: rep[f"sram_read:{b}"] for b in ("ifmap", "filter", "acc", "ofmap")},
+        sram_writes={b: rep[f"sram_write:{b}"] for b in ("acc", "ofmap")},
+        dram_bytes={"a": acts["_dram_a"], "b": acts["_dram_b"], "c": acts["_dram_c"]},
+        actions=rep,
+        compute_cycles=comp,
+        stall_cycles=cycles - comp,
+        mode=mode,
+        folds=int(tot["folds"]),
+        mapping=mapping_dict(choice.order[0], choice.tile_m[0], choice.tile_k[0], choice.tile_n[0],
+                             cfg.mapping_objective),
+    )
+
+
+#: Fields of :func:`hwsim.families.systolic.mapping.make_space`.
+_SPACE_FIELDS = ("rows", "cols", "m", "k", "n", "a_bits", "b_bits", "acc_bits", "ifmap_sram_kb", "filter_sram_kb",
+                 "ofmap_sram_kb", "dram_bw_bytes_per_cycle", "acc_depth")
+
+
+#: Config fields :func:`estimate_arrays` takes (the family's ``array_fields``).
+ARRAY_FIELDS = ("rows", "cols", "dataflow", "a_bits", "b_bits", "acc_bits", "ifmap_sram_kb",
+                "filter_sram_kb", "ofmap_sram_kb", "dram_bw_bytes_per_cycle", "acc_depth", "freq_mhz",
+                "mapping", "mapping_objective")
+#: Action counts every estimate emits (fixed and mapped alike).
+_ACTION_KEYS = ("mac", "sram_read:ifmap", "sram_read:filter", "sram_read:acc", "sram_write:acc",
+                "sram_write:ofmap", "sram_read:ofmap", "dram_read_bytes", "dram_write_bytes", "fill_bytes:ifmap",
+                "fill_bytes:filter", "fill_bytes:ofmap", "drain_bytes:ofmap", "reg_write_bits")
 
 
 def _folds(r, c, df, m, k, n):
@@ -217,20 +277,30 @@ def _folds(r, c, df, m, k, n):
 
 def estimate_arrays(*, rows, cols, dataflow, m, k, n, count=1, a_bits=8, b_bits=8, acc_bits=32,
                     ifmap_sram_kb=64, filter_sram_kb=64, ofmap_sram_kb=64,
-                    dram_bw_bytes_per_cycle=16.0, acc_depth=64, mode: str = "hardware") -> dict:
+                    dram_bw_bytes_per_cycle=16.0, acc_depth=64, freq_mhz=1000.0, mapping=DEFAULT_MAPPING,
+                    mapping_objective=DEFAULT_OBJECTIVE, mode: str = "hardware") -> dict:
     """Vectorised :func:`estimate` over NumPy arrays of design points and ops.
 
-    Every keyword may be a scalar or an array; arrays broadcast together. ``dataflow`` is
-    a string array (or a single string). Returns a dict of arrays: ``cycles``,
-    ``compute_cycles``, ``stall_cycles``, ``macs``, ``utilization``, ``folds`` and
-    every action count. Values equal :func:`estimate` point by point (tested).
+    Every keyword may be a scalar or an array; arrays broadcast together. ``dataflow``,
+    ``mapping`` and ``mapping_objective`` are string arrays (or single strings);
+    ``freq_mhz`` only matters to the energy the mapper minimises or breaks ties with.
+    Returns a dict of arrays: ``cycles``, ``compute_cycles``, ``stall_cycles``,
+    ``macs``, ``utilization``, ``folds``, every action count, the DRAM bytes per operand
+    (``dram_bytes:a``, ``dram_bytes:b``, ``dram_bytes:c``), and the mapping of each op
+    (not multiplied by ``count``): ``mapping_order`` (loop order over the buffer tiles,
+    outer to inner, or ``"fixed"``), ``mapping_tile_m``, ``mapping_tile_k``,
+    ``mapping_tile_n`` and ``mapping_objective`` (see :attr:`Perf.mapping`). Values
+    equal :func:`estimate` point by point (tested).
     """
     check_choice("mode", mode, MODES)
     arrs = np.broadcast_arrays(*(np.asarray(x) for x in (
         rows, cols, dataflow, m, k, n, count, a_bits, b_bits, acc_bits,
-        ifmap_sram_kb, filter_sram_kb, ofmap_sram_kb, dram_bw_bytes_per_cycle, acc_depth)))
+        ifmap_sram_kb, filter_sram_kb, ofmap_sram_kb, dram_bw_bytes_per_cycle, acc_depth, freq_mhz,
+        mapping, mapping_objective)))
+    shape0 = arrs[0].shape
+    arrs = [a.reshape(-1) for a in arrs]  # 1-D inside (scalars too), shape0 outside
     (rows, cols, dataflow, m, k, n, count, a_bits, b_bits, acc_bits,
-     ifk, fik, ofk, bw, acc_depth) = arrs
+     ifk, fik, ofk, bw, acc_depth, freq, mapping, objective) = arrs
     ints = [x.astype(np.int64) for x in (rows, cols, m, k, n, count, a_bits, b_bits, acc_bits, ifk, fik, ofk, acc_depth)]
     rows, cols, m, k, n, count, a_bits, b_bits, acc_bits, ifk, fik, ofk, acc_depth = ints
     bw = bw.astype(float)
@@ -270,11 +340,71 @@ def estimate_arrays(*, rows, cols, dataflow, m, k, n, count=1, a_bits=8, b_bits=
     dram_total = out["dram_read_bytes"] + out["dram_write_bytes"]
     dram_cycles = np.ceil(dram_total / bw).astype(np.int64)
     cyc1 = np.maximum(comp, dram_cycles)
+    mcols = {"mapping_order": np.full(shape, FIXED_ORDER, dtype=object), "mapping_tile_m": m.copy(),
+             "mapping_tile_k": k.copy(), "mapping_tile_n": n.copy(),
+             "mapping_objective": objective.astype(object)}
+    for key in np.unique(mapping):
+        check_choice("mapping", str(key), MAPPINGS)
+    for key in np.unique(objective):
+        check_choice("mapping_objective", str(key), OBJECTIVES)
+    # SCALE-Sim's compatibility mode is its own fold order on the whole GEMM: never mapped
+    searched = (mapping == "search") & (mode == "hardware") & searchable(m * k * n, bw)
+    if searched.any():
+        fields = dict(rows=rows, cols=cols, m=m, k=k, n=n, a_bits=a_bits, b_bits=b_bits, acc_bits=acc_bits,
+                      ifmap_sram_kb=ifk, filter_sram_kb=fik, ofmap_sram_kb=ofk, dram_bw_bytes_per_cycle=bw,
+                      acc_depth=acc_depth)
+        for df in np.unique(dataflow[searched]):
+            for obj in np.unique(objective[searched & (dataflow == df)]):
+                sel = searched & (dataflow == df) & (objective == obj)
+                idx = np.flatnonzero(sel)
+                sub = {key: v[sel] for key, v in fields.items()}
+                cfgs = _configs(str(df), sub, freq[sel])
+                space = make_space(str(df), mode, **sub, unit_energy=lambda r, c=cfgs: unit_energies(c(r)))
+                fixed = {"cycles": cyc1[sel], "dram": dram_total[sel],
+                         "energy": lambda r, i=idx, c=cfgs: fixed_energy({key: v[i[r]] for key, v in out.items()},
+                                                                         cyc1[i[r]], c(r))}
+                choice = search(space, str(obj), fixed)
+                w = ~choice.fixed
+                if not w.any():
+                    continue
+                tot = choice.totals
+                acts = actions_of(tot)
+                at = idx[w]
+                for key, v in acts.items():
+                    out[key][at] = v[w]
+                comp[at] = tot["compute_cycles"][w]
+                cyc1[at] = tot["cycles"][w]
+                folds[at] = tot["folds"][w]
+                mcols["mapping_order"][at] = choice.order[w]
+                mcols["mapping_tile_m"][at] = choice.tile_m[w]
+                mcols["mapping_tile_k"][at] = choice.tile_k[w]
+                mcols["mapping_tile_n"][at] = choice.tile_n[w]
     res = {key: v * count for key, v in out.items() if not key.startswith("_")}
+    res["dram_bytes:a"] = out["_dram_a"] * count
+    res["dram_bytes:b"] = out["_dram_b"] * count
+    res["dram_bytes:c"] = out["_dram_c"] * count
     res["cycles"] = cyc1 * count
     res["compute_cycles"] = comp * count
     res["stall_cycles"] = (cyc1 - comp) * count
     res["macs"] = m * k * n * count
     res["utilization"] = res["macs"] / (res["cycles"] * rows * cols)
     res["folds"] = folds
-    return res
+    res.update(mcols)
+    return {key: v.reshape(shape0) for key, v in res.items()}
+
+
+def _configs(dataflow: str, sub: dict, freq):
+    """A function giving the distinct configs of the problems ``rows`` of ``sub`` and, per
+    problem, the index of its config (built only when the mapper needs their energies)."""
+
+    def build(rows):
+        keys = ("rows", "cols", "a_bits", "b_bits", "acc_bits", "ifmap_sram_kb", "filter_sram_kb",
+                "ofmap_sram_kb", "acc_depth")
+        tab = np.stack([sub[k][rows].astype(float) for k in keys]
+                       + [sub["dram_bw_bytes_per_cycle"][rows].astype(float), freq[rows].astype(float)], axis=1)
+        uniq, inv = np.unique(tab, axis=0, return_inverse=True)
+        made = [SystolicConfig(**{k: int(v) for k, v in zip(keys, row[:-2])}, dataflow=dataflow,
+                               dram_bw_bytes_per_cycle=float(row[-2]), freq_mhz=float(row[-1])) for row in uniq]
+        return made, inv.reshape(-1)
+
+    return build

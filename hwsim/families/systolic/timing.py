@@ -67,6 +67,7 @@ from hwsim.errors import ConfigError
 
 __all__ = [
     "hardware_cycles",
+    "hardware_cycles_arrays",
     "operand_beats",
     "result_beat_count",
     "assemble_output",
@@ -118,23 +119,28 @@ def hardware_cycles(cfg: SystolicConfig, m, k, n):
     [56, 32]
     """
     _check_dims(m, k, n)
-    r, c = cfg.rows, cfg.cols
-    if cfg.dataflow == "os":
-        folds = _cdiv(m, r) * _cdiv(n, c)
-        period = np.maximum(k, r)
-        out = (folds - 1) * period + k + r + c
-    else:
-        s, kk, t = _ws_dims(cfg, m, k, n)
-        d = cfg.acc_depth
-        kt = _cdiv(kk, r)
-        nt = _cdiv(t, c)
-        nc = _cdiv(s, d)
-        last = s - (nc - 1) * d
-        per_block = (nc - 1) * max(d, r) + np.maximum(last, r)
-        out = r + nt * kt * per_block - np.maximum(last, r) + last + r + c
+    out = hardware_cycles_arrays(cfg.dataflow, cfg.rows, cfg.cols, cfg.acc_depth, m, k, n)
     if np.ndim(out) == 0:
         return int(out)
     return np.asarray(out, dtype=np.int64)
+
+
+def hardware_cycles_arrays(dataflow: str, rows, cols, acc_depth, m, k, n):
+    """:func:`hardware_cycles` element-wise over arrays of the array's shape too (one
+    dataflow; dimensions are not checked)."""
+    r, c = rows, cols
+    if dataflow == "os":
+        folds = _cdiv(m, r) * _cdiv(n, c)
+        period = np.maximum(k, r)
+        return (folds - 1) * period + k + r + c
+    s, kk, t = (n, k, m) if dataflow == "is" else (m, k, n)
+    d = acc_depth
+    kt = _cdiv(kk, r)
+    nt = _cdiv(t, c)
+    nc = _cdiv(s, d)
+    last = s - (nc - 1) * d
+    per_block = (nc - 1) * np.maximum(d, r) + np.maximum(last, r)
+    return r + nt * kt * per_block - np.maximum(last, r) + last + r + c
 
 
 def ws_folds(cfg: SystolicConfig, s: int, k: int, t: int):
