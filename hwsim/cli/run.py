@@ -49,17 +49,17 @@ def add_family_parser(sub, family):
                        description=(hooks.description + " " if hooks.description else "") + _COMMON)
     wl = p.add_argument_group("workload (one of --gemm, --model, --topology)")
     one = wl.add_mutually_exclusive_group(required=True)
-    one.add_argument("--gemm", metavar="MxKxN", help="one GEMM C[M,N] = A[M,K] x B[K,N], e.g. 512x4096x4096")
-    one.add_argument("--model", metavar="MODEL", help="a model's layers (see `hwsim workloads list`)")
-    one.add_argument("--topology", metavar="FILE.csv",
+    one.add_argument("--gemm", dest="wl_gemm", metavar="MxKxN", help="one GEMM C[M,N] = A[M,K] x B[K,N], e.g. 512x4096x4096")
+    one.add_argument("--model", dest="wl_model", metavar="MODEL", help="a model's layers (see `hwsim workloads list`)")
+    one.add_argument("--topology", dest="wl_topology", metavar="FILE.csv",
                      help="a SCALE-Sim topology file (GEMM format Layer,M,N,K or convolution format, lowered "
                      "to GEMMs as SCALE-Sim lowers them)")
-    wl.add_argument("--phase", metavar="{prefill,decode}", help="with --model: prefill or decode")
-    wl.add_argument("--batch", type=int, default=1, help="with --model: sequences per step (default 1)")
-    wl.add_argument("--seq-len", type=int, default=None, help="with --model --phase prefill: prompt length")
-    wl.add_argument("--context", type=int, default=None,
+    wl.add_argument("--phase", dest="wl_phase", metavar="{prefill,decode}", help="with --model: prefill or decode")
+    wl.add_argument("--batch", dest="wl_batch", type=int, default=1, help="with --model: sequences per step (default 1)")
+    wl.add_argument("--seq-len", dest="wl_seq_len", type=int, default=None, help="with --model --phase prefill: prompt length")
+    wl.add_argument("--context", dest="wl_context", type=int, default=None,
                     help="with --model --phase decode: tokens in the KV cache, the new one included")
-    wl.add_argument("--quant", default=None, help="with --model: quantisation recipe (default: the model's)")
+    wl.add_argument("--quant", dest="wl_quant", default=None, help="with --model: quantisation recipe (default: the model's)")
     add_config_options(p, family.config, title=f"{family.name} configuration")
     pr = p.add_argument_group("pricing")
     pr.add_argument("--node-nm", type=int, default=45, help="technology node for area/energy, nm (default 45)")
@@ -76,37 +76,38 @@ def add_family_parser(sub, family):
 
 def workload_from_args(args):
     """The :class:`~hwsim.evaluate.Workload` the options describe (built as a sweep spec's
-    workload entry is, so the record equals the sweep's); errors name the options."""
+    workload entry is, so the record equals the sweep's); errors name the options. The
+    workload options are parsed into ``wl_*`` attributes, apart from the config fields'."""
     from hwsim.sweep.spec import WorkloadSpec, topology_workload
     from hwsim.workloads.ops import parse_gemm
 
-    model_only = [o for o, v in (("--phase", args.phase), ("--seq-len", args.seq_len),
-                                 ("--context", args.context), ("--quant", args.quant)) if v is not None]
-    if args.model is None and (model_only or args.batch != 1):
+    model_only = [o for o, v in (("--phase", args.wl_phase), ("--seq-len", args.wl_seq_len),
+                                 ("--context", args.wl_context), ("--quant", args.wl_quant)) if v is not None]
+    if args.wl_model is None and (model_only or args.wl_batch != 1):
         raise ConfigError(model_only[0] if model_only else "--batch", "applies to --model workloads only")
-    if args.gemm is not None:
-        m, k, n = parse_gemm(args.gemm)
+    if args.wl_gemm is not None:
+        m, k, n = parse_gemm(args.wl_gemm)
         spec = WorkloadSpec(name="gemm", gemms=({"m": m, "k": k, "n": n, "count": 1, "name": "gemm0"},))
         return spec.build()
-    if args.topology is not None:
+    if args.wl_topology is not None:
         try:
-            return topology_workload(args.topology).build()
+            return topology_workload(args.wl_topology).build()
         except ConfigError as e:
             if e.source is None:
                 raise ConfigError("--topology", f"{e.key}: {e.reason}") from None
             raise ConfigError("--topology", f"{e.source}: {e.key}: {e.reason}") from None
-    if args.phase is None:
+    if args.wl_phase is None:
         raise ConfigError("--phase", "is required with --model (prefill or decode)")
-    if args.phase not in ("prefill", "decode"):
-        raise ConfigError("--phase", f"must be one of 'prefill', 'decode', not {args.phase!r}")
-    if args.phase == "prefill" and args.seq_len is None:
+    if args.wl_phase not in ("prefill", "decode"):
+        raise ConfigError("--phase", f"must be one of 'prefill', 'decode', not {args.wl_phase!r}")
+    if args.wl_phase == "prefill" and args.wl_seq_len is None:
         raise ConfigError("--seq-len", "is required with --phase prefill")
-    if args.phase == "decode" and args.context is None:
+    if args.wl_phase == "decode" and args.wl_context is None:
         raise ConfigError("--context", "is required with --phase decode")
-    length = f"s{args.seq_len}" if args.phase == "prefill" else f"ctx{args.context}"
-    spec = WorkloadSpec(name=f"{args.model}/{args.phase}/b{args.batch}/{length}", model=args.model,
-                        phase=args.phase, batch=args.batch, seq_len=args.seq_len, context=args.context,
-                        quant=args.quant)
+    length = f"s{args.wl_seq_len}" if args.wl_phase == "prefill" else f"ctx{args.wl_context}"
+    spec = WorkloadSpec(name=f"{args.wl_model}/{args.wl_phase}/b{args.wl_batch}/{length}", model=args.wl_model,
+                        phase=args.wl_phase, batch=args.wl_batch, seq_len=args.wl_seq_len, context=args.wl_context,
+                        quant=args.wl_quant)
     try:
         return spec.build(key="workload")
     except ConfigError as e:
@@ -122,20 +123,20 @@ def cmd_run(family, args) -> int:
     workload = workload_from_args(args)
     cfg = config_from_args(family.config, args)
     for op in workload.ops:
-        family.check_op(op, "--gemm" if args.gemm else "--model" if args.model else "--topology")
+        family.check_op(op, "--gemm" if args.wl_gemm else "--model" if args.wl_model else "--topology")
     extras = family.cli.run_extras(args, cfg, workload) if family.cli.run_extras else RunExtras()
     rec = run_record(family.name, cfg, workload, mode=extras.mode, node_nm=args.node_nm,
                      dram=getattr(args, "pricing_dram", None),
                      synthesised_area=extras.synthesised_area)
     d = record_json(rec)
-    if args.gemm is not None:
+    if args.wl_gemm is not None:
         op = workload.ops[0]
         d["gemm"] = {"m": op.m, "k": op.k, "n": op.n}
     lines = extras.report(rec, d) if extras.report is not None else []
     if args.json:
         return print_json(d)
     w = sys.stdout.write
-    what = (f"GEMM M={workload.ops[0].m} K={workload.ops[0].k} N={workload.ops[0].n}" if args.gemm
+    what = (f"GEMM M={workload.ops[0].m} K={workload.ops[0].k} N={workload.ops[0].n}" if args.wl_gemm
             else f"{workload.name} ({len(workload.ops)} ops)")
     design = family.cli.describe(cfg) if family.cli.describe else ""
     w(f"{family.name} {design}  {what}  ({rec.estimator})\n")

@@ -85,7 +85,8 @@ def action_energies(cfg) -> dict:
     from hwsim.families.mixpe.cost import mixpe_inputs
 
     tech, inputs = load_tech(45), mixpe_inputs(cfg)
-    names = set(TILE_ACTIONS) | {"dram_read_bytes", "dram_write_bytes"}
+    # every action the model emits (the dequantise-then-MAC baseline's multiplies too)
+    names = set(TILE_ACTIONS) | {"dram_read_bytes", "dram_write_bytes", "mult:11x11", "mult:11x5"}
 
     def dyn(actions, cycles):
         return cost_record("mixpe", cfg.to_dict(), {"cycles": cycles, "macs": 0, "actions": actions}, tech,

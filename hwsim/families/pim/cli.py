@@ -40,7 +40,7 @@ def run_extras(args, cfg: PimConfig, workload) -> RunExtras:
 
     if args.fidelity not in ("model", "event"):
         raise ConfigError("--fidelity", f"must be one of 'model', 'event', not {args.fidelity!r}")
-    key = "--gemm" if args.gemm else "--model" if args.model else "--topology"
+    key = "--gemm" if args.wl_gemm else "--model" if args.wl_model else "--topology"
     try:
         for op in workload.ops:
             WeightLayout(cfg, op.k, op.n).check_capacity()
