@@ -23,6 +23,7 @@ from hwsim.families.mixpe.config import MixpeConfig
 from hwsim.families.mixpe.cost import mixpe_inputs, pe_array_area
 from hwsim.families.mixpe.golden import _dequant_accumulate, _operands, mixpe_gemm
 from hwsim.families.mixpe.model import ARRAY_FIELDS, estimate, estimate_arrays
+from hwsim.families.mixpe.rtltile import rtl_tile
 from hwsim.workloads.ops import GemmOp
 
 
@@ -114,6 +115,7 @@ FAMILY = Family(
     cli=CliHooks(run=cli.add_run_parser, export=cli.add_export_parser, synth=cli.add_synth_parser),
     top=top,
     op_kinds=(GemmOp,),
+    rtl_tile=rtl_tile,
     # two Verilator builds serve all three (3 x 5 PEs; INT acc 20, and FP16): w_bits and
     # the code kind are run-time inputs, and 4 weight columns + the S column = 5
     # signed-code columns; tests/test_mixpe.py uses the same shapes
