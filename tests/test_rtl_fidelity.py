@@ -137,6 +137,16 @@ def test_rtl_sweep_records_agreement_and_a_failure_does_not_stop_it(tmp_path, mo
     assert ok["sample"] == {"tiles": 1, "seed": 2}
     assert recs[3]["cycles"] > 0  # the record's figures still come from the closed-form model
 
+    from hwsim.report.html import write_report
+
+    out = write_report(tmp_path / "s.db", tmp_path / "report")
+    page = (out / "index.html").read_text()
+    assert "Fidelity: model vs RTL per design" in page
+    assert page.count("class='warn'") >= 2  # the banner on top and the failing design's line
+    assert "rows=2 on g: the RTL check failed" in page and "rows=3 on g" not in page
+    md = (out / "summary.md").read_text()
+    assert "| rows=3 | g | cycles/energy/area: model" in md and "| 2/2 | 2/2 (max err 0) |" in md
+
 
 @pytest.mark.rtl
 @pytest.mark.slow
