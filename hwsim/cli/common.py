@@ -18,18 +18,32 @@ def print_json(d: dict) -> int:
 _PRICING_OPTIONS = {"node_nm": "--node-nm", "dram": "--dram", "dram_type": "--dram"}
 
 
+_SAMPLE_OPTIONS = {"rtl_sample.tiles": "--rtl-tiles", "rtl_sample.seed": "--rtl-seed"}
+
+
 def run_record(family: str, cfg, op, *, mode: str | None = None, node_nm: int = 45, dram: str | None = None,
-               synthesised_area: bool = False):
+               synthesised_area: bool = False, fidelity: str = "model", rtl_tiles: int = 1,
+               rtl_seed: int = 0):
     """The :class:`~hwsim.evaluate.Record` of one design on one operation: ``hwsim run``
-    prints exactly what a sweep would store for the same point."""
+    prints exactly what a sweep would store for the same point.
+
+    ``fidelity="rtl"`` also runs ``rtl_tiles`` tiles of the op (seed ``rtl_seed``) on the
+    Verilated RTL and fills the record's ``rtl_check`` (:func:`hwsim.fidelity.rtl_check`).
+    """
     from hwsim.evaluate import Point, Pricing, Workload, evaluate
 
     try:
-        point = Point(family, cfg.to_dict(), Workload.from_gemms("gemm", [op]), mode=mode,
-                      pricing=Pricing(node_nm, dram, synthesised_area))
+        sample = None
+        if fidelity == "rtl":
+            from hwsim.fidelity import RtlSample
+
+            sample = RtlSample(rtl_tiles, rtl_seed)
+        point = Point(family, cfg.to_dict(), Workload.from_gemms("gemm", [op]), fidelity=fidelity, mode=mode,
+                      pricing=Pricing(node_nm, dram, synthesised_area), rtl_sample=sample)
         return evaluate(point)
     except ConfigError as e:
-        raise ConfigError(_PRICING_OPTIONS.get(e.key, e.key), e.reason) from None
+        key = _SAMPLE_OPTIONS.get(e.key) or ("--fidelity" if e.key == "fidelity" else None)
+        raise ConfigError(key or _PRICING_OPTIONS.get(e.key, e.key), e.reason) from None
 
 
 def record_json(rec) -> dict:
@@ -46,7 +60,12 @@ def record_json(rec) -> dict:
 
 def print_record(rec, rows: tuple = ()) -> None:
     """Print a record as an aligned table; ``rows`` are extra ``(label, int)`` lines after
-    the cycle count."""
+    the cycle count; then the RTL check, if the record has one."""
+    _print_model(rec, rows)
+    print_rtl_check(rec)
+
+
+def _print_model(rec, rows: tuple) -> None:
     w = sys.stdout.write
     w(f"  cycles          {rec.cycles:>14,d}   ({rec.latency_s * 1e6:.3f} us at {rec.freq_mhz:g} MHz)\n")
     for label, v in (("compute cycles", rec.compute_cycles), ("DRAM stalls", rec.stall_cycles)) + tuple(rows):
@@ -72,3 +91,22 @@ def print_record(rec, rows: tuple = ()) -> None:
       + ", ".join(f"{k} {v / 1e6:.4f}" for k, v in rec.energy_pj_by_part.items()) + ")\n")
     w(f"    throughput      {rec.tops:>12.4f} TOPS  (peak {rec.peak_tops:.4f})\n")
     w(f"    efficiency      {rec.tops_per_w:>12.4f} TOPS/W, {rec.tops_per_mm2:.4f} TOPS/mm^2\n")
+
+
+def print_rtl_check(rec) -> None:
+    """Print the RTL fidelity's verdict of a record (nothing at the model fidelity)."""
+    from hwsim.fidelity import summary
+
+    c = rec.rtl_check
+    if not c:
+        return
+    w = sys.stdout.write
+    w(f"  RTL check       {summary(c)}\n")
+    if c.get("status") == "ok":
+        for t in c["tiles"]:
+            m, k, n = t["shape"]
+            w(f"    {t['op']:<12} {m}x{k}x{n}  outputs {'=' if t['equal'] else '!='} golden, "
+              f"cycles RTL {t['rtl_cycles']} / model {t['model_cycles']} / estimate {t['estimate_cycles']}\n")
+        w(f"    Verilator build {c['build_s']:.1f} s, simulation {c['sim_s']:.1f} s\n")
+    elif c.get("log"):
+        w(f"    log: {c['log']}\n")
