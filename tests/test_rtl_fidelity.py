@@ -176,3 +176,50 @@ def test_killed_rtl_sweep_resumes_without_rerunning_finished_points(tmp_path, mo
     assert calls == [3, 4, 4]  # the finished point was not run again
     with Store.open_reader(tmp_path / "s.db") as st:
         assert all(r["rtl_check"]["agree"] for r in st.get(st.keys()).values())
+
+
+_TINY = """module tiny_reg(input clk, input [3:0] d, output reg [3:0] q);
+  always @(posedge clk) q <= d;
+endmodule
+"""
+
+
+def _build_tiny(cache: str) -> bool:
+    import os
+
+    os.environ["HWSIM_CACHE"] = cache
+    from hwsim.sim import verilator
+
+    verilator.build(_TINY, "tiny_reg", "tiny_reg")
+    return bool(verilator.ACTIVITY[-1]["cached"])
+
+
+@pytest.mark.rtl
+@pytest.mark.slow
+def test_two_workers_build_one_configuration_once(tmp_path):
+    """Two worker processes asking for the same RTL configuration at once: the build lock
+    makes one build it and the other reuse it."""
+    import concurrent.futures as cf
+    import multiprocessing
+
+    cache = str(tmp_path / "cache")
+    with cf.ProcessPoolExecutor(2, mp_context=multiprocessing.get_context("spawn")) as ex:
+        cached = sorted(ex.map(_build_tiny, [cache, cache]))
+    assert cached == [False, True]
+    assert len(list((tmp_path / "cache" / "verilator").glob("tiny_reg-*/.hwsim_built"))) == 1
+
+
+def test_run_record_options_name_the_command_line():
+    import argparse
+
+    from hwsim.cli.common import add_fidelity_options, fidelity_kwargs, run_record
+
+    p = argparse.ArgumentParser()
+    add_fidelity_options(p)
+    kw = fidelity_kwargs(p.parse_args(["--fidelity", "rtl", "--rtl-tiles", "0"]))
+    fam = FAMILIES["systolic"]
+    with pytest.raises(ConfigError, match=r"--rtl-tiles: must be >= 1, not 0"):
+        run_record("systolic", fam.make_config(fam.examples[0]), GemmOp(2, 8, 2), **kw)
+    rec = run_record("systolic", fam.make_config(fam.examples[0]), GemmOp(2, 8, 2),
+                     **fidelity_kwargs(p.parse_args([])))
+    assert rec.fidelity == "model" and rec.rtl_check == {}

@@ -18,6 +18,26 @@ def print_json(d: dict) -> int:
 _PRICING_OPTIONS = {"node_nm": "--node-nm", "dram": "--dram", "dram_type": "--dram"}
 
 
+def add_fidelity_options(parser) -> None:
+    """``--fidelity``, ``--rtl-tiles`` and ``--rtl-seed`` of ``hwsim run`` (see
+    :func:`fidelity_kwargs`)."""
+    from hwsim.evaluate import FIDELITIES
+
+    g = parser.add_argument_group("fidelity")
+    g.add_argument("--fidelity", choices=FIDELITIES, default="model",
+                   help="'rtl' also runs tiles of the GEMM on the Verilated RTL and checks them "
+                        "against golden and the cycle-level model (default: model)")
+    g.add_argument("--rtl-tiles", type=int, default=1, metavar="N",
+                   help="tiles of the GEMM the RTL runs (with --fidelity rtl; default 1)")
+    g.add_argument("--rtl-seed", type=int, default=0, metavar="S",
+                   help="seed that picks the tiles and draws their operands (default 0)")
+
+
+def fidelity_kwargs(args) -> dict:
+    """The :func:`run_record` keywords of the options :func:`add_fidelity_options` added."""
+    return {"fidelity": args.fidelity, "rtl_tiles": args.rtl_tiles, "rtl_seed": args.rtl_seed}
+
+
 _SAMPLE_OPTIONS = {"rtl_sample.tiles": "--rtl-tiles", "rtl_sample.seed": "--rtl-seed"}
 
 
