@@ -15,8 +15,10 @@ import pandas as pd
 ESTIMATE_TOLERANCE = 0.01
 
 
-def _db(v) -> str:
-    return "exact" if v is None else f"{v:.1f} dB"
+def _db(v, exact: bool = False) -> str:
+    if v is None:
+        return "exact" if exact else "n/a"
+    return f"{v:.1f} dB"
 
 
 def _check(v) -> dict:
@@ -76,7 +78,7 @@ def fidelity_items(df: pd.DataFrame, item_cls, prov) -> tuple[list, list]:
                          f"{c['cycles_equal']}/{n} (max err {c['cycles_max_abs_error']})",
                          f"max {c.get('estimate_max_rel_error', 0.0):.2%}",
                          "" if c.get("recipe") is None else f"{c['recipe']}: {_db(c.get('recipe_sqnr_db'))}",
-                         _db(c.get("rtl_sqnr_db")), timing, "no" if bad else "yes"])
+                         _db(c.get("rtl_sqnr_db"), bool(c.get("rtl_exact"))), timing, "no" if bad else "yes"])
         for b in bad:
             banners.append(f"{name} on {r['workload']}: {b}.")
     checked = [_check(v) for v in df["rtl_check"] if _check(v)]
