@@ -190,7 +190,11 @@ def _is_linear(op) -> bool:
 def rtl_check(point, cfg) -> dict:
     """Run the point's sampled workload tiles through golden, model and Verilator.
 
-    Returns the record's ``rtl_check`` dict. Never raises for a failing build or
+    Returns the record's ``rtl_check`` dict. The numerical errors are SQNRs pooled over
+    tiles (signal power over error power, both against the float32 product):
+    ``recipe_sqnr_db`` of the workload recipe's quantiser and ``rtl_sqnr_db`` of the RTL's
+    outputs scaled back, both on the linear-layer tiles (where the recipe applies), and
+    ``rtl_sqnr_db_attention`` of the RTL on the attention tiles. Never raises for a failing build or
     simulation: the failure is the point's result (``status = "failed"``, ``error``,
     ``log``). A :class:`KeyboardInterrupt` still stops the sweep.
     """
@@ -222,7 +226,7 @@ def rtl_check(point, cfg) -> dict:
         log.warning("RTL check of %s failed at %s: %s", point.family, stage, e)
         return out
     rows = []
-    rec_err, hw_err = _Pooled(), _Pooled()
+    rec_err, hw_err, hw_attn = _Pooled(), _Pooled(), _Pooled()
     quant = {}
     for (i, op, tile), g, md, r in zip(tiles, gold, model, rtl):
         m, k, n = tile.shape
@@ -239,7 +243,8 @@ def rtl_check(point, cfg) -> dict:
 
             ref = float32_gemm(ops.x, ops.w)
             if tile.to_float is not None:
-                row["rtl_sqnr_db"] = hw_err.add(ref, tile.to_float(np.asarray(r.outputs)))
+                pool = hw_err if _is_linear(op) else hw_attn
+                row["rtl_sqnr_db"] = pool.add(ref, tile.to_float(np.asarray(r.outputs)))
             if ops.recipe is not None and _is_linear(op):
                 from hwsim.workloads.quant import get_scheme
 
@@ -262,6 +267,7 @@ def rtl_check(point, cfg) -> dict:
         estimate_max_rel_error=float(max(est_rel, default=0.0)),
         recipe_sqnr_db=_finite(rec_err.db()), rtl_sqnr_db=_finite(hw_err.db()),
         rtl_exact=bool(hw_err.n and hw_err.noise == 0.0),
+        rtl_sqnr_db_attention=_finite(hw_attn.db()),
         quantisation=list(quant), tiles=rows,
     )
     out["agree"] = bool(out["outputs_equal"] == n_t and out["cycles_equal"] == n_t)

@@ -51,7 +51,7 @@ def fidelity_items(df: pd.DataFrame, item_cls, prov) -> tuple[list, list]:
     if "rtl_check" not in df or not any(_check(v) for v in df["rtl_check"]):
         return [], []
     header = ["design", "workload", "numbers from", "tiles (per op, seed)", "outputs = golden",
-              "RTL cycles = model", "estimate vs RTL", "recipe error", "RTL-path error",
+              "RTL cycles = model", "estimate vs RTL", "recipe error", "RTL-path error (linear / attention)",
               "build / sim (s)", "agree"]
     rows = [header]
     banners = []
@@ -78,7 +78,8 @@ def fidelity_items(df: pd.DataFrame, item_cls, prov) -> tuple[list, list]:
                          f"{c['cycles_equal']}/{n} (max err {c['cycles_max_abs_error']})",
                          f"max {c.get('estimate_max_rel_error', 0.0):.2%}",
                          "" if c.get("recipe") is None else f"{c['recipe']}: {_db(c.get('recipe_sqnr_db'))}",
-                         _db(c.get("rtl_sqnr_db"), bool(c.get("rtl_exact"))), timing, "no" if bad else "yes"])
+                         f"{_db(c.get('rtl_sqnr_db'), bool(c.get('rtl_exact')))} / "
+                         f"{_db(c.get('rtl_sqnr_db_attention'))}", timing, "no" if bad else "yes"])
         for b in bad:
             banners.append(f"{name} on {r['workload']}: {b}.")
     checked = [_check(v) for v in df["rtl_check"] if _check(v)]
@@ -89,8 +90,10 @@ def fidelity_items(df: pd.DataFrame, item_cls, prov) -> tuple[list, list]:
                "the closed-form model; each tile is a block of the op's outputs over its full K, run "
                "through golden, the cycle-level model and the RTL. 'estimate vs RTL' compares the "
                "closed-form estimate of the tile with the RTL's cycles. Recipe error: the workload "
-               "recipe's quantiser on the same tiles; RTL-path error: the RTL outputs, scaled back, "
-               "against the float32 product (SQNR).")
+               "recipe's quantiser on the linear-layer tiles; RTL-path error: the RTL outputs, scaled "
+               "back, against the float32 product, on the linear-layer and on the attention tiles "
+               "(pooled SQNR). Build seconds include waiting for another worker's build of the "
+               "same configuration.")
     metrics = ["rtl_check"]
     item = item_cls("fidelity", "Fidelity: model vs RTL per design", caption,
                     prov(df[[bool(_check(v)) for v in df["rtl_check"]]], metrics), table=rows,
