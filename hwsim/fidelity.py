@@ -206,7 +206,7 @@ def rtl_check(point, cfg) -> dict:
     out: dict = {"status": "failed", "sample": sample.to_dict(), "recipe": point.workload.quant,
                  "tiles_per_op": sample.tiles, "implementation": "verilator"}
     t_start = time.perf_counter()
-    mark = len(verilator.ACTIVITY)
+    mark = len(verilator.activity())
     stage = "tiles"
     try:
         tiles = tiles_of(fam, cfg, point.workload, sample)
@@ -222,7 +222,7 @@ def rtl_check(point, cfg) -> dict:
     except (Exception, SystemExit) as e:
         out.update(error=f"{stage}: {type(e).__name__}: {shorten(str(e), 600)}",
                    log=str(getattr(e, "log_path", None) or "") or None)
-        _timings(out, verilator.ACTIVITY[mark:], t_start)
+        _timings(out, verilator.activity()[mark:], t_start)
         log.warning("RTL check of %s failed at %s: %s", point.family, stage, e)
         return out
     rows = []
@@ -271,7 +271,7 @@ def rtl_check(point, cfg) -> dict:
         quantisation=list(quant), tiles=rows,
     )
     out["agree"] = bool(out["outputs_equal"] == n_t and out["cycles_equal"] == n_t)
-    _timings(out, verilator.ACTIVITY[mark:], t_start)
+    _timings(out, verilator.activity()[mark:], t_start)
     return out
 
 

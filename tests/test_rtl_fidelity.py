@@ -191,7 +191,7 @@ def _build_tiny(cache: str) -> bool:
     from hwsim.sim import verilator
 
     verilator.build(_TINY, "tiny_reg", "tiny_reg")
-    return bool(verilator.ACTIVITY[-1]["cached"])
+    return bool(verilator.activity()[-1]["cached"])
 
 
 @pytest.mark.rtl
@@ -223,3 +223,36 @@ def test_run_record_options_name_the_command_line():
     rec = run_record("systolic", fam.make_config(fam.examples[0]), GemmOp(2, 8, 2),
                      **fidelity_kwargs(p.parse_args([])))
     assert rec.fidelity == "model" and rec.rtl_check == {}
+
+
+_TIMING = ("build_s", "sim_s", "wall_s", "builds")
+
+
+def _untimed(db):
+    with Store.open_reader(db) as st:
+        recs = st.get(st.keys())
+    for r in recs.values():
+        for k in _TIMING:
+            r["rtl_check"].pop(k)
+    return recs
+
+
+@pytest.mark.rtl
+@pytest.mark.slow
+def test_rtl_points_distribute_over_dask_with_the_same_records(tmp_path):
+    import warnings
+
+    from distributed import LocalCluster
+
+    spec_path = tmp_path / "s.toml"
+    spec_path.write_text(_SPEC.format(rows="3, 4"))
+    spec = load_spec(spec_path)
+    run_sweep(spec, tmp_path / "local.db", jobs=1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        with LocalCluster(n_workers=1, threads_per_worker=2, processes=False, dashboard_address=None) as cl:
+            res = run_sweep(spec, tmp_path / "dask.db", executor="dask", scheduler=cl.scheduler_address)
+    assert res.evaluated == 2
+    a, b = _untimed(tmp_path / "local.db"), _untimed(tmp_path / "dask.db")
+    assert a.keys() == b.keys() and all(a[k]["rtl_check"] == b[k]["rtl_check"] for k in a)
+    assert all(r["rtl_check"]["agree"] for r in b.values())

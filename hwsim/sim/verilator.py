@@ -27,6 +27,7 @@ import json
 import logging
 import os
 import shutil
+import threading
 import time
 from pathlib import Path
 
@@ -34,10 +35,17 @@ from hwsim.cache import cache_root, locked
 
 log = logging.getLogger(__name__)
 
-#: What :func:`build` and :func:`run` did in this process, in order: one dict per call
-#: (``{"kind": "build"|"run", "name", "seconds", "cached"}``). Callers that report build
-#: and simulation time (the RTL fidelity of sweeps) read the entries added by their calls.
-ACTIVITY: list[dict] = []
+_local = threading.local()
+
+
+def activity() -> list[dict]:
+    """What :func:`build` and :func:`run` did in this thread, in order: one dict per call
+    (``{"kind": "build"|"run", "name", "seconds", "cached"}``). Callers that report build
+    and simulation time (the RTL fidelity of sweeps) read the entries their calls added;
+    per thread, so points evaluated in parallel threads (a Dask worker) do not mix."""
+    if not hasattr(_local, "log"):
+        _local.log = []
+    return _local.log
 
 
 class SimulationError(AssertionError):
@@ -141,7 +149,7 @@ def build(verilog: str, top: str, name: str, extra_args: tuple[str, ...] = (), w
     with locked(cache_root() / "verilator" / f".{name}-{h}.lock"):
         if done.exists():
             log.debug("reusing Verilator build %s", bdir)
-            ACTIVITY.append({"kind": "build", "name": bdir.name, "seconds": time.perf_counter() - t0,
+            activity().append({"kind": "build", "name": bdir.name, "seconds": time.perf_counter() - t0,
                              "cached": True})
             return bdir
         if bdir.exists():
@@ -164,7 +172,7 @@ def build(verilog: str, top: str, name: str, extra_args: tuple[str, ...] = (), w
             raise SimulationError(f"Verilator build of {name} failed ({type(e).__name__}: {e}); "
                                   f"log {bdir / 'build.log'}", bdir / "build.log") from None
         done.write_text("ok\n")
-    ACTIVITY.append({"kind": "build", "name": bdir.name, "seconds": time.perf_counter() - t0,
+    activity().append({"kind": "build", "name": bdir.name, "seconds": time.perf_counter() - t0,
                      "cached": False})
     return bdir
 
@@ -212,7 +220,7 @@ def run(build_dir: Path, top: str, test_module: str, job: dict, work_dir: Path,
         raise SimulationError(f"cocotb run of {Path(build_dir).name} failed ({type(e).__name__}: {e}); "
                               f"log {kept}", kept) from None
     finally:
-        ACTIVITY.append({"kind": "run", "name": Path(build_dir).name,
+        activity().append({"kind": "run", "name": Path(build_dir).name,
                          "seconds": time.perf_counter() - t0, "cached": False})
     if ntests == 0 or nfail:
         tail = log_file.read_text()[-4000:] if log_file.exists() else ""
