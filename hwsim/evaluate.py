@@ -55,7 +55,7 @@ from hwsim.workloads.ops import GemmOp, IntFormat, check_macs
 log = logging.getLogger(__name__)
 
 #: Version of the :class:`Record` schema; bump when a field changes meaning or name.
-SCHEMA_VERSION = 2  # 2: quant, sqnr_db, rel_fro_error, error_source
+SCHEMA_VERSION = 3  # 2: quant, sqnr_db, rel_fro_error, error_source; 3: layers
 
 #: Fidelities a sweep can evaluate. ``"model"``: the closed-form model. ``"rtl"``: the same
 #: figures, plus sampled tiles of every workload op run through the Verilated RTL, the
@@ -328,11 +328,16 @@ class Pricing:
     synthesised_area : bool
         Price the compute array from a synthesis of the generated RTL (cached by content
         hash) where the family offers it, instead of the MAC area table.
+    calibrated : bool
+        Scale the table's dynamic energy by the family's pinned gate-level activity
+        factors where it has them (the default); ``False`` prices from the table alone
+        (the record's ``cost_provenance["calibration"]`` is then empty).
     """
 
     node_nm: int = 45
     dram: str | None = None
     synthesised_area: bool = False
+    calibrated: bool = True
 
     def key_dict(self) -> dict:
         """The non-default settings (part of the point key)."""
@@ -482,6 +487,8 @@ class Record:
     sqnr_db: float | None = None
     rel_fro_error: float | None = None
     error_source: str | None = None
+    # per-op results, in workload order (see :data:`LAYER_FIELDS`)
+    layers: list = field(default_factory=list)
     # the RTL fidelity's check of sampled workload tiles ({} at the model fidelity; see
     # hwsim.fidelity.rtl_check): agreement with golden and the cycle-level model, the
     # numerical error on those tiles, Verilator build and run time, or the failure
@@ -495,6 +502,13 @@ class Record:
         return cls(**{f.name: d.get(f.name) for f in dataclasses.fields(cls)
                       if f.name in d or f.default_factory is dataclasses.MISSING})
 
+
+#: Fields of each entry of :attr:`Record.layers` (one per workload op, ``count`` runs
+#: included in its figures): the op's name and shape, its cycles, compute and stall
+#: cycles, MACs, utilisation, DRAM bytes, energy (total and by part; ``None`` without
+#: cost) and the mapping its model chose (``{}`` for a family without a mapper).
+LAYER_FIELDS = ("name", "m", "k", "n", "count", "cycles", "compute_cycles", "stall_cycles", "macs",
+                "utilization", "dram_bytes", "energy_pj", "energy_pj_by_part", "mapping")
 
 #: Numeric record fields usable as objectives and constraints.
 METRICS = tuple(
@@ -567,7 +581,100 @@ def _compact_provenance(c: dict) -> dict:
     }
 
 
-def _make_record(point: Point, cfg, totals: dict, actions: dict, estimator: str) -> Record:
+#: Energy coefficients per design and pricing (see :class:`_Linear`), shared by the
+#: points of a sweep that evaluate one design on several workloads.
+_LINEAR: dict = {}
+_LINEAR_MAX = 4096
+
+
+class _Linear:
+    """A design's energy as a linear function of its action counts and cycles.
+
+    Pricing is linear (every action costs a fixed energy, leakage and per-cycle actions
+    scale with cycles, calibration factors multiply), so the energy by part of any run is
+    ``sum_a n_a * E[a] + cycles * E[cycle]``; the coefficients are measured by pricing
+    one action (or one cycle) at a time with the cost model itself, once per design and
+    pricing, and the per-op energies of a record are then dot products. A test checks
+    that the per-op energies add up to the priced total.
+    """
+
+    def __init__(self, price, coefficients=None):
+        self.price = price
+        if coefficients is not None:  # a design priced from components: read off its components
+            self.per_action, self.per_cycle = coefficients
+        else:
+            self.per_action = {}
+            self.per_cycle = self._unit(1, {})
+
+    def _unit(self, cycles: int, actions: dict) -> dict:
+        return {k: float(v) for k, v in self.price(cycles, 0, actions)["energy_pj_by_part"].items()}
+
+    def by_part(self, cycles: int, actions: dict) -> dict:
+        out = {k: v * cycles for k, v in self.per_cycle.items()}
+        for a, n in actions.items():
+            if not n:
+                continue
+            coef = self.per_action.get(a)
+            if coef is None:
+                coef = self.per_action[a] = self._unit(0, {a: 1})
+            for k, v in coef.items():
+                out[k] = out.get(k, 0.0) + v * n
+        return out
+
+
+def _pricer(point: Point, fam: Family, cfg, design: dict):
+    """``(price, linear)``: ``price(cycles, macs, actions) -> cost dict`` for this point's
+    design and pricing and its :class:`_Linear` form, or ``(None, None)`` when the family
+    (or hwsim) has no cost model."""
+    cost = _cost_fn()
+    if cost is None or fam.cost is None:
+        return None, None
+    # hwsim.cost prices a run's action counts with the family's components
+    pr = point.pricing
+    tech = _tech(pr.node_nm)
+    if pr.dram is None:
+        inputs = fam.cost.inputs(cfg)
+    else:
+        tech.dram_energy_per_bit(pr.dram)  # an unknown DRAM type is an error naming "dram"
+        inputs = fam.cost.inputs(cfg, dram=pr.dram)
+    area = fam.cost.pe_array_area(cfg) if fam.cost.pe_array_area else None
+    extra = None
+    if pr.synthesised_area and fam.cost.synthesised_area is not None:
+        area, extra = fam.cost.synthesised_area(cfg)
+    cal = fam.cost.calibration(cfg) if fam.cost.calibration and pr.calibrated else None
+
+    def price(cycles: int, macs: int, actions: dict) -> dict:
+        return cost(point.family, design, {"cycles": cycles, "macs": macs, "actions": actions},
+                    tech, inputs, pe_array_area=area, extra_area=extra, calibration=cal)
+
+    key = json.dumps([point.family, design, dataclasses.asdict(pr)], sort_keys=True, default=str)
+    lin = _LINEAR.get(key)
+    if lin is None:
+        if len(_LINEAR) >= _LINEAR_MAX:
+            _LINEAR.clear()
+        from hwsim.cost.report import energy_coefficients
+
+        lin = _LINEAR[key] = _Linear(price, energy_coefficients(tech, inputs, cal))
+    return price, lin
+
+
+def _layer(op: GemmOp, perf: dict, peak: float, linear) -> dict:
+    """One entry of :attr:`Record.layers` from an op's model figures (see LAYER_FIELDS)."""
+    cycles, macs = int(perf["cycles"]), int(perf["macs"])
+    d = {"name": op.name, "m": int(op.m), "k": int(op.k), "n": int(op.n), "count": int(op.count),
+         "cycles": cycles, "compute_cycles": int(perf["compute_cycles"]),
+         "stall_cycles": int(perf["stall_cycles"]), "macs": macs,
+         "utilization": exact_utilization(macs, cycles, peak), "dram_bytes": int(perf["dram_bytes"]),
+         "energy_pj": None, "energy_pj_by_part": {}, "mapping": dict(perf.get("mapping") or {})}
+    if linear is not None:
+        parts = linear.by_part(cycles, {k: int(v) for k, v in perf["actions"].items()})
+        d["energy_pj"] = float(sum(parts.values()))
+        d["energy_pj_by_part"] = parts
+    return d
+
+
+def _make_record(point: Point, cfg, totals: dict, actions: dict, estimator: str,
+                 per_op: list[dict]) -> Record:
     fam = FAMILIES[point.family]
     wl = point.workload
     cycles = int(totals["cycles"])
@@ -600,25 +707,12 @@ def _make_record(point: Point, cfg, totals: dict, actions: dict, estimator: str)
         tokens_per_s=float(wl.tokens / latency) if wl.tokens and latency > 0 else None,
         actions={k: int(v) for k, v in sorted(actions.items())},
     )
-    cost = _cost_fn()
-    if cost is None or fam.cost is None:
+    price, linear = _pricer(point, fam, cfg, design)
+    rec["layers"] = [_layer(op, perf, peak, linear) for op, perf in zip(wl.ops, per_op)]
+    if price is None:
         rec["cost_provenance"] = {"status": cost_status(point.family)}
     else:
-        # hwsim.cost prices this record's action counts with the family's components
-        pr = point.pricing
-        tech = _tech(pr.node_nm)
-        if pr.dram is None:
-            inputs = fam.cost.inputs(cfg)
-        else:
-            tech.dram_energy_per_bit(pr.dram)  # an unknown DRAM type is an error naming "dram"
-            inputs = fam.cost.inputs(cfg, dram=pr.dram)
-        area = fam.cost.pe_array_area(cfg) if fam.cost.pe_array_area else None
-        extra = None
-        if pr.synthesised_area and fam.cost.synthesised_area is not None:
-            area, extra = fam.cost.synthesised_area(cfg)
-        cal = fam.cost.calibration(cfg) if fam.cost.calibration else None
-        c = cost(point.family, design, {"cycles": cycles, "macs": macs, "actions": rec["actions"]},
-                 tech, inputs, pe_array_area=area, extra_area=extra, calibration=cal)
+        c = price(cycles, macs, rec["actions"])
         rec["energy_pj"] = float(c["energy_pj"])
         rec["area_um2"] = float(c["area_um2"])
         rec["energy_pj_by_part"] = {k: float(v) for k, v in c["energy_pj_by_part"].items()}
@@ -644,6 +738,11 @@ def _make_record(point: Point, cfg, totals: dict, actions: dict, estimator: str)
     return Record(**rec)
 
 
+def _scalar(v):
+    """A numpy scalar as the Python value a scalar estimate would give."""
+    return v.item() if hasattr(v, "item") else v
+
+
 def evaluate(point: Point) -> Record:
     """Evaluate ``point`` with the family's scalar estimator (one op at a time).
 
@@ -655,13 +754,17 @@ def evaluate(point: Point) -> Record:
     totals = dict.fromkeys(("cycles", "compute_cycles", "stall_cycles", "macs", "sram_reads",
                             "sram_writes", "dram_bytes"), 0)
     actions: dict[str, int] = {}
+    per_op = []
     for op in point.workload.ops:
-        d = est(cfg, op, mode=point.mode).to_dict()
+        perf = est(cfg, op, mode=point.mode)
+        d = perf.to_dict()
         for k in totals:
             totals[k] += int(d[k])
         for k, v in d["actions"].items():
             actions[k] = actions.get(k, 0) + int(v)
-    return _make_record(point, cfg, totals, actions, _estimator_name(fam, point.mode))
+        d["mapping"] = getattr(perf, "mapping", None)
+        per_op.append(d)
+    return _make_record(point, cfg, totals, actions, _estimator_name(fam, point.mode), per_op)
 
 
 def evaluate_many(points: list[Point]) -> list[Record]:
@@ -712,8 +815,12 @@ def evaluate_many(points: list[Point]) -> list[Record]:
         flat = {k: (np.broadcast_to(v, shape).ravel() if not isinstance(v, str) else v)
                 for k, v in kw.items()}
         res = arr_fn(mode=mode, **flat)
-        summed = {k: np.asarray(v).reshape(shape).sum(axis=1) for k, v in res.items()
-                  if k not in ("utilization", "folds")}
+        # per-op columns: the chosen mapping ("mapping_<field>") is not a count
+        mapping_cols = {k[len("mapping_"):]: np.asarray(v).reshape(shape) for k, v in res.items()
+                        if k.startswith("mapping_")}
+        per_op_arr = {k: np.asarray(v).reshape(shape) for k, v in res.items()
+                      if k not in ("utilization", "folds") and not k.startswith("mapping_")}
+        summed = {k: v.sum(axis=1) for k, v in per_op_arr.items()}
         act_keys = [k for k in summed if k not in _PERF_KEYS]
         sram_r = [k for k in summed if k.startswith("sram_read:")]
         sram_w = [k for k in summed if k.startswith("sram_write:")]
@@ -727,5 +834,11 @@ def evaluate_many(points: list[Point]) -> list[Record]:
                 "dram_bytes": summed["dram_read_bytes"][j] + summed["dram_write_bytes"][j],
             }
             actions = {k: int(summed[k][j]) for k in act_keys}
-            out[idx[j]] = _make_record(p, cfg, totals, actions, estimator)
+            per_op = [{"cycles": per_op_arr["cycles"][j, i], "compute_cycles": per_op_arr["compute_cycles"][j, i],
+                       "stall_cycles": per_op_arr["stall_cycles"][j, i], "macs": per_op_arr["macs"][j, i],
+                       "dram_bytes": per_op_arr["dram_read_bytes"][j, i] + per_op_arr["dram_write_bytes"][j, i],
+                       "actions": {k: int(per_op_arr[k][j, i]) for k in act_keys},
+                       "mapping": {f: _scalar(v[j, i]) for f, v in mapping_cols.items()}}
+                      for i in range(shape[1])]
+            out[idx[j]] = _make_record(p, cfg, totals, actions, estimator, per_op)
     return out  # type: ignore[return-value]

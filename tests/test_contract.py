@@ -198,10 +198,10 @@ def test_run_prints_the_record_a_sweep_stores(name, capsys):
     d = json.loads(capsys.readouterr().out)
     cfg = fam.make_config(d["design"])
     assert cfg == design
-    rec = evaluate(Point(name, cfg.to_dict(), Workload.from_gemms("gemm", [GemmOp(7, 33, 9)]))).to_dict()
-    # the run's op carries the design's operand formats, so its workload (and point) key
-    # differ from this plain GEMM's; every figure is the same
+    # the workload a sweep spec's entry {name = "gemm", gemms = ["7x33x9"]} builds
+    from hwsim.sweep.spec import WorkloadSpec
+
+    wl = WorkloadSpec(name="gemm", gemms=({"m": 7, "k": 33, "n": 9, "count": 1, "name": "gemm0"},)).build()
+    rec = evaluate(Point(name, cfg.to_dict(), wl)).to_dict()
     for key, v in rec.items():
-        if key in ("point_key", "workload_key"):
-            continue
         assert d[key] == v, f"{key}: run {d[key]!r} != record {v!r}"

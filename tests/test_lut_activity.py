@@ -47,24 +47,27 @@ def test_pinned_file_covers_both_cores_and_every_precision():
 
 
 def test_calibration_scales_the_core_energy_by_its_factors():
-    from hwsim.families.lut.compare import evaluate_core
-    from hwsim.cost.tech import load_tech
+    """A record priced with the pinned factors against the same point priced from the
+    table alone (``Pricing(calibrated=False)``): each tile part scales by its factor."""
+    from hwsim.evaluate import Point, Pricing, Workload, evaluate
     from hwsim.workloads.ops import GemmOp
 
-    ops = [GemmOp(16, 256, 256)]
+    wl = Workload.from_gemms("g", [GemmOp(16, 256, 256)])
     for core in CORES:
         cfg = LutConfig(tile_m=2, tile_n=16, tile_k=4, w_bits=2, weight_mode="signed", core=core)
         cal = lut_calibration(cfg)
         assert set(cal) == set(PARTS)
-        plain = evaluate_core(cfg, ops, core, load_tech(45), 1000.0)
-        calib = evaluate_core(cfg, ops, core, load_tech(45), 1000.0, cal)
+        plain = evaluate(Point("lut", cfg.to_dict(), wl, pricing=Pricing(calibrated=False)))
+        calib = evaluate(Point("lut", cfg.to_dict(), wl))
+        assert not plain.cost_provenance["calibration"] and calib.cost_provenance["calibration"]
+        assert plain.point_key != calib.point_key
         for part in PARTS:
-            ratio = calib["energy_pj_by_part"][part] / plain["energy_pj_by_part"][part]
+            ratio = calib.energy_pj_by_part[part] / plain.energy_pj_by_part[part]
             assert ratio == pytest.approx(cal[part].value, rel=0.05), (core, part)  # leakage is not scaled
         # SRAM and DRAM are outside the tile: untouched
-        for part, v in plain["energy_pj_by_part"].items():
+        for part, v in plain.energy_pj_by_part.items():
             if part.startswith("sram") or part == "dram":
-                assert calib["energy_pj_by_part"][part] == pytest.approx(v)
+                assert calib.energy_pj_by_part[part] == pytest.approx(v)
 
 
 def test_non_int8_designs_are_priced_from_the_table_alone():

@@ -216,10 +216,13 @@ def test_run_record_options_name_the_command_line():
 
     p = argparse.ArgumentParser()
     add_fidelity_options(p)
-    kw = fidelity_kwargs(p.parse_args(["--fidelity", "rtl", "--rtl-tiles", "0"]))
+    kw = fidelity_kwargs(p.parse_args(["--rtl-check", "--rtl-tiles", "0"]))
+    assert kw["fidelity"] == "rtl"
     fam = FAMILIES["systolic"]
     with pytest.raises(ConfigError, match=r"--rtl-tiles: must be >= 1, not 0"):
         run_record("systolic", fam.make_config(fam.examples[0]), GemmOp(2, 8, 2), **kw)
+    with pytest.raises(ConfigError, match=r"--rtl-seed: applies with --rtl-check only"):
+        fidelity_kwargs(p.parse_args(["--rtl-seed", "3"]))
     rec = run_record("systolic", fam.make_config(fam.examples[0]), GemmOp(2, 8, 2),
                      **fidelity_kwargs(p.parse_args([])))
     assert rec.fidelity == "model" and rec.rtl_check == {}

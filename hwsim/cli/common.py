@@ -19,50 +19,57 @@ _PRICING_OPTIONS = {"node_nm": "--node-nm", "dram": "--dram", "dram_type": "--dr
 
 
 def add_fidelity_options(parser) -> None:
-    """``--fidelity``, ``--rtl-tiles`` and ``--rtl-seed`` of ``hwsim run`` (see
-    :func:`fidelity_kwargs`)."""
-    from hwsim.evaluate import FIDELITIES
-
-    g = parser.add_argument_group("fidelity")
-    g.add_argument("--fidelity", choices=FIDELITIES, default="model",
-                   help="'rtl' also runs tiles of the GEMM on the Verilated RTL and checks them "
-                        "against golden and the cycle-level model (default: model)")
+    """``--rtl-check``, ``--rtl-tiles`` and ``--rtl-seed`` of ``hwsim run`` (see
+    :func:`fidelity_kwargs`). A flag rather than a ``--fidelity`` choice: a family's run
+    command may own ``--fidelity`` for its cycle-level or event-driven runs."""
+    g = parser.add_argument_group("RTL fidelity")
+    g.add_argument("--rtl-check", action="store_true",
+                   help="evaluate at fidelity 'rtl': also run tiles of every op over its full K on the "
+                        "Verilated RTL and check them against golden and the cycle-level model")
     g.add_argument("--rtl-tiles", type=int, default=1, metavar="N",
-                   help="tiles of the GEMM the RTL runs (with --fidelity rtl; default 1)")
+                   help="with --rtl-check: tiles per op (default 1)")
     g.add_argument("--rtl-seed", type=int, default=0, metavar="S",
-                   help="seed that picks the tiles and draws their operands (default 0)")
+                   help="with --rtl-check: seed that picks the tiles and draws their operands (default 0)")
 
 
 def fidelity_kwargs(args) -> dict:
     """The :func:`run_record` keywords of the options :func:`add_fidelity_options` added."""
-    return {"fidelity": args.fidelity, "rtl_tiles": args.rtl_tiles, "rtl_seed": args.rtl_seed}
+    if not args.rtl_check:
+        for opt, v, default in (("--rtl-tiles", args.rtl_tiles, 1), ("--rtl-seed", args.rtl_seed, 0)):
+            if v != default:
+                raise ConfigError(opt, "applies with --rtl-check only")
+        return {}
+    return {"fidelity": "rtl", "rtl_tiles": args.rtl_tiles, "rtl_seed": args.rtl_seed}
 
 
 _SAMPLE_OPTIONS = {"rtl_sample.tiles": "--rtl-tiles", "rtl_sample.seed": "--rtl-seed"}
 
 
-def run_record(family: str, cfg, op, *, mode: str | None = None, node_nm: int = 45, dram: str | None = None,
-               synthesised_area: bool = False, fidelity: str = "model", rtl_tiles: int = 1,
-               rtl_seed: int = 0):
-    """The :class:`~hwsim.evaluate.Record` of one design on one operation: ``hwsim run``
-    prints exactly what a sweep would store for the same point.
+def run_record(family: str, cfg, workload, *, mode: str | None = None, node_nm: int = 45,
+               dram: str | None = None, synthesised_area: bool = False, fidelity: str = "model",
+               rtl_tiles: int = 1, rtl_seed: int = 0):
+    """The :class:`~hwsim.evaluate.Record` of one design on one workload (a
+    :class:`~hwsim.evaluate.Workload`, or one op): ``hwsim run`` prints exactly what a
+    sweep would store for the same point.
 
-    ``fidelity="rtl"`` also runs ``rtl_tiles`` tiles of the op (seed ``rtl_seed``) on the
-    Verilated RTL and fills the record's ``rtl_check`` (:func:`hwsim.fidelity.rtl_check`).
+    ``fidelity="rtl"`` also runs ``rtl_tiles`` tiles of every op (seed ``rtl_seed``) on
+    the Verilated RTL and fills the record's ``rtl_check`` (:func:`hwsim.fidelity.rtl_check`).
     """
     from hwsim.evaluate import Point, Pricing, Workload, evaluate
 
+    if not isinstance(workload, Workload):
+        workload = Workload.from_gemms("gemm", [workload])
     try:
         sample = None
         if fidelity == "rtl":
             from hwsim.fidelity import RtlSample
 
             sample = RtlSample(rtl_tiles, rtl_seed)
-        point = Point(family, cfg.to_dict(), Workload.from_gemms("gemm", [op]), fidelity=fidelity, mode=mode,
+        point = Point(family, cfg.to_dict(), workload, fidelity=fidelity, mode=mode,
                       pricing=Pricing(node_nm, dram, synthesised_area), rtl_sample=sample)
         return evaluate(point)
     except ConfigError as e:
-        key = _SAMPLE_OPTIONS.get(e.key) or ("--fidelity" if e.key == "fidelity" else None)
+        key = _SAMPLE_OPTIONS.get(e.key) or ("--rtl-check" if e.key == "fidelity" else None)
         raise ConfigError(key or _PRICING_OPTIONS.get(e.key, e.key), e.reason) from None
 
 
@@ -76,6 +83,26 @@ def record_json(rec) -> dict:
     d["cost"].update(node_nm=rec.cost_provenance.get("node_nm"), estimator=rec.cost_estimator,
                      provenance=rec.cost_provenance)
     return d
+
+
+def _mapping_text(m: dict) -> str:
+    if not m:
+        return "-"
+    return " ".join(f"{k}={v}" for k, v in m.items() if k != "objective")
+
+
+def print_layers(rec) -> None:
+    """The per-layer table of a record (one line per op, its repeats included)."""
+    w = sys.stdout.write
+    energy = rec.energy_pj is not None
+    w(f"  {'layer':<14} {'M x K x N':>20} {'count':>6} {'cycles':>15} {'util':>6} {'DRAM bytes':>15}"
+      + (f" {'energy uJ':>12}" if energy else "") + "  mapping\n")
+    for ly in rec.layers:
+        shape = f"{ly['m']}x{ly['k']}x{ly['n']}"
+        w(f"  {str(ly['name'])[:14]:<14} {shape:>20} {ly['count']:>6,d} {ly['cycles']:>15,d} "
+          f"{ly['utilization']:>6.1%} {ly['dram_bytes']:>15,d}"
+          + (f" {ly['energy_pj'] / 1e6:>12.3f}" if energy else "") + f"  {_mapping_text(ly['mapping'])}\n")
+    w("  totals\n")
 
 
 def print_record(rec, rows: tuple = ()) -> None:

@@ -134,9 +134,9 @@ def cmd_report(args) -> int:
 
 
 def cmd_export(args) -> int:
-    from hwsim.report.data import export
+    from hwsim.report.data import export, layers_path
 
     check_output_file(args.output, "--output")
     n = export(args.store, args.output)
-    print(f"export: {n} records -> {args.output}")
+    print(f"export: {n} records -> {args.output}, their per-op rows -> {layers_path(args.output)}")
     return 0

@@ -171,3 +171,35 @@ def cost_record(family: str, cfg: Mapping, perf, tech: Tech, inputs: CostInputs,
             "tools": tool_versions(),
         },
     }
+
+
+def energy_coefficients(tech: Tech, inputs: CostInputs, calibration: Mapping[str, Figure] | None = None):
+    """The energy of a design as a linear function: ``(per_action, per_cycle)`` with
+    ``per_action[a] = {part: pJ per count of model action a}`` and ``per_cycle = {part:
+    pJ per cycle}`` (per-cycle actions and leakage), calibration factors applied, so that
+    the energy by part of a run is ``sum_a n_a * per_action[a] + cycles * per_cycle``
+    exactly as :func:`cost_record` prices it. Only for designs priced from components
+    (``inputs.design``); ``None`` otherwise."""
+    design = inputs.design
+    if design is None:
+        return None
+    cal = {k: v.value for k, v in (calibration or {}).items()}
+    by_name = {c.name: c for c in design.components}
+    per_action: dict[str, dict[str, float]] = {}
+    for act, routes in design.routes.items():
+        d: dict[str, float] = {}
+        for r in routes:
+            c = by_name[r.component]
+            d[c.bucket] = d.get(c.bucket, 0.0) + r.factor * c.action_energy(r.action, tech).value \
+                * cal.get(c.bucket, 1.0)
+        per_action[act] = d
+    per_cycle: dict[str, float] = {}
+    seconds = 1.0 / (inputs.freq_mhz * 1e6)
+    for c in design.components:
+        for action in c.PER_CYCLE:
+            per_cycle[c.bucket] = per_cycle.get(c.bucket, 0.0) + c.action_energy(action, tech).value \
+                * cal.get(c.bucket, 1.0)
+        lk = c.leakage(tech)
+        if lk is not None:
+            per_cycle[c.bucket] = per_cycle.get(c.bucket, 0.0) + lk.value * 1e-3 * seconds * 1e12
+    return per_action, per_cycle

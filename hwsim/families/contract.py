@@ -242,14 +242,54 @@ class CostHooks:
 
 
 @dataclass(frozen=True)
-class CliHooks:
-    """The family's subcommands of ``hwsim run``, ``hwsim rtl export`` and ``hwsim rtl synth``.
+class RunExtras:
+    """What a family's own ``hwsim run`` options change (see :attr:`CliHooks.run_extras`).
 
-    Each is ``register(subparsers)``, adding the family's parser; options of config fields
-    come from the config's field metadata (:func:`hwsim.cli.options.add_config_options`).
+    Attributes
+    ----------
+    mode : str or None
+        Estimator timing mode the options select (``None``: the family's default).
+    synthesised_area : bool
+        Price the compute array from a synthesis of its RTL (``Pricing.synthesised_area``).
+    report : callable or None
+        ``(record, json_dict) -> list[str]``: further figures of the run (e.g. a DRAM
+        replay, a synthesis); it adds them to the JSON dict and returns the text lines.
     """
 
-    run: Callable[[Any], None]
+    mode: str | None = None
+    synthesised_area: bool = False
+    report: Callable[[Any, dict], list] | None = None
+
+
+@dataclass(frozen=True)
+class CliHooks:
+    """What the family adds to the generic commands.
+
+    ``hwsim run FAMILY`` is built by :mod:`hwsim.cli.run` for every family from the
+    config's field metadata (the design options), the workload options (``--gemm``,
+    ``--model``/``--phase``/..., ``--topology``) and the pricing options; a family only
+    adds options of its own and what they do.
+
+    Attributes
+    ----------
+    describe : callable or None
+        ``cfg -> str``: a few words naming the design in the run's header line.
+    description : str
+        Paragraph for ``hwsim run FAMILY --help`` (what the model computes, where its
+        cycles and cost come from).
+    run_options : callable or None
+        ``parser -> None``: add the family's own ``hwsim run`` options.
+    run_extras : callable or None
+        ``(args, cfg, workload) -> RunExtras``: what those options change; raise
+        :class:`~hwsim.errors.ConfigError` naming the option for a bad combination.
+    export, synth : callable or None
+        ``register(subparsers)`` of the family's ``hwsim rtl export`` / ``synth`` parser.
+    """
+
+    describe: Callable[[Any], str] | None = None
+    description: str = ""
+    run_options: Callable[[Any], None] | None = None
+    run_extras: Callable[..., RunExtras] | None = None
     export: Callable[[Any], None] | None = None
     synth: Callable[[Any], None] | None = None
 

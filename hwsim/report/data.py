@@ -30,6 +30,8 @@ class StoredSweep:
     meta: dict
     runs: list
     records: pd.DataFrame
+    #: one row per op of each record (see :func:`layer_table`)
+    layers: pd.DataFrame = None
 
     @property
     def design_columns(self) -> list[str]:
@@ -37,13 +39,34 @@ class StoredSweep:
 
 
 def flatten(records: list[dict]) -> pd.DataFrame:
-    """One row per record; ``design`` fields become ``design.<name>`` columns."""
+    """One row per record; ``design`` fields become ``design.<name>`` columns (the per-op
+    results are in :func:`layer_table`)."""
     rows = []
     for r in records:
-        row = {k: v for k, v in r.items() if k != "design"}
+        row = {k: v for k, v in r.items() if k not in ("design", "layers")}
         for k, v in r.get("design", {}).items():
             row[DESIGN_PREFIX + k] = v
         rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def layer_table(records: list[dict]) -> pd.DataFrame:
+    """One tidy row per op of each record: the record's ``point_key``, ``design_id``,
+    ``family`` and ``workload``, the op's index ``idx`` and its fields (see
+    :data:`hwsim.evaluate.LAYER_FIELDS`), with the energy by part as ``energy_pj.<part>``
+    columns and the mapping as ``mapping.<field>`` columns (scalars only)."""
+    rows = []
+    for r in records:
+        for i, layer in enumerate(r.get("layers") or []):
+            row = {"point_key": r["point_key"], "design_id": r.get("design_id"), "family": r.get("family"),
+                   "workload": r.get("workload"), "idx": i}
+            for k, v in layer.items():
+                if k in ("energy_pj_by_part", "mapping"):
+                    prefix = "energy_pj." if k == "energy_pj_by_part" else "mapping."
+                    row.update({prefix + str(kk): vv for kk, vv in (v or {}).items()})
+                else:
+                    row[k] = v
+            rows.append(row)
     return pd.DataFrame(rows)
 
 
@@ -54,11 +77,18 @@ def load(store_path) -> StoredSweep:
     if not recs:
         raise HwsimError(f"{store_path}: the store holds no records yet")
     df = flatten(recs)
-    return StoredSweep(Path(store_path), meta, runs, df)
+    return StoredSweep(Path(store_path), meta, runs, df, layer_table(recs))
+
+
+def layers_path(out) -> Path:
+    """Where :func:`export` writes the per-op rows beside ``out``: ``<stem>.layers<suffix>``."""
+    out = Path(out)
+    return out.with_name(f"{out.stem}.layers{out.suffix}")
 
 
 def export(store_path, out) -> int:
-    """Write every record as one row of ``out`` (``.csv`` or ``.parquet``); return the count."""
+    """Write every record as one row of ``out`` (``.csv`` or ``.parquet``), and their per-op
+    results as tidy rows of :func:`layers_path` ``(out)``; return the record count."""
     out = Path(out)
     suffix = out.suffix.lower()
     if suffix not in (".csv", ".parquet"):
@@ -70,9 +100,11 @@ def export(store_path, out) -> int:
             df[c] = [json.dumps(v, sort_keys=True) for v in df[c]]
     if out.parent and not out.parent.exists():
         out.parent.mkdir(parents=True, exist_ok=True)
-    if suffix == ".csv":
-        df.to_csv(out, index=False)
-    else:
-        df.to_parquet(out, index=False)
+    layers = data.layers if data.layers is not None else pd.DataFrame()
+    for frame, path in ((df, out), (layers, layers_path(out))):
+        if suffix == ".csv":
+            frame.to_csv(path, index=False)
+        else:
+            frame.to_parquet(path, index=False)
     log.info("exported %d records to %s", len(df), out)
     return len(df)

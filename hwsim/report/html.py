@@ -243,6 +243,23 @@ def build_items(data, objectives: dict | None, constraints: dict | None, top: in
                           "Word accesses per SRAM buffer, from the model's action counts "
                           f"(workload {first_wl}).", _prov(acc, ["actions"]), png=plots.to_png(fig)))
 
+    # ---- per-layer results of the best design for each workload
+    lay = data.layers
+    for wl in dict.fromkeys(df["workload"]):
+        wbest = [d for d in best_ids if ((df["design_id"] == d) & (df["workload"] == wl)).any()]
+        if lay is None or lay.empty or not wbest:
+            continue
+        row = df[(df["design_id"] == wbest[0]) & (df["workload"] == wl)].iloc[0]
+        rows = lay[lay["point_key"] == row["point_key"]].sort_values("idx")
+        fig = plots.layers_figure(rows, f"{row['design_name']} on {wl}")
+        if fig is not None:
+            items.append(Item(f"layers-{len(items)}", f"Per-layer latency and energy ({wl})",
+                              f"The best design for {wl} ({row['design_name']}), op by op with every repeat "
+                              "included: compute and DRAM-stall cycles, and energy by part, from the "
+                              "record's per-op results.", _prov(df[df["point_key"] == row["point_key"]],
+                                                                ["cycles", "energy_pj"]),
+                              png=plots.to_png(fig)))
+
     # ---- rooflines
     rids = best_ids[:min(6, max(top, 1))]
     rnames = [df[df["design_id"] == d]["design_name"].iloc[0] for d in rids]

@@ -121,6 +121,55 @@ def breakdown_figure(rows: pd.DataFrame, column: str, unit: str, title: str,
     return fig
 
 
+def _si(values, unit: str) -> tuple[float, str]:
+    """A scale and prefixed unit that keep the largest value between 1 and 1000."""
+    top = max((abs(float(v)) for v in values), default=0.0)
+    for scale, prefix in ((1e12, "T"), (1e9, "G"), (1e6, "M"), (1e3, "k")):
+        if top >= scale:
+            return scale, prefix + unit
+    return 1.0, unit
+
+
+def layers_figure(layers: pd.DataFrame, title: str) -> Figure | None:
+    """Per-layer cycles (compute and DRAM stalls) and energy (by part) of one record's ops,
+    every op's repeats included (``layers``: rows of :func:`hwsim.report.data.layer_table`)."""
+    if layers is None or layers.empty:
+        return None
+    names = [f"{n} x{c}" if c > 1 else str(n) for n, c in zip(layers["name"], layers["count"])]
+    y = np.arange(len(layers))
+    parts = [c for c in layers.columns if c.startswith("energy_pj.")]
+    has_e = bool(parts) and layers["energy_pj"].notna().all()
+    fig = Figure(figsize=(10.0 if has_e else 6.0, 0.35 * len(layers) + 1.8), layout="constrained")
+    axes = fig.subplots(1, 2 if has_e else 1, sharey=True, squeeze=False)[0]
+    comp = layers["compute_cycles"].astype(float).to_numpy()
+    stall = layers["stall_cycles"].astype(float).to_numpy()
+    sc, unit = _si(comp + stall, "cycles")
+    ax = axes[0]
+    ax.barh(y, comp / sc, label="compute")
+    ax.barh(y, stall / sc, left=comp / sc, label="DRAM stall")
+    ax.set_yticks(y, names, fontsize=8)
+    ax.invert_yaxis()
+    ax.set_xlabel(unit)
+    ax.set_title("cycles per layer")
+    ax.legend(fontsize=7, loc="lower right")
+    ax.grid(True, axis="x", alpha=0.3)
+    if has_e:
+        ax = axes[1]
+        vals = layers[parts].fillna(0.0).astype(float)
+        sc, unit = _si(vals.sum(axis=1) * 1e-12, "J")
+        left = np.zeros(len(layers))
+        for c in parts:
+            v = vals[c].to_numpy() * 1e-12 / sc
+            ax.barh(y, v, left=left, label=c[len("energy_pj."):])
+            left += v
+        ax.set_xlabel(unit)
+        ax.set_title("energy per layer")
+        ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.0, 1.0))
+        ax.grid(True, axis="x", alpha=0.3)
+    fig.suptitle(title, fontsize=10)
+    return fig
+
+
 def roofline_figure(df: pd.DataFrame, design_ids: list[str], names: list[str]) -> Figure | None:
     """One roofline per design: min(peak, intensity x DRAM bandwidth), its workloads as points."""
     if not design_ids:

@@ -79,6 +79,7 @@ _SEARCH_KEYS = ("strategy", "budget", "seed", "population")
 _MODEL_WL_KEYS = ("name", "model", "phase", "batch", "seq_len", "context", "quant")
 _GEMM_WL_KEYS = ("name", "gemms", "tokens")
 _GEMM_KEYS = ("m", "k", "n", "count", "name")
+_TOPOLOGY_WL_KEYS = ("name", "topology", "tokens")
 
 
 def _unknown(d: dict, known, prefix: str, src: str) -> None:
@@ -380,8 +381,29 @@ def _workload(w, i: int, src: str) -> WorkloadSpec:
             gemms.append(d)
         tokens = _int(w["tokens"], pre + "tokens", src, 1) if "tokens" in w else None
         return WorkloadSpec(name=name, gemms=tuple(gemms), tokens=tokens)
-    raise ConfigError(f"workloads[{i}]", "needs either model (with phase, batch, seq_len or "
-                      "context) or gemms (a list of MxKxN)", src)
+    if "topology" in w:
+        _unknown(w, _TOPOLOGY_WL_KEYS, pre, src)
+        return topology_workload(_str(w["topology"], pre + "topology", src), src,
+                                 name=_str(w["name"], pre + "name", src) if "name" in w else None,
+                                 tokens=_int(w["tokens"], pre + "tokens", src, 1) if "tokens" in w else None)
+    raise ConfigError(f"workloads[{i}]", "needs model (with phase, batch, seq_len or context), gemms "
+                      "(a list of MxKxN) or topology (a SCALE-Sim topology CSV)", src)
+
+
+def topology_workload(path: str, src: str | None = None, name: str | None = None,
+                      tokens: int | None = None) -> WorkloadSpec:
+    """A workload entry of a SCALE-Sim topology file (GEMM or convolution format, see
+    :mod:`hwsim.workloads.topology`); a relative path is taken from the spec's folder."""
+    from pathlib import Path
+
+    from hwsim.workloads.topology import load_topology, topology_name
+
+    p = Path(path)
+    if not p.is_absolute() and src is not None:
+        p = Path(src).parent / p
+    _, ops = load_topology(p)
+    gemms = tuple({"m": o.m, "k": o.k, "n": o.n, "count": o.count, "name": o.name} for o in ops)
+    return WorkloadSpec(name=name or topology_name(p), gemms=gemms, tokens=tokens)
 
 
 def parse_spec(data: dict, source: str | None = None, text: str = "") -> SweepSpec:

@@ -63,10 +63,24 @@ CREATE TABLE IF NOT EXISTS records (
     data TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS records_design ON records (design_id);
 CREATE TABLE IF NOT EXISTS blobs (hash TEXT PRIMARY KEY, data TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS layers (
+    point_key TEXT NOT NULL,
+    idx INTEGER NOT NULL,
+    name TEXT, m INTEGER, k INTEGER, n INTEGER, count INTEGER,
+    cycles INTEGER, compute_cycles INTEGER, stall_cycles INTEGER, macs INTEGER,
+    utilization REAL, dram_bytes INTEGER, energy_pj REAL,
+    energy_pj_by_part TEXT, mapping TEXT,
+    PRIMARY KEY (point_key, idx));
 """
 
+#: Columns of the ``layers`` table (a record's per-op results, one row per op), after
+#: ``point_key`` and ``idx``; the two dict fields are JSON text.
+LAYER_COLUMNS = ("name", "m", "k", "n", "count", "cycles", "compute_cycles", "stall_cycles", "macs",
+                 "utilization", "dram_bytes", "energy_pj", "energy_pj_by_part", "mapping")
+_LAYER_JSON = ("energy_pj_by_part", "mapping")
 
-_TABLES = ("meta", "runs", "records", "blobs")
+
+_TABLES = ("meta", "runs", "records", "blobs")  # "layers" is created by writers (older stores lack it)
 
 
 def _check_version_value(path, v) -> None:
@@ -304,6 +318,12 @@ class Store:
                 " code_version, run_id, committed_at, data) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                 [(r[0], r[1], r[2], r[3], r[4], run_id, now, r[5]) for r in rows])
             n = self._conn.total_changes - before
+            layer_rows = [lr for r in rows for lr in r[7]]
+            if layer_rows:
+                cols = ", ".join(("point_key", "idx") + LAYER_COLUMNS)
+                self._conn.executemany(
+                    f"INSERT OR IGNORE INTO layers ({cols}) VALUES ({', '.join('?' * (2 + len(LAYER_COLUMNS)))})",
+                    layer_rows)
             self._conn.execute("UPDATE runs SET evaluated = evaluated + ? WHERE run_id=?", (n, run_id))
         return n
 
@@ -328,9 +348,45 @@ class Store:
                 out[k] = _loads(self.path, f"record {shorten(k, 30)}", data)
         if out:
             blobs = self._blobs()
+            layers = self._layers(list(out))
             for k, d in out.items():
                 _expand(d, blobs, self.path, k)
+                d["layers"] = layers.get(k, [])
         return out
+
+    def _layers(self, keys=None) -> dict:
+        """``point_key -> [layer dict, ...]`` (in op order) for ``keys`` (all when ``None``)."""
+        cols = ("point_key", "idx") + LAYER_COLUMNS
+        q = f"SELECT {', '.join(cols)} FROM layers"
+        out: dict[str, list] = {}
+        try:
+            if keys is None:
+                rows = list(self._conn.execute(q + " ORDER BY point_key, idx"))
+            else:
+                rows = []
+                for i in range(0, len(keys), 500):
+                    part = keys[i:i + 500]
+                    rows += self._conn.execute(
+                        q + f" WHERE point_key IN ({','.join('?' * len(part))}) ORDER BY point_key, idx", part)
+        except sqlite3.OperationalError:  # a store written before per-op results
+            return out
+        for row in rows:
+            d = dict(zip(cols, row))
+            key = d.pop("point_key")
+            d.pop("idx")
+            for f in _LAYER_JSON:
+                d[f] = _loads(self.path, f"layer of record {shorten(key, 30)}", d[f]) if d[f] else {}
+            out.setdefault(key, []).append(d)
+        return out
+
+    def layers(self) -> list[dict]:
+        """Every stored per-op row, as tidy dicts with ``point_key`` and ``idx``."""
+        cols = ("point_key", "idx") + LAYER_COLUMNS
+        try:
+            return [dict(zip(cols, r)) for r in self._conn.execute(
+                f"SELECT {', '.join(cols)} FROM layers ORDER BY rowid")]
+        except sqlite3.OperationalError:
+            return []
 
     def snapshot(self) -> tuple[dict, list[dict], list[dict]]:
         """``(meta, runs, records)`` read in one transaction (a consistent snapshot)."""
@@ -341,6 +397,7 @@ class Store:
                 meta = self.meta()
                 runs = self.runs()
                 blobs = self._blobs()
+                layers = self._layers()
                 recs = []
                 for key, run_id, committed_at, data in c.execute(
                         "SELECT point_key, run_id, committed_at, data FROM records ORDER BY rowid"):
@@ -349,6 +406,7 @@ class Store:
                         raise HwsimError(f"{self.path}: corrupt store: record {shorten(key, 30)} "
                                          "is not a JSON object")
                     d = _expand(d, blobs, self.path, key)
+                    d["layers"] = layers.get(key, [])
                     d["run_id"] = run_id
                     d["committed_at"] = committed_at
                     recs.append(d)
@@ -391,9 +449,18 @@ def encode(record_dict: dict) -> tuple:
     """A record (as a dict) encoded for :meth:`Store.put_rows`.
 
     Returns ``(point_key, design_id, workload, schema_version, code_version, json_text,
-    blobs)`` where ``blobs`` lists the ``(hash, json_text)`` of the fields stored once.
+    blobs, layer_rows)`` where ``blobs`` lists the ``(hash, json_text)`` of the fields
+    stored once and ``layer_rows`` the rows of the ``layers`` table (the record's per-op
+    results, kept out of its JSON).
     """
     d = dict(record_dict)
+    layer_rows = []
+    for i, layer in enumerate(d.pop("layers", None) or []):
+        row = [d["point_key"], i]
+        for c in LAYER_COLUMNS:
+            v = layer.get(c)
+            row.append(json.dumps(v or {}, sort_keys=True, allow_nan=False) if c in _LAYER_JSON else v)
+        layer_rows.append(tuple(row))
     blobs = []
     for f in _BLOB_FIELDS:
         v = d.get(f)
@@ -403,4 +470,4 @@ def encode(record_dict: dict) -> tuple:
             blobs.append((h, text))
             d[f] = {"blob": h}
     return (d["point_key"], d["design_id"], d["workload"], int(d["schema_version"]),
-            d["code_version"], json.dumps(d, sort_keys=True, allow_nan=False), blobs)
+            d["code_version"], json.dumps(d, sort_keys=True, allow_nan=False), blobs, layer_rows)

@@ -1,7 +1,8 @@
 """LUT tensor core versus the MAC tensor core with dequantisation.
 
 For each weight precision and workload, both cores of the same tile shape are evaluated
-with the closed-form model (:mod:`hwsim.families.lut.model`); energy comes from the action
+as a sweep evaluates them (:func:`hwsim.evaluate.evaluate`: one record per core, read by
+:func:`core_row`), with the closed-form model (:mod:`hwsim.families.lut.model`); energy comes from the action
 counts priced against the tile's components (:func:`cost_design`, :mod:`hwsim.cost.components`), area from
 Yosys synthesis of the two Amaranth tiles (:mod:`hwsim.families.lut.hdl`) on the project's cell
 library. Compute density and energy efficiency count one MAC as two operations.
@@ -104,50 +105,36 @@ def _sram(cfg: LutConfig, core: str) -> dict:
             "out": SramSpec(cfg.out_sram_kb * 1024, w["out"])}
 
 
-def evaluate_core(cfg: LutConfig, ops, core: str, tech, area_um2: float, calibration=None) -> dict:
-    """Cycles, energy and the derived metrics of one core on a list of :class:`GemmOp`.
-
-    ``calibration`` (``{component: Figure}``, e.g. from
-    :func:`hwsim.families.lut.activity.lut_calibration`) scales the table's dynamic energy of
-    those components; ``None`` prices from the table alone. The table-only figures of the
-    same run are returned beside them (``*_table`` keys)."""
-    from hwsim.cost.components import price
-
-    cycles = compute = macs = 0
-    actions: dict[str, float] = {}
-    for op in ops:
-        perf = model.estimate(replace(cfg, core=core), op)
-        cycles += perf.cycles
-        compute += perf.compute_cycles
-        macs += perf.macs
-        for key, v in model.priced_actions(cfg, perf).items():
-            actions[key] = actions.get(key, 0) + v
-    design = cost_design(replace(cfg, core=core))
-    e, _ = price(design.components, design.counts(actions), tech, cycles=cycles, freq_mhz=cfg.freq_mhz,
-                 calibration=calibration)
-    parts = e.by_part
+def core_row(rec, table=None) -> dict:
+    """The comparison's figures of one core, read from its :class:`~hwsim.evaluate.Record`
+    (``table``: the record of the same point priced from the table alone, for the
+    ``*_table`` keys). *Core* energy is every part but the SRAM buffers and DRAM;
+    throughput counts compute cycles over the tile's synthesised area (the DRAM-bound
+    ``cycles`` of the whole run are kept beside it)."""
 
     def core_of(by_part):
         return sum(v for k, v in by_part.items() if not (k.startswith("sram") or k.split(":")[0] == "dram"))
 
-    core_pj = core_of(parts)
-    table_core_pj = core_of(replace(e, calibration={}).by_part)
-    # throughput of the core itself (compute cycles: the area is the tile's only);
-    # ``cycles`` keeps the DRAM-bound time of the whole run
-    runtime_s = compute / (cfg.freq_mhz * 1e6)
+    macs, compute = rec.macs, rec.compute_cycles
+    core_pj = core_of(rec.energy_pj_by_part)
+    area = rec.area_um2_by_part["pe_array"]
+    runtime_s = compute / (rec.freq_mhz * 1e6)
     ops2 = 2.0 * macs
-    return {
-        "core": core, "cycles": int(cycles), "compute_cycles": int(compute), "macs": int(macs),
-        "area_um2": float(area_um2),
-        "core_energy_pj": core_pj, "energy_pj": e.total_pj, "energy_pj_by_part": parts,
+    row = {
+        "core": rec.design["core"], "cycles": int(rec.cycles), "compute_cycles": int(compute), "macs": int(macs),
+        "area_um2": float(area), "area_source": rec.cost_provenance.get("area_sources", {}).get("pe_array"),
+        "core_energy_pj": core_pj, "energy_pj": rec.energy_pj, "energy_pj_by_part": dict(rec.energy_pj_by_part),
         "core_pj_per_mac": core_pj / macs,
         "tops": ops2 / runtime_s / 1e12,
-        "tops_per_mm2": ops2 / runtime_s / 1e12 / (area_um2 * 1e-6),
+        "tops_per_mm2": ops2 / runtime_s / 1e12 / (area * 1e-6),
         "core_tops_per_w": ops2 / (core_pj * 1e-12) / 1e12,
-        "tops_per_w": ops2 / (e.total_pj * 1e-12) / 1e12,
-        "core_pj_per_mac_table": table_core_pj / macs,
-        "core_tops_per_w_table": ops2 / (table_core_pj * 1e-12) / 1e12,
+        "tops_per_w": ops2 / (rec.energy_pj * 1e-12) / 1e12,
+        "point_key": rec.point_key,
     }
+    if table is not None:
+        t = core_of(table.energy_pj_by_part)
+        row.update(core_pj_per_mac_table=t / macs, core_tops_per_w_table=ops2 / (t * 1e-12) / 1e12)
+    return row
 
 
 def cost_design(cfg: LutConfig, dram: str = "lpddr4"):
@@ -237,32 +224,34 @@ def default_workloads() -> dict:
 
 
 def compare(base: LutConfig | None = None, w_bits=(1, 2, 4), workloads: dict | None = None,
-            node_nm: int = 45, liberty=None) -> list[dict]:
+            node_nm: int = 45) -> list[dict]:
     """Tidy rows: one per (workload, weight bits, core), plus the LUT/MAC ratios.
 
-    Energies are activity-calibrated (:func:`hwsim.families.lut.activity.lut_calibration`:
-    the pinned gate-level runs of both tiles at each precision); the table-only figures
-    are kept beside them (``*_table`` keys). BitNet b1.58 is ternary, so it is evaluated
-    at 2-bit weights only.
+    Every figure is read from the :class:`~hwsim.evaluate.Record` a sweep stores for the
+    same design and workload (:func:`core_row`): energies activity-calibrated (the pinned
+    gate-level runs of both tiles at each precision), with the table-only record of the
+    same point beside them (``*_table`` keys). BitNet b1.58 is ternary, so it is
+    evaluated at 2-bit weights only.
     """
-    from hwsim.families.lut.activity import lut_calibration
-    from hwsim.cost.tech import load_tech
+    from hwsim.evaluate import Point, Pricing, Workload, evaluate
 
     base = base or LutConfig(tile_m=2, tile_n=64, tile_k=4)
-    tech = load_tech(node_nm)
     workloads = default_workloads() if workloads is None else workloads
-    areas = {core: tile_area(base, core, liberty) for core in CORES}
     rows = []
     for wl, ops in workloads.items():
+        work = Workload.from_gemms(wl, ops)
         for b in w_bits:
             if wl.startswith("bitnet") and b != 2:
                 continue
             cfg = replace(base, w_bits=b, weight_mode=MODE_FOR_BITS[b])
-            res = {core: evaluate_core(cfg, ops, core, tech, areas[core].value, lut_calibration(cfg, core))
-                   for core in CORES}
+            res = {}
+            for core in CORES:
+                design = replace(cfg, core=core).to_dict()
+                rec = evaluate(Point("lut", design, work, pricing=Pricing(node_nm)))
+                table = evaluate(Point("lut", design, work, pricing=Pricing(node_nm, calibrated=False)))
+                res[core] = core_row(rec, table)
             for core, r in res.items():
-                rows.append({"workload": wl, "w_bits": b, "a_format": cfg.act_format, **r,
-                             "area_source": areas[core].source})
+                rows.append({"workload": wl, "w_bits": b, "a_format": cfg.act_format, **r})
             lut, mac = res["lut"], res["mac"]
             rows.append({
                 "workload": wl, "w_bits": b, "a_format": cfg.act_format, "core": "lut/mac",
@@ -339,5 +328,5 @@ GAP_NOTES = """\
 """
 
 
-__all__ = ["PAPER_CLAIMS", "compare", "cost_design", "cost_inputs", "default_workloads", "evaluate_core", "markdown", "pe_array_area",
+__all__ = ["PAPER_CLAIMS", "compare", "core_row", "cost_design", "cost_inputs", "default_workloads", "markdown", "pe_array_area",
            "tile_area", "tile_fpga"]

@@ -11,6 +11,8 @@ cycles.
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import json
 import logging
 import tempfile
@@ -43,9 +45,11 @@ def component(cfg: LutConfig, kind: str):
     return LutTile(cfg) if kind == "lut" else MacTile(cfg)
 
 
+@lru_cache(maxsize=64)
 def verilog_text(cfg: LutConfig, kind: str) -> str:
     """Verilog of one tile. ``w_bits`` and ``weight_mode`` are run-time inputs, so every
-    configuration that differs only in them gives the same text (and Verilator build)."""
+    configuration that differs only in them gives the same text (and Verilator build).
+    Memoised per process (a sweep prices many points of one tile)."""
     from amaranth.back import verilog
 
     return verilog.convert(component(cfg, kind), name=top_name(kind), emit_src=False)

@@ -112,7 +112,7 @@ FAMILY = Family(
     stimulus=stimulus,
     peak_macs_per_cycle=lambda c: float(c.rows * c.cols),
     cost=CostHooks(inputs=mixpe_inputs, pe_array_area=pe_array_area),
-    cli=CliHooks(run=cli.add_run_parser, export=cli.add_export_parser, synth=cli.add_synth_parser),
+    cli=CliHooks(describe=cli.describe, description=cli.DESCRIPTION, export=cli.add_export_parser, synth=cli.add_synth_parser),
     top=top,
     op_kinds=(GemmOp,),
     rtl_tile=rtl_tile,

@@ -214,22 +214,24 @@ def estimate(cfg: PimConfig, op, mode: str = "default") -> Perf:
 
     Actions are the commands, ``dram_cmd:<COMMAND>`` summed over channels. DRAM bytes
     are the host traffic: the input vectors written by GWRITE and the partial sums read
-    by READRES (the weights never leave the banks).
+    by READRES (the weights never leave the banks). An op that runs ``count`` times
+    (e.g. once per layer) runs its command schedule that many times, back to back.
     """
     if mode != "default":
         raise ConfigError("mode", f"must be 'default', not {mode!r}")
-    m, k, n = int(op.m), int(op.k), int(op.n)
+    m, k, n, reps = int(op.m), int(op.k), int(op.n), int(getattr(op, "count", 1))
     sched = closed_form(cfg, m, k, n)
-    macs = m * k * n
+    macs = m * k * n * reps
+    cycles = sched.cycles * reps
     lay = WeightLayout(cfg, k, n)
-    counts = sched.counts
+    counts = {c: int(v) * reps for c, v in sched.counts.items()}
     return Perf(
-        cycles=sched.cycles, macs=macs,
-        utilization=exact_utilization(macs, sched.cycles, cfg.peak_macs_per_cycle),
+        cycles=cycles, macs=macs,
+        utilization=exact_utilization(macs, cycles, cfg.peak_macs_per_cycle),
         dram_bytes={"x": counts["GWRITE"] * cfg.chunk_bytes,
                     "partials": counts["READRES"] * cfg.dram.request_size_bytes},
-        actions={ACTION[c]: int(v) for c, v in counts.items()},
-        compute_cycles=sched.cycles, mode="default", folds=m * lay.chunks * lay.tiles(0))
+        actions={ACTION[c]: v for c, v in counts.items()},
+        compute_cycles=cycles, mode="default", folds=m * lay.chunks * lay.tiles(0) * reps)
 
 
 def gemv_figures(cfg: PimConfig, k: int, n: int, energy_pj_per_cmd: dict) -> dict:

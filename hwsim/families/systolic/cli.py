@@ -6,11 +6,11 @@ import argparse
 import sys
 
 from hwsim.families.systolic.config import SystolicConfig
-from hwsim.cli.common import print_json, print_record, record_json, run_record
+from hwsim.cli.common import print_json
+from hwsim.families.contract import RunExtras
 from hwsim.cli.options import add_config_options as add_options
 from hwsim.cli.options import config_from_args as options_config
 from hwsim.errors import ConfigError
-from hwsim.workloads.ops import GemmOp, IntFormat, parse_gemm
 
 def add_config_options(p: argparse.ArgumentParser, memory: bool = True) -> None:
     add_options(p, SystolicConfig, title="array configuration",
@@ -21,98 +21,85 @@ def config_from_args(args) -> SystolicConfig:
     return options_config(SystolicConfig, args)
 
 
-def add_run_parser(sub) -> None:
-    p = sub.add_parser(
-        "systolic",
-        help="systolic array (output/weight/input stationary)",
-        description="Evaluate a GEMM C[M,N] = A[M,K] x B[K,N] on a systolic array with the closed-form "
-        "model. By default cycles are those of hwsim's own RTL (folds back to back, preload overlapped); "
-        "--scalesim-compatible gives SCALE-Sim v3's compute cycles instead.",
-    )
-    p.add_argument("--gemm", required=True, metavar="MxKxN", help="GEMM shape, e.g. 512x4096x4096")
-    add_config_options(p)
-    p.add_argument("--scalesim-compatible", action="store_true",
+DESCRIPTION = ("C[M,N] = A[M,K] x B[K,N] on a systolic array. By default cycles are those of hwsim's own "
+               "RTL (folds back to back, preload overlapped); --scalesim-compatible gives SCALE-Sim v3's "
+               "compute cycles instead.")
+
+
+def describe(cfg: SystolicConfig) -> str:
+    return f"{cfg.rows}x{cfg.cols} {cfg.dataflow.upper()}"
+
+
+def add_run_options(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("systolic timing, replay and synthesis")
+    g.add_argument("--scalesim-compatible", action="store_true",
                    help="use SCALE-Sim v3's (non-overlapping) fold timing instead of the RTL's")
-    p.add_argument("--node-nm", type=int, default=45, help="technology node for area/energy, nm (default 45)")
-    p.add_argument("--dram", default="lpddr4", help="DRAM type priced for off-chip traffic (default lpddr4)")
-    p.add_argument("--dram-timing", default=None, metavar="PRESET",
+    g.add_argument("--dram-timing", default=None, metavar="PRESET",
                    help="also replay the GEMM fold by fold with every transfer served by the DRAM/HBM timing "
                    "model (a preset: hbm2, hbm3, ddr4, lpddr4, lpddr5; one channel), beside the closed form at "
-                   "that memory's peak bandwidth")
-    p.add_argument("--dram-sim", action="store_true",
+                   "that memory's peak bandwidth (--gemm only)")
+    g.add_argument("--dram-sim", action="store_true",
                    help="also replay the GEMM fold by fold in an event-driven (simpy) model of double-buffered "
-                   "DRAM transfers, to see how far the closed form's perfect-overlap cycles are from it")
-    p.add_argument("--synth", action="append", choices=("asic", "ice40", "ecp5"), default=[],
+                   "DRAM transfers, to see how far the closed form's perfect-overlap cycles are from it (--gemm only)")
+    g.add_argument("--synth", action="append", choices=("asic", "ice40", "ecp5"), default=[],
                    help="also synthesise the RTL (repeatable): asic prices the PE array and periphery from a "
                    "synthesis on the project's cell library (instead of the MAC table), ice40/ecp5 give LUTs, FFs, "
                    "DSPs and Fmax")
-    p.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
-    p.set_defaults(func=cmd_run)
 
 
-def cmd_run(args) -> int:
-    m, k, n = parse_gemm(args.gemm)
-    cfg = config_from_args(args)
+def run_extras(args, cfg: SystolicConfig, workload) -> RunExtras:
     dram_timing = None
+    single = len(workload.ops) == 1 and workload.ops[0].count == 1
+    for opt, on in (("--dram-timing", args.dram_timing is not None), ("--dram-sim", args.dram_sim)):
+        if on and not single:
+            raise ConfigError(opt, "replays one GEMM; give the workload with --gemm")
+        if on and args.scalesim_compatible:
+            raise ConfigError(opt, "replays the RTL's fold order; it does not combine with --scalesim-compatible")
     if args.dram_timing is not None:
         from hwsim.memory.config import PRESETS, load_preset
 
         if args.dram_timing not in PRESETS:
             raise ConfigError("--dram-timing", f"must be one of {', '.join(PRESETS)}, not {args.dram_timing!r}")
-        if args.scalesim_compatible:
-            raise ConfigError("--dram-timing", "replays the RTL's fold order; it does not combine with "
-                              "--scalesim-compatible")
         dram_timing = load_preset(args.dram_timing, channels=1)
-    if args.dram_sim and args.scalesim_compatible:
-        raise ConfigError("--dram-sim", "replays the RTL's fold order; it does not combine with "
-                          "--scalesim-compatible")
-    op = GemmOp(m=m, k=k, n=n, a_fmt=IntFormat(cfg.a_bits, cfg.signed), b_fmt=IntFormat(cfg.b_bits, cfg.signed))
     targets = list(dict.fromkeys(args.synth))
-    rec = run_record("systolic", cfg, op, mode="scalesim" if args.scalesim_compatible else "hardware",
-                     node_nm=args.node_nm, dram=args.dram, synthesised_area="asic" in targets)
-    d = record_json(rec)
-    d["gemm"] = {"m": m, "k": k, "n": n}
-    if args.dram_sim:
-        from hwsim.families.systolic.memsim import simulate
 
-        d["dram_sim"] = simulate(cfg, m, k, n).to_dict()
-    if dram_timing is not None:
-        from hwsim.families.systolic.memsim import simulate_dram
+    def report(rec, d) -> list:
+        lines = []
+        if single:
+            op = workload.ops[0]
+            m, k, n = op.m, op.k, op.n
+        if args.dram_sim:
+            from hwsim.families.systolic.memsim import simulate
 
-        d["dram_timing"] = {"preset": args.dram_timing, **simulate_dram(cfg, m, k, n, dram_timing).to_dict()}
-    d["synthesis"] = {}
-    for target in targets:
-        if target == "asic":
-            from hwsim.families.systolic.synth import asic_area
+            r = d["dram_sim"] = simulate(cfg, m, k, n).to_dict()
+            lines.append(f"  DRAM replay     {r['cycles']:>14,d}   (event-driven, {r['buffers']} buffers, "
+                         f"{r['folds']:,} folds; the closed form is {-100 * r['error']:.2f} % lower)")
+        if dram_timing is not None:
+            from hwsim.families.systolic.memsim import simulate_dram
 
-            d["synthesis"]["asic"] = asic_area(cfg).to_dict()
-        else:
-            from hwsim.families.systolic.synth import fpga_resources
+            r = d["dram_timing"] = {"preset": args.dram_timing, **simulate_dram(cfg, m, k, n, dram_timing).to_dict()}
+            lines.append(f"  DRAM timing     {r['cycles']:>14,d}   ({r['preset']} timing model, {r['requests']:,} "
+                         f"requests, row hits {r['row_hit_rate']:.1%}; the closed form at its peak of "
+                         f"{r['peak_bytes_per_cycle']:g} B/cycle gives {r['closed_form_cycles']:,}, "
+                         f"{-100 * r['error']:.2f} % lower{'' if r['converged'] else '; schedule not converged'})")
+        d["synthesis"] = {}
+        for target in targets:
+            if target == "asic":
+                from hwsim.families.systolic.synth import asic_area
 
-            d["synthesis"][target] = fpga_resources(cfg, target).to_dict()
-    if args.json:
-        return print_json(d)
-    w = sys.stdout.write
-    w(f"systolic {cfg.rows}x{cfg.cols} {cfg.dataflow.upper()}  GEMM M={m} K={k} N={n}  "
-      f"({rec.estimator})\n")
-    print_record(rec)
-    if "dram_sim" in d:
-        r = d["dram_sim"]
-        w(f"  DRAM replay     {r['cycles']:>14,d}   (event-driven, {r['buffers']} buffers, {r['folds']:,} folds; "
-          f"the closed form is {-100 * r['error']:.2f} % lower)\n")
-    if "dram_timing" in d:
-        r = d["dram_timing"]
-        w(f"  DRAM timing     {r['cycles']:>14,d}   ({r['preset']} timing model, {r['requests']:,} requests, row hits "
-          f"{r['row_hit_rate']:.1%}; the closed form at its peak of {r['peak_bytes_per_cycle']:g} B/cycle gives "
-          f"{r['closed_form_cycles']:,}, {-100 * r['error']:.2f} % lower"
-          f"{'' if r['converged'] else '; schedule not converged'})\n")
-    for target, r in d["synthesis"].items():
-        if target == "asic":
-            w(f"  synthesis asic    {r['area_um2']:>12,.1f} um^2 logic (PE {r['unit_area_um2']:,.1f} x {r['n_units']})\n")
-        else:
-            w(f"  synthesis {target:<6}  {r['luts']} LUTs, {r['ffs']} FFs, {r['dsps']} DSPs, "
-              f"Fmax {r['fmax_mhz']} MHz\n")
-    return 0
+                r = d["synthesis"]["asic"] = asic_area(cfg).to_dict()
+                lines.append(f"  synthesis asic    {r['area_um2']:>12,.1f} um^2 logic (PE {r['unit_area_um2']:,.1f} "
+                             f"x {r['n_units']})")
+            else:
+                from hwsim.families.systolic.synth import fpga_resources
+
+                r = d["synthesis"][target] = fpga_resources(cfg, target).to_dict()
+                lines.append(f"  synthesis {target:<6}  {r['luts']} LUTs, {r['ffs']} FFs, {r['dsps']} DSPs, "
+                             f"Fmax {r['fmax_mhz']} MHz")
+        return lines
+
+    return RunExtras(mode="scalesim" if args.scalesim_compatible else "hardware",
+                     synthesised_area="asic" in targets, report=report)
 
 
 def add_export_parser(sub) -> None:
