@@ -57,9 +57,11 @@ log = logging.getLogger(__name__)
 #: Version of the :class:`Record` schema; bump when a field changes meaning or name.
 SCHEMA_VERSION = 3  # 2: quant, sqnr_db, rel_fro_error, error_source; 3: layers
 
-#: Fidelities a sweep can evaluate. Only the closed-form model is fast enough to sweep;
-#: the cycle-level and RTL fidelities are checked against it in the family tests.
-FIDELITIES = ("model",)
+#: Fidelities a sweep can evaluate. ``"model"``: the closed-form model. ``"rtl"``: the same
+#: figures, plus sampled tiles of every workload op run through the Verilated RTL, the
+#: golden function and the cycle-level model (:func:`hwsim.fidelity.rtl_check`, recorded
+#: in :attr:`Record.rtl_check`).
+FIDELITIES = ("model", "rtl")
 
 
 # --------------------------------------------------------------------------- workloads
@@ -362,6 +364,9 @@ class Point:
         Recorded as provenance (closed-form models draw no random numbers).
     pricing : Pricing
         Technology node, DRAM type and area source of the cost figures.
+    rtl_sample : hwsim.fidelity.RtlSample or None
+        Tiles per op and seed of the RTL fidelity (default one tile per op, seed 0);
+        ignored (``None``) at the model fidelity.
     """
 
     family: str
@@ -371,6 +376,7 @@ class Point:
     mode: str | None = None
     seed: int = 0
     pricing: Pricing = Pricing()
+    rtl_sample: object = None
 
     def __post_init__(self):
         fam = get_family(self.family)
@@ -378,6 +384,16 @@ class Point:
         if self.mode is None:
             object.__setattr__(self, "mode", fam.modes[0])
         check_choice("mode", self.mode, fam.modes)
+        if self.fidelity == "rtl":
+            from hwsim.fidelity import RtlSample, check_fidelity_family
+
+            check_fidelity_family(fam)
+            if self.rtl_sample is None:
+                object.__setattr__(self, "rtl_sample", RtlSample())
+            elif not isinstance(self.rtl_sample, RtlSample):
+                raise ConfigError("rtl_sample", f"must be an RtlSample, not {self.rtl_sample!r}")
+        else:
+            object.__setattr__(self, "rtl_sample", None)
 
     def config(self):
         return FAMILIES[self.family].make_config(self.design)
@@ -394,15 +410,18 @@ class Point:
     @property
     def key(self) -> str:
         return point_key(self.family, self.design_full, self.workload.key, self.fidelity,
-                         self.mode, code_version(self.family), self.pricing)
+                         self.mode, code_version(self.family), self.pricing, self.rtl_sample)
 
 
-def point_key(family, design_full, workload_key, fidelity, mode, code_ver, pricing: Pricing | None = None) -> str:
+def point_key(family, design_full, workload_key, fidelity, mode, code_ver, pricing: Pricing | None = None,
+              rtl_sample=None) -> str:
     d = {"family": family, "design": design_full, "workload": workload_key,
          "fidelity": fidelity, "mode": mode, "code": code_ver}
     extra = pricing.key_dict() if pricing is not None else {}
     if extra:
         d["pricing"] = extra
+    if rtl_sample is not None:
+        d["rtl_sample"] = rtl_sample.to_dict()
     return _hash(d)
 
 
@@ -470,13 +489,18 @@ class Record:
     error_source: str | None = None
     # per-op results, in workload order (see :data:`LAYER_FIELDS`)
     layers: list = field(default_factory=list)
+    # the RTL fidelity's check of sampled workload tiles ({} at the model fidelity; see
+    # hwsim.fidelity.rtl_check): agreement with golden and the cycle-level model, the
+    # numerical error on those tiles, Verilator build and run time, or the failure
+    rtl_check: dict = field(default_factory=dict)
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
 
     @classmethod
     def from_dict(cls, d: dict) -> "Record":
-        return cls(**{f.name: d.get(f.name) for f in dataclasses.fields(cls)})
+        return cls(**{f.name: d.get(f.name) for f in dataclasses.fields(cls)
+                      if f.name in d or f.default_factory is dataclasses.MISSING})
 
 
 #: Fields of each entry of :attr:`Record.layers` (one per workload op, ``count`` runs
@@ -668,7 +692,7 @@ def _make_record(point: Point, cfg, totals: dict, actions: dict, estimator: str,
     rec = dict(
         schema_version=SCHEMA_VERSION,
         point_key=point_key(point.family, design, wl.key, point.fidelity, point.mode,
-                            code_version(point.family), point.pricing),
+                            code_version(point.family), point.pricing, point.rtl_sample),
         design_id=_hash({"family": point.family, "design": design}),
         family=point.family, fidelity=point.fidelity, mode=point.mode, estimator=estimator,
         code_version=code_version(point.family), seed=int(point.seed), design=design,
@@ -710,6 +734,10 @@ def _make_record(point: Point, cfg, totals: dict, actions: dict, estimator: str,
         err = recipe_error(wl.quant, int(point.seed))
         rec.update(quant=wl.quant, sqnr_db=float(err["sqnr_db"]), rel_fro_error=float(err["rel_fro"]),
                    error_source=err["error_source"])
+    if point.fidelity == "rtl":
+        from hwsim.fidelity import rtl_check
+
+        rec["rtl_check"] = rtl_check(point, cfg)
     return Record(**rec)
 
 

@@ -42,6 +42,7 @@ def register(sub) -> None:
 
 def add_family_parser(sub, family):
     """The ``hwsim run`` parser of one family (see the module docstring)."""
+    from hwsim.cli.common import add_fidelity_options
     from hwsim.cli.options import add_config_options
 
     hooks = family.cli
@@ -69,6 +70,7 @@ def add_family_parser(sub, family):
                         help="DRAM type priced for off-chip traffic (default: the design's)")
     if hooks.run_options is not None:
         hooks.run_options(p)
+    add_fidelity_options(p)
     p.add_argument("--json", action="store_true", help="print one JSON object instead of tables")
     p.set_defaults(func=partial(cmd_run, family))
     return p
@@ -116,7 +118,7 @@ def workload_from_args(args):
 
 
 def cmd_run(family, args) -> int:
-    from hwsim.cli.common import print_json, print_layers, print_record, record_json, run_record
+    from hwsim.cli.common import fidelity_kwargs, print_json, print_layers, print_record, record_json, run_record
     from hwsim.cli.options import config_from_args
 
     # everything the user typed is checked before any model runs
@@ -127,7 +129,7 @@ def cmd_run(family, args) -> int:
     extras = family.cli.run_extras(args, cfg, workload) if family.cli.run_extras else RunExtras()
     rec = run_record(family.name, cfg, workload, mode=extras.mode, node_nm=args.node_nm,
                      dram=getattr(args, "pricing_dram", None),
-                     synthesised_area=extras.synthesised_area)
+                     synthesised_area=extras.synthesised_area, **fidelity_kwargs(args))
     d = record_json(rec)
     if args.wl_gemm is not None:
         op = workload.ops[0]

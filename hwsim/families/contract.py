@@ -25,6 +25,12 @@ implementations
 stimulus
     ``stimulus(cfg, shape, rng) -> Job``: one job of the family's operation (operands in
     the formats the design takes) from an explicit ``numpy.random.Generator``.
+rtl_tile
+    ``rtl_tile(cfg, op, source) -> RtlTile``: how one tile of a workload operation becomes
+    a job of the family's RTL: the family picks the tile's rows and columns (its array's
+    size), asks ``source`` (a :class:`TileSource`) for the real or synthetic float
+    operands over the op's full K, and quantises them to the design's formats. Without
+    one, :func:`default_rtl_tile` runs the family's seeded ``stimulus`` at that shape.
 op kinds
     The workload operation classes the family's model accepts (a GEMM; a GEMV against a
     KV cache; ...), so an op the family cannot run is refused before any work starts.
@@ -115,6 +121,95 @@ class Result:
     outputs: np.ndarray
     cycles: int | None = None
     stall_cycles: int = 0
+
+
+@dataclass(frozen=True, eq=False)
+class TileOperands:
+    """Float operands of one tile of a workload operation, over the op's full K.
+
+    Attributes
+    ----------
+    x : ndarray (m, K) of float32
+        Rows of the A operand (activations, queries, attention probabilities).
+    w : ndarray (K, n) of float32
+        Columns of the B operand (weights, keys, values).
+    rows, cols : tuple of int
+        Where the tile lies in the op's output (first index, one past the last).
+    source : str
+        Where the values came from (a real model's captured tensors, or the seeded
+        synthetic generator and its statistics).
+    recipe : object or None
+        The workload's :class:`~hwsim.workloads.recipes.QuantRecipe` (its weight group size
+        tells a family with group-wise scales what groups to use).
+    """
+
+    x: np.ndarray
+    w: np.ndarray
+    rows: tuple
+    cols: tuple
+    source: str
+    recipe: Any = None
+
+    @property
+    def shape(self) -> tuple:
+        return (int(self.x.shape[0]), int(self.x.shape[1]), int(self.w.shape[1]))
+
+
+class TileSource:
+    """What a family's ``rtl_tile`` hook draws one tile from (built by the shared RTL
+    fidelity, :mod:`hwsim.fidelity`).
+
+    Parameters
+    ----------
+    draw : callable
+        ``(m, n) -> TileOperands``: ``m`` rows and ``n`` columns of the op (each clipped
+        to the op's size), over its whole K.
+    rng : numpy.random.Generator
+        Seeded generator of this tile, for a hook that draws anything itself.
+    """
+
+    def __init__(self, draw: Callable[[int, int], "TileOperands"], rng: np.random.Generator):
+        self._draw = draw
+        self.rng = rng
+
+    def operands(self, m: int, n: int) -> TileOperands:
+        return self._draw(int(m), int(n))
+
+
+@dataclass(frozen=True, eq=False)
+class RtlTile:
+    """One workload tile as a job of the family's implementations.
+
+    Attributes
+    ----------
+    job : Job
+        The operands in the design's formats (what ``run(cfg, [job])`` takes).
+    shape : (m, K, n)
+        The tile's GEMM shape.
+    operands : TileOperands or None
+        The float operands the job was quantised from (``None`` for seeded stimulus).
+    to_float : callable or None
+        ``outputs -> float ndarray (m, n)``: the real values an implementation's outputs
+        stand for (scales and zero points applied), compared with the float product of
+        ``operands`` to measure the numerical error of the hardware path.
+    quantisation : str
+        How the floats became the job (formats, scale granularity), for the record.
+    """
+
+    job: Job
+    shape: tuple
+    operands: TileOperands | None = None
+    to_float: Callable[[np.ndarray], np.ndarray] | None = None
+    quantisation: str = ""
+
+
+def default_rtl_tile(family: "Family", cfg, op, source: TileSource) -> RtlTile:
+    """A tile of at most 4 x 4 outputs over the op's full K, from the family's seeded
+    ``stimulus`` (no real operands, no numerical error): the fallback of families that
+    do not map workload tensors to their formats."""
+    shape = (min(op.m, 4), op.k, min(op.n, 4))
+    return RtlTile(job=family.stimulus(cfg, shape, source.rng), shape=shape,
+                   quantisation="the family's seeded stimulus (no real-operand mapping)")
 
 
 #: One job: the named operands of one operation (e.g. ``{"a": A, "b": B}``), plus optional
@@ -354,6 +449,9 @@ class Family:
         A system's scheduler: ``(cfg, workload, mode) -> Perf | None``, the whole
         workload with its ops overlapped as the system runs them; ``None`` (or a ``None``
         result for a workload it does not schedule) sums the per-op ``estimate``.
+    rtl_tile : callable or None
+        ``(cfg, op, TileSource) -> RtlTile``: a workload tile as an RTL job (see
+        :class:`RtlTile`); ``None`` uses :func:`default_rtl_tile`.
     """
 
     name: str
@@ -376,6 +474,7 @@ class Family:
     examples: tuple = ()
     rtl: RtlHooks | None = None
     estimate_workload: Callable[..., Any] | None = None
+    rtl_tile: Callable[..., RtlTile] | None = None
 
     def __post_init__(self):
         unknown = set(self.implementations) - set(IMPLEMENTATIONS)
@@ -409,6 +508,12 @@ class Family:
             return check_config(cfg, self)
         except ConfigError as e:
             raise ConfigError(e.key, e.reason, source) from None
+
+    def tile_job(self, cfg, op, source: TileSource) -> RtlTile:
+        """One tile of ``op`` as a job of this family (its ``rtl_tile`` hook, or the default)."""
+        if self.rtl_tile is not None:
+            return self.rtl_tile(cfg, op, source)
+        return default_rtl_tile(self, cfg, op, source)
 
     def freq_mhz(self, cfg) -> float:
         return float(cfg.freq_mhz)

@@ -18,7 +18,7 @@ from hwsim.sweep.store import Store
 log = logging.getLogger(__name__)
 
 #: Record fields holding mappings (kept as dicts in memory, JSON text on export).
-DICT_FIELDS = ("actions", "energy_pj_by_part", "area_um2_by_part", "cost_provenance")
+DICT_FIELDS = ("actions", "energy_pj_by_part", "area_um2_by_part", "cost_provenance", "rtl_check")
 DESIGN_PREFIX = "design."
 
 

@@ -147,6 +147,15 @@ def build_items(data, objectives: dict | None, constraints: dict | None, top: in
     df["design_name"] = [_design_name(r, swept) for _, r in df.iterrows()]
     items: list[Item] = []
 
+    # ---- fidelity: model vs RTL per design (records of the RTL fidelity only)
+    from hwsim.report.fidelity import fidelity_items
+
+    fid_items, banners = fidelity_items(df, Item, _prov)
+    items += fid_items
+    if banners:
+        notes.insert(0, f"WARNING: the RTL disagrees with the model or failed for {len(banners)} "
+                     "record(s); see the fidelity section.")
+
     # ---- Pareto: throughput vs area
     ax_area = "area_mm2" if has_area else "peak_macs_per_cycle"
     obj_a = {"tops": "max", ("area_um2" if has_area else "peak_macs_per_cycle"): "min"}
@@ -303,7 +312,8 @@ def _md_table(rows) -> str:
 _CSS = """body{font-family:system-ui,sans-serif;max-width:1200px;margin:2em auto;padding:0 1em;color:#222}
 table{border-collapse:collapse;margin:.5em 0;font-size:.85em}td,th{border:1px solid #ccc;padding:.25em .5em;text-align:right}
 td:first-child,th:first-child{text-align:left}img{max-width:100%}details{font-size:.8em;color:#555;margin-bottom:1.5em}
-.note{background:#fff6db;padding:.4em .8em;border-left:4px solid #e0b000}code{background:#f3f3f3}"""
+.note{background:#fff6db;padding:.4em .8em;border-left:4px solid #e0b000}code{background:#f3f3f3}
+.warn{background:#fde2e1;padding:.4em .8em;border-left:4px solid #c0392b;font-weight:600}"""
 
 
 def write_report(store_path, out_dir, objectives: dict | None = None, constraints: dict | None = None,
@@ -353,7 +363,8 @@ def write_report(store_path, out_dir, objectives: dict | None = None, constraint
         h.append(f"<p>{html.escape(desc)}</p>")
     h.append(_html_table(overview))
     for n in notes:
-        h.append(f"<p class='note'>{html.escape(n)}</p>")
+        cls = "warn" if n.startswith("WARNING") else "note"
+        h.append(f"<p class='{cls}'>{html.escape(n)}</p>")
     md = [f"# {title}", "", desc, "", _md_table(overview), ""]
     md += [f"> {n}" + "\n" for n in notes]
     toc = "".join(f"<li><a href='#{it.id}'>{html.escape(it.title)}</a></li>" for it in items)
@@ -361,6 +372,9 @@ def write_report(store_path, out_dir, objectives: dict | None = None, constraint
     for it in items:
         h.append(f"<h2 id='{it.id}'>{html.escape(it.title)}</h2><p>{html.escape(it.caption)}</p>")
         md += [f"## {it.title}", "", it.caption, ""]
+        for n in it.notes:
+            h.append(f"<p class='warn'>{html.escape(n)}</p>")
+            md += [f"> **WARNING** {n}", ""]
         if it.png is not None:
             (out / "figures" / f"{it.id}.png").write_bytes(it.png)
             b64 = base64.b64encode(it.png).decode()

@@ -27,11 +27,48 @@ import json
 import logging
 import os
 import shutil
+import threading
+import time
 from pathlib import Path
 
 from hwsim.cache import cache_root, locked
 
 log = logging.getLogger(__name__)
+
+_local = threading.local()
+
+
+def activity() -> list[dict]:
+    """What :func:`build` and :func:`run` did in this thread, in order: one dict per call
+    (``{"kind": "build"|"run", "name", "seconds", "cached"}``). Callers that report build
+    and simulation time (the RTL fidelity of sweeps) read the entries their calls added;
+    per thread, so points evaluated in parallel threads (a Dask worker) do not mix."""
+    if not hasattr(_local, "log"):
+        _local.log = []
+    return _local.log
+
+
+class SimulationError(AssertionError):
+    """A Verilator build or a cocotb run failed; ``log_path`` is the log to read.
+
+    An :class:`AssertionError` (what a failing bench has always raised here), carrying the
+    path of a log that outlives the temporary work folder.
+    """
+
+    def __init__(self, message: str, log_path: Path | None):
+        super().__init__(message)
+        self.log_path = log_path
+
+
+def _keep_log(src: Path | None, name: str) -> Path | None:
+    """Copy a failed run's log under the cache (work folders are often temporary)."""
+    if src is None or not Path(src).exists():
+        return None
+    dest = cache_root() / "logs" / f"{name}-{os.getpid()}-{time.strftime('%Y%m%dT%H%M%S')}.log"
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(src, dest)
+    return dest
+
 
 VERILATOR_FLAGS = ("-Wno-fatal", "-Wno-WIDTHEXPAND", "-Wno-WIDTHTRUNC", "-Wno-UNUSEDSIGNAL")
 
@@ -108,9 +145,12 @@ def build(verilog: str, top: str, name: str, extra_args: tuple[str, ...] = (), w
     ).hexdigest()[:16]
     bdir = cache_root() / "verilator" / f"{name}-{h}"
     done = bdir / ".hwsim_built"
+    t0 = time.perf_counter()
     with locked(cache_root() / "verilator" / f".{name}-{h}.lock"):
         if done.exists():
             log.debug("reusing Verilator build %s", bdir)
+            activity().append({"kind": "build", "name": bdir.name, "seconds": time.perf_counter() - t0,
+                             "cached": True})
             return bdir
         if bdir.exists():
             shutil.rmtree(bdir)  # a half-finished build: make does not track flags
@@ -119,15 +159,21 @@ def build(verilog: str, top: str, name: str, extra_args: tuple[str, ...] = (), w
         src.write_text(verilog)
         runner = _runner_class()()
         log.info("building %s with Verilator in %s", name, bdir)
-        runner.build(
-            sources=[src],
-            hdl_toplevel=top,
-            build_dir=bdir,
-            build_args=list(args),
-            waves=waves,
-            log_file=bdir / "build.log",
-        )
+        try:
+            runner.build(
+                sources=[src],
+                hdl_toplevel=top,
+                build_dir=bdir,
+                build_args=list(args),
+                waves=waves,
+                log_file=bdir / "build.log",
+            )
+        except (Exception, SystemExit) as e:  # the cocotb runner exits on a failed build
+            raise SimulationError(f"Verilator build of {name} failed ({type(e).__name__}: {e}); "
+                                  f"log {bdir / 'build.log'}", bdir / "build.log") from None
         done.write_text("ok\n")
+    activity().append({"kind": "build", "name": bdir.name, "seconds": time.perf_counter() - t0,
+                     "cached": False})
     return bdir
 
 
@@ -154,22 +200,33 @@ def run(build_dir: Path, top: str, test_module: str, job: dict, work_dir: Path,
     runner.build_dir = Path(build_dir)
     log_file = work_dir / "sim.log"
     env = {"HWSIM_JOB": str(job_path), "HWSIM_RESULT": str(res_path)}
-    xml = runner.test(
-        test_module=test_module,
-        hdl_toplevel=top,
-        hdl_toplevel_lang="verilog",
-        build_dir=build_dir,
-        test_dir=work_dir,
-        testcase=testcase,
-        extra_env=env,
-        waves=waves,
-        results_xml=str(work_dir / "results.xml"),
-        log_file=log_file,
-    )
-    ntests, nfail = get_results(xml)
+    t0 = time.perf_counter()
+    try:
+        xml = runner.test(
+            test_module=test_module,
+            hdl_toplevel=top,
+            hdl_toplevel_lang="verilog",
+            build_dir=build_dir,
+            test_dir=work_dir,
+            testcase=testcase,
+            extra_env=env,
+            waves=waves,
+            results_xml=str(work_dir / "results.xml"),
+            log_file=log_file,
+        )
+        ntests, nfail = get_results(xml)
+    except (Exception, SystemExit) as e:  # the runner exits when the simulator cannot start
+        kept = _keep_log(log_file, Path(build_dir).name)
+        raise SimulationError(f"cocotb run of {Path(build_dir).name} failed ({type(e).__name__}: {e}); "
+                              f"log {kept}", kept) from None
+    finally:
+        activity().append({"kind": "run", "name": Path(build_dir).name,
+                         "seconds": time.perf_counter() - t0, "cached": False})
     if ntests == 0 or nfail:
         tail = log_file.read_text()[-4000:] if log_file.exists() else ""
-        raise AssertionError(f"cocotb: {nfail} of {ntests} tests failed in {work_dir}\n{tail}")
+        kept = _keep_log(log_file, Path(build_dir).name)
+        raise SimulationError(f"cocotb: {nfail} of {ntests} tests failed in {work_dir} (log {kept})\n{tail}",
+                              kept)
     if not res_path.exists():
-        raise AssertionError(f"cocotb bench wrote no result to {res_path}")
+        raise SimulationError(f"cocotb bench wrote no result to {res_path}", _keep_log(log_file, Path(build_dir).name))
     return json.loads(res_path.read_text())

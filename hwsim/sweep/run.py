@@ -60,7 +60,11 @@ def _evaluate(points: list[Point], keys: list[str], store: Store, executor, run_
     if not points:
         return 0
     key_of = {id(p): k for p, k in zip(points, keys)}
-    if chunk_size is None:
+    if chunk_size is None and points[0].fidelity == "rtl":
+        # an RTL point takes seconds to minutes: one per task, committed as it finishes,
+        # so a killed sweep loses at most the points in flight
+        chunk_size = 1
+    elif chunk_size is None:
         chunk_size = max(16, min(2048, math.ceil(len(points) / (4 * executor.workers))))
     chunks = _chunks(points, chunk_size)
     done = 0

@@ -14,8 +14,9 @@ Example
     version = 1
     name = "tiny"
     family = "systolic"
-    fidelity = "model"
+    fidelity = "model"         # or "rtl": also run sampled workload tiles on the Verilated RTL
     mode = "hardware"          # the family's timing mode (optional)
+    rtl_sample = {tiles = 1, seed = 0}   # tiles per op and their seed (fidelity "rtl" only)
 
     [fixed]                    # design fields held constant
     a_bits = 8
@@ -71,8 +72,9 @@ MAX_VALUES = 100_000
 #: Largest grid the grid strategy enumerates (larger spaces need random or nsga2).
 MAX_GRID_ENUMERATED = 1_000_000
 
-_TOP_KEYS = ("version", "name", "description", "family", "fidelity", "mode", "fixed", "space",
-             "workloads", "objectives", "constraints", "search")
+_TOP_KEYS = ("version", "name", "description", "family", "fidelity", "rtl_sample", "mode", "fixed",
+             "space", "workloads", "objectives", "constraints", "search")
+_RTL_SAMPLE_KEYS = ("tiles", "seed")
 _SEARCH_KEYS = ("strategy", "budget", "seed", "population")
 _MODEL_WL_KEYS = ("name", "model", "phase", "batch", "seq_len", "context", "quant")
 _GEMM_WL_KEYS = ("name", "gemms", "tokens")
@@ -179,6 +181,7 @@ class SweepSpec:
     seed: int
     population: int
     description: str = ""
+    rtl_sample: object = None
     source: str | None = None
     text_hash: str = ""
     text: str = field(default="", repr=False)
@@ -251,7 +254,8 @@ class SweepSpec:
                                       if shown else e.reason, self.source) from None
                 checked[ck] = True
             for wl in workloads:
-                out.append(Point(self.family, d, wl, self.fidelity, self.mode, self.seed))
+                out.append(Point(self.family, d, wl, self.fidelity, self.mode, self.seed,
+                                 rtl_sample=self.rtl_sample))
         return out
 
 
@@ -418,6 +422,26 @@ def parse_spec(data: dict, source: str | None = None, text: str = "") -> SweepSp
     if fidelity not in FIDELITIES:
         raise ConfigError("fidelity", f"must be one of {', '.join(map(repr, FIDELITIES))}, "
                           f"not {shorten(fidelity)}", src)
+    rtl_sample = None
+    if "rtl_sample" in data:
+        if fidelity != "rtl":
+            raise ConfigError("rtl_sample", "applies to fidelity 'rtl' only", src)
+        rs = _table(data["rtl_sample"], "rtl_sample", src)
+        _unknown(rs, _RTL_SAMPLE_KEYS, "rtl_sample.", src)
+        from hwsim.fidelity import MAX_TILES, RtlSample
+
+        tiles = _int(rs.get("tiles", 1), "rtl_sample.tiles", src, 1)
+        if tiles > MAX_TILES:
+            raise ConfigError("rtl_sample.tiles", f"must be <= {MAX_TILES}, not {tiles}", src)
+        rtl_sample = RtlSample(tiles, _int(rs.get("seed", 0), "rtl_sample.seed", src, 0))
+    if fidelity == "rtl":
+        from hwsim.fidelity import RtlSample, check_fidelity_family
+
+        rtl_sample = rtl_sample or RtlSample()
+        try:
+            check_fidelity_family(fam)
+        except ConfigError as e:
+            raise ConfigError(e.key, e.reason, src) from None
     mode = data.get("mode", fam.modes[0])
     if mode not in fam.modes:
         raise ConfigError("mode", f"must be one of {', '.join(map(repr, fam.modes))} for "
@@ -508,6 +532,7 @@ def parse_spec(data: dict, source: str | None = None, text: str = "") -> SweepSp
                      space=space, workloads=workloads, objectives=objectives,
                      constraints=constraints, strategy=strategy, budget=budget, seed=seed,
                      population=population, description=description, source=src,
+                     rtl_sample=rtl_sample,
                      text_hash=hashlib.sha256(text.encode()).hexdigest()[:16], text=text)
     if spec.grid_size > MAX_GRID:
         raise ConfigError("space", f"describes {spec.grid_size} designs, more than {MAX_GRID}", src)

@@ -275,6 +275,29 @@ def capture_gemms(sentences=SENTENCES) -> list[CapturedGemm]:
     return list(_capture_cached(tuple(sentences)))
 
 
+#: Workload models whose real tensors this module captures, and which captured GEMM of a
+#: layer each workload op name is (:mod:`hwsim.workloads.graph` names the ops).
+REAL_MODELS = {"minilm-l6": {"q_proj": "query", "k_proj": "key", "v_proj": "value",
+                             "o_proj": "attn_out", "ffn_up": "ffn_up", "ffn_down": "ffn_down"}}
+
+
+def captured_op(model: str, op_name: str, layer: int) -> CapturedGemm | None:
+    """The real GEMM behind workload op ``op_name`` of ``model`` in ``layer``, or ``None``
+    when the model has no captured tensors, the op is not a captured linear layer, or the
+    bundled model package is not installed."""
+    names = REAL_MODELS.get(model)
+    if names is None or op_name not in names:
+        return None
+    if importlib.util.find_spec(PACKAGE) is None or importlib.util.find_spec("safetensors") is None:
+        log.info("no real tensors for %s (%s); using synthetic ones", model, INSTALL_HINT)
+        return None
+    want = f"layer{int(layer)}.{names[op_name]}"
+    for g in capture_gemms():
+        if g.name == want:
+            return g
+    return None
+
+
 # --------------------------------------------------------------------------------------
 # SQNR per scheme
 # --------------------------------------------------------------------------------------

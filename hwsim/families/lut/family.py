@@ -16,6 +16,7 @@ from hwsim.families.lut.compare import cost_inputs, pe_array_area
 from hwsim.families.lut.config import LutConfig
 from hwsim.families.lut.golden import golden_lut_gemm, golden_mac_gemm
 from hwsim.families.lut.model import estimate_priced
+from hwsim.families.lut.rtltile import rtl_tile
 from hwsim.workloads.ops import GemmOp
 
 _ENABLES = ("act_en", "wgt_en", "out_en")
@@ -104,6 +105,7 @@ FAMILY = Family(
                  export_options=cli.add_export_options, export_extra=cli.export_extra),
     op_kinds=(GemmOp,),
     studies={"lut_vs_mac": lut_vs_mac_items},
+    rtl_tile=rtl_tile,
     # tile shapes of tests/test_lut_fidelity.py (weight precision is a run-time input of the
     # tiles, so every precision shares one build per core)
     examples=(dict(core="lut", w_bits=2, weight_mode="signed", tile_m=2, tile_n=8, tile_k=4),

@@ -28,6 +28,7 @@ from hwsim.families.mixpe.cost import mixpe_inputs, pe_array_area
 from hwsim.families.mixpe.golden import _dequant_accumulate, _operands, mixpe_gemm
 from hwsim.families.mixpe.iso_area import iso_area_items
 from hwsim.families.mixpe.model import ARRAY_FIELDS, estimate, estimate_arrays
+from hwsim.families.mixpe.rtltile import rtl_tile
 from hwsim.workloads.ops import GemmOp
 
 
@@ -158,6 +159,7 @@ FAMILY = Family(
                  run_time_inputs=_rtl_hook("static_inputs"), synth_asic=cli.synth_asic),
     op_kinds=(GemmOp,),
     studies={"iso_area": iso_area_items},
+    rtl_tile=rtl_tile,
     # two Verilator builds serve all three (3 x 5 PEs; INT acc 20, and FP16): w_bits and
     # the code kind are run-time inputs, and 4 weight columns + the S column = 5
     # signed-code columns; tests/test_mixpe.py uses the same shapes

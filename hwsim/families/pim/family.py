@@ -17,6 +17,7 @@ from hwsim.families.pim.config import PimConfig
 from hwsim.families.pim.cost import cost_inputs
 from hwsim.families.pim.golden import golden_gemv
 from hwsim.families.pim.model import estimate, simulate
+from hwsim.families.pim.rtltile import rtl_tile
 from hwsim.workloads.ops import GemmOp
 
 
@@ -92,6 +93,7 @@ FAMILY = Family(
                  doc=_rtl_hook("port_doc"), vectors=_rtl_hook("test_vectors"), tb_shapes=((2, 40, 5),),
                  name=_rtl_hook("export_base")),
     op_kinds=(GemmOp,),
+    rtl_tile=rtl_tile,
     # small page and buffer so the contract shapes span several chunks, COMPs and tiles
     examples=(dict(operand_format="fp16", channels=2, banks_per_group=1, page_bytes=64, mac_lanes=4),
               dict(operand_format="int8", channels=1, bankgroups=2, banks_per_group=1, page_bytes=64,

@@ -12,6 +12,7 @@ from hwsim.families.systolic.config import SystolicConfig
 from hwsim.families.systolic.cost import systolic_inputs
 from hwsim.families.systolic.golden import golden_gemm
 from hwsim.families.systolic.model import ARRAY_FIELDS, estimate, estimate_arrays
+from hwsim.families.systolic.rtltile import rtl_tile
 from hwsim.workloads.ops import GemmOp
 
 
@@ -121,6 +122,7 @@ FAMILY = Family(
                  synth_options=cli.add_synth_options, synth_asic=cli.synth_asic),
     op_kinds=(GemmOp,),
     modes=("hardware", "scalesim"),
+    rtl_tile=rtl_tile,
     # the same designs as tests/test_systolic_fidelity.py, so their Verilator builds are shared
     examples=(dict(rows=3, cols=5, dataflow="os", a_bits=5, b_bits=3, acc_bits=20, signed=True),
               dict(rows=2, cols=2, dataflow="ws", a_bits=8, b_bits=8, acc_bits=18, signed=False, acc_depth=3),
