@@ -16,7 +16,7 @@ from hwsim.families.lut import model
 from hwsim.families.lut.config import LutConfig
 from hwsim.families.lut.golden import golden_lut_gemm_scaled, rescale
 from hwsim.errors import ConfigError
-from hwsim.families.lut.rescale import Rescale, RescaleConfig, rescale_config, sum_bits
+from hwsim.families.lut.rescale import RescaleConfig, rescale_config, sum_bits, tile_rescale
 from hwsim.families.lut.rescale_rtl import (
     ScaledJob,
     feed,
@@ -153,7 +153,7 @@ def test_rescale_stage_full_range_partials():
         p[0, 0, 0] = -(1 << (ab - 1))
         s = rng.choice([-(1 << (sb - 1)), (1 << (sb - 1)) - 1, 1 << 14, -3, 0], (groups, 3))
         blocks.append((p, s))
-    dut = Rescale(cfg, rcfg)
+    dut = tile_rescale(cfg, rcfg)
     outs = []
 
     def pack(values, width):
