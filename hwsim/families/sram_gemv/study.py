@@ -52,7 +52,7 @@ def _measured_reuse(batches=(8, 32)) -> str:
     parts = []
     for b in batches:
         try:
-            r = measure(SramGemvConfig(batch=b))
+            r = measure(SramGemvConfig(vectors=b))
         except ConfigError as e:
             log.info("no measured reuse: %s", e)
             return "MiniLM not installed"
@@ -67,7 +67,7 @@ def _area_text() -> str:
     from importlib import resources
 
     d = json.loads(resources.files("hwsim.families.sram_gemv").joinpath("data", "area.json").read_text())
-    parts = [f"batch {x['design'].get('batch')}: periphery {100 * x['logic_over_array']:.0f} % of its array, "
+    parts = [f"batch {x['design'].get('vectors')}: periphery {100 * x['logic_over_array']:.0f} % of its array, "
              f"{100 * x['logic_over_llc_slice']:.1f} % of an LLC slice" for x in d["designs"]]
     return "; ".join(parts) + " (synthesised periphery with flip-flop accumulators, data/area.json)"
 
