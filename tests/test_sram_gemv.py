@@ -66,7 +66,7 @@ def test_dequantisation_is_binary32_in_the_stated_order():
 
 
 def test_plane_costs_count_distinct_nonzero_patterns():
-    cfg = SramGemvConfig(group_size=2, a_bits=2, batch=4)
+    cfg = SramGemvConfig(group_size=2, a_bits=2, vectors=4)
     pats = np.array([[3, 0], [3, 0], [1, 0], [0, 0]])[:, None, :]   # (Bp, g, j)
     cost, upd = model.plane_costs(cfg, pats)
     assert cost.tolist() == [[2, 1]] and upd.tolist() == [[3, 0]]
@@ -75,7 +75,7 @@ def test_plane_costs_count_distinct_nonzero_patterns():
 
 
 @pytest.mark.parametrize("shape", [(1, 1, 1), (7, 33, 9), (20, 100, 130), (64, 256, 40)])
-@pytest.mark.parametrize("kw", [dict(), dict(w_bits=2, group_size=3, batch=5, arrays_per_slice=3, slices=2)])
+@pytest.mark.parametrize("kw", [dict(), dict(w_bits=2, group_size=3, vectors=5, arrays_per_slice=3, slices=2)])
 def test_closed_form_equals_cycle_level_without_reuse(shape, kw):
     cfg = SramGemvConfig(pattern_reuse=False, **kw)
     a, w = _ops(cfg, *shape[:2], shape[2])
@@ -87,7 +87,7 @@ def test_closed_form_equals_cycle_level_without_reuse(shape, kw):
 
 
 def test_closed_form_reuse_is_the_expectation_on_random_bits():
-    cfg = SramGemvConfig(batch=8, a_bits=8)
+    cfg = SramGemvConfig(vectors=8, a_bits=8)
     a, w = _ops(cfg, 64, 1024, 8, seed=3)
     sim = model.simulate(cfg, a, w).cycles
     cf = model.closed_form(cfg, 64, 1024, 8).cycles
@@ -99,7 +99,7 @@ def test_closed_form_reuse_is_the_expectation_on_random_bits():
 def test_memory_bound_decode():
     """A batch-1 GEMV of a 4096 x 4096 W4 matrix: the cycles are the larger of compute
     and DRAM, and DRAM bytes are the weights, the activations and the outputs."""
-    cfg = SramGemvConfig(batch=1)
+    cfg = SramGemvConfig(vectors=1)
     perf = model.estimate(cfg, GemmOp(1, 4096, 4096))
     assert perf.dram_bytes["weights"] == 4096 * 4096 // 2
     dram_cycles = -(-sum(perf.dram_bytes.values()) // cfg.dram_bw_bytes_per_cycle)
@@ -109,9 +109,9 @@ def test_memory_bound_decode():
 
 @pytest.mark.parametrize("kw,key", [
     (dict(w_bits=5), "w_bits"), (dict(group_size=9), "group_size"), (dict(rows=8, group_size=4), "group_size"),
-    (dict(cols=5, w_bits=8), "cols"), (dict(acc_bits=10), "acc_bits"), (dict(batch=0), "batch"),
+    (dict(cols=5, w_bits=8), "cols"), (dict(acc_bits=10), "acc_bits"), (dict(vectors=0), "vectors"),
     (dict(freq_mhz=float("nan")), "freq_mhz"), (dict(pattern_reuse=1), "pattern_reuse"),
-    (dict(dram="ddr9"), "dram"),
+    (dict(dram_efficiency=0.0), "dram_efficiency"),
 ])
 def test_config_errors_name_the_field(kw, key):
     with pytest.raises(ConfigError) as e:
@@ -157,7 +157,7 @@ def test_rtl_export(tmp_path, capsys):
     from hwsim.cli import main
 
     assert main(["rtl", "export", "sram-gemv", "--cols", "12", "--w-bits", "2", "--group-size", "2",
-                 "--batch", "2", "--out", str(tmp_path)]) == 0
+                 "--vectors", "2", "--out", str(tmp_path)]) == 0
     text = (tmp_path / "sram_gemv_unit.v").read_text()
     assert "module sram_gemv_unit" in text and "cmd_ready" in text
 
@@ -191,7 +191,7 @@ def test_rtl_with_pattern_reuse_is_bit_and_cycle_exact(kw):
 def test_rtl_sixteen_entry_tables_w4_a8():
     """A second build: N = 4 (16-entry tables, Gray-code build over 4 bits), W4 codes,
     A8, 5 vectors per pass, two arrays; reuse on and off from the same build."""
-    base = dict(rows=256, cols=24, group_size=4, w_bits=4, a_bits=8, batch=5, acc_bits=24,
+    base = dict(rows=256, cols=24, group_size=4, w_bits=4, a_bits=8, vectors=5, acc_bits=24,
                 arrays_per_slice=2, slices=1, llc_slice_kib=64)
     for reuse in (True, False):
         cfg = SramGemvConfig(**base, pattern_reuse=reuse)
@@ -240,7 +240,7 @@ def test_estimate_arrays_equals_estimate():
     for _ in range(60):
         cfg = SramGemvConfig(cols=int(rng.choice([24, 64, 256])), group_size=int(rng.integers(1, 6)),
                              w_bits=int(rng.choice([2, 3, 4, 8])), a_bits=int(rng.integers(2, 9)),
-                             batch=int(rng.integers(1, 33)), pattern_reuse=bool(rng.integers(2)),
+                             vectors=int(rng.integers(1, 33)), pattern_reuse=bool(rng.integers(2)),
                              arrays_per_slice=int(rng.integers(1, 9)), slices=int(rng.integers(1, 9)),
                              dram_efficiency=float(rng.uniform(0.2, 1)), dram_bw_gb_s=float(rng.uniform(5, 400)))
         cfgs.append(cfg)

@@ -12,8 +12,8 @@ each is a field here and its default is a choice, stated in the field's help:
 * ``group_size = 4`` (16-entry tables);
 * 8 arrays per slice, 8 slices, 2 GHz: a small server part;
 * 204.8 GB/s DRAM (8 channels of DDR4-3200, the memory of Neoverse-N1 servers such as
-  AWS Graviton2, public specification), priced with the table's ``lpddr4`` energy per
-  bit (DDR4 is not in the table).
+  AWS Graviton2, public specification), priced by default with the table's ``lpddr4``
+  energy per bit (DDR4 is not in the table; the pricing option ``--dram`` picks another).
 
 One unit is one array with its periphery (see :mod:`.hdl`): a table occupies ``2**N`` rows
 of ``lanes`` entries side by side (``lanes = cols // entry_bits``, one output column
@@ -30,7 +30,6 @@ from hwsim.families.base import ConfigMixin
 from hwsim.families.contract import param
 
 W_BITS = (2, 3, 4, 8)
-DRAM_KINDS = ("lpddr4", "ddr3", "hbm2", "hbm3", "gddr5")
 
 
 def _check_bool(key, v):
@@ -69,8 +68,8 @@ class SramGemvConfig(ConfigMixin):
     act_signed: bool = param(True, help="activations are two's complement, the top bit plane subtracting "
                              "(the option makes them unsigned)",
                              cli="--unsigned-acts", cli_flag_inverts=True)
-    batch: int = param(8, cli="--unit-batch", help="activation vectors a unit serves together (accumulators per lane); a GEMM's "
-                       "M runs in passes of this many", range=(1, 64))
+    vectors: int = param(8, help="activation vectors (the batch) a unit serves together: accumulators per "
+                         "lane; a GEMM's M runs in passes of this many", range=(1, 64))
     pattern_reuse: bool = param(True, help="pattern-aware lookups: one lookup serves every vector of the batch "
                                 "with the same bit pattern, all-zero patterns are skipped",
                                 cli="--no-pattern-reuse", cli_flag_inverts=True)
@@ -87,8 +86,6 @@ class SramGemvConfig(ConfigMixin):
                                 unit="GB/s", range=(0.1, 10000))
     dram_efficiency: float = param(1.0, help="fraction of the DRAM peak the weight streams achieve",
                                    range=(0.01, 1.0))
-    dram: str = param("lpddr4", help="DRAM energy per bit from the technology table (DDR4 is not in it)",
-                      choices=DRAM_KINDS)
 
     def __post_init__(self):
         check_int("rows", self.rows, 2, 4096)
@@ -97,7 +94,7 @@ class SramGemvConfig(ConfigMixin):
         check_choice("w_bits", self.w_bits, W_BITS)
         check_int("a_bits", self.a_bits, 1, 16)
         _check_bool("act_signed", self.act_signed)
-        check_int("batch", self.batch, 1, 64)
+        check_int("vectors", self.vectors, 1, 64)
         _check_bool("pattern_reuse", self.pattern_reuse)
         check_int("acc_bits", self.acc_bits, 8, 48)
         check_int("arrays_per_slice", self.arrays_per_slice, 1, 256)
@@ -107,7 +104,6 @@ class SramGemvConfig(ConfigMixin):
         check_int("llc_line_bytes", self.llc_line_bytes, 16, 256)
         _check_pos("dram_bw_gb_s", self.dram_bw_gb_s, 10000)
         _check_pos("dram_efficiency", self.dram_efficiency, 1.0)
-        check_choice("dram", self.dram, DRAM_KINDS)
         if self.table_entries > self.rows:
             raise ConfigError("group_size", f"a table of 2**{self.group_size} = {self.table_entries} entries "
                               f"needs that many rows, but the array has rows = {self.rows}")
@@ -147,8 +143,8 @@ class SramGemvConfig(ConfigMixin):
 
     @property
     def peak_macs_per_cycle(self) -> float:
-        """An upper bound every schedule respects: a group of one tile is ``lanes x N x batch``
+        """An upper bound every schedule respects: a group of one tile is ``lanes x N x vectors``
         products at most and costs a unit at least ``2**N`` cycles (operand load and table
         build) plus one lookup cycle per bit plane."""
         per_group_cycles = self.table_entries + self.a_bits
-        return self.units * self.lanes * self.group_size * self.batch / per_group_cycles
+        return self.units * self.lanes * self.group_size * self.vectors / per_group_cycles

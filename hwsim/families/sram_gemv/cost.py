@@ -56,24 +56,24 @@ def control_bits(cfg: SramGemvConfig) -> int:
     """Register bits of the sequencer of :class:`~.hdl.LutGemvCore` (state, build counter,
     running entries, plane, issue mask, item, pipeline stage)."""
     w = lambda n: max(1, (n - 1).bit_length())  # noqa: E731
-    return (2 + cfg.group_size + 1 + cfg.lanes * cfg.entry_bits + 2 * w(cfg.a_bits) + 1 + 2 * cfg.batch
-            + w(cfg.batch) + 2)
+    return (2 + cfg.group_size + 1 + cfg.lanes * cfg.entry_bits + 2 * w(cfg.a_bits) + 1 + 2 * cfg.vectors
+            + w(cfg.vectors) + 2)
 
 
 def operand_bits(cfg: SramGemvConfig) -> int:
-    return cfg.lanes * cfg.group_size * cfg.w_bits + cfg.batch * cfg.group_size * cfg.a_bits
+    return cfg.lanes * cfg.group_size * cfg.w_bits + cfg.vectors * cfg.group_size * cfg.a_bits
 
 
-def cost_design(cfg: SramGemvConfig, dram: str | None = None) -> ComponentDesign:
+def cost_design(cfg: SramGemvConfig, dram: str = "lpddr4") -> ComponentDesign:
     u, f = cfg.units, float(cfg.freq_mhz)
-    acc_reg_bits = cfg.batch * cfg.lanes * cfg.acc_bits
+    acc_reg_bits = cfg.vectors * cfg.lanes * cfg.acc_bits
     rep = lambda c: Replicated(c.name, part=c.part, inner=c, count=u)  # noqa: E731
     ctrl = control_bits(cfg)
     comps = (
         rep(SramBuffer("carray", part="sram:carray", size_bytes=cfg.array_bytes, width_bits=cfg.cols, freq_mhz=f,
                        origin="rows")),
         rep(AdderTree("build_add", part="pe_array", inputs=2, bits=cfg.entry_bits, trees=cfg.lanes)),
-        rep(AdderTree("acc_add", part="pe_array", inputs=2, bits=cfg.acc_bits, trees=cfg.lanes * cfg.batch)),
+        rep(AdderTree("acc_add", part="pe_array", inputs=2, bits=cfg.acc_bits, trees=cfg.lanes * cfg.vectors)),
         rep(Registers("acc_regs", part="pe_array", bits=acc_reg_bits)),
         rep(Registers("operand_regs", part="pe_array", bits=operand_bits(cfg))),
         rep(Sequencer("control", bits=ctrl, source=f"{ctrl} register bits of the unit's sequencer "
@@ -82,7 +82,7 @@ def cost_design(cfg: SramGemvConfig, dram: str | None = None) -> ComponentDesign
                    inner=SramBuffer("llc", part="sram:llc", size_bytes=cfg.llc_slice_kib * 1024,
                                     width_bits=cfg.llc_line_bytes * 8, origin="llc_slice_kib")),
         PeArray("convert", part="convert", n_pes=1, a_bits=24, b_bits=24, acc_bits=32),
-        DramInterface("dram", kind=dram or cfg.dram),
+        DramInterface("dram", kind=dram),
     )
     routes = {
         "operand_load": (Route("operand_regs", "write_bits", operand_bits(cfg), "one GROUP command's operands"),),
@@ -99,8 +99,10 @@ def cost_design(cfg: SramGemvConfig, dram: str | None = None) -> ComponentDesign
     return ComponentDesign(comps, routes)
 
 
-def cost_inputs(cfg: SramGemvConfig, dram: str | None = None) -> CostInputs:
-    return CostInputs(freq_mhz=float(cfg.freq_mhz), n_pes=cfg.units * cfg.lanes, dram=dram or cfg.dram,
+def cost_inputs(cfg: SramGemvConfig, dram: str = "lpddr4") -> CostInputs:
+    """Components priced with ``dram``'s energy per bit (default ``lpddr4``: the table has no
+    DDR4)."""
+    return CostInputs(freq_mhz=float(cfg.freq_mhz), n_pes=cfg.units * cfg.lanes, dram=dram,
                       design=cost_design(cfg, dram))
 
 

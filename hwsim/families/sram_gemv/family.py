@@ -93,16 +93,16 @@ FAMILY = Family(
     peak_macs_per_cycle=lambda c: float(c.peak_macs_per_cycle),
     cost=CostHooks(inputs=cost_inputs),
     cli=CliHooks(describe=cli.describe, description=cli.DESCRIPTION, run_options=cli.add_run_options,
-                 run_extras=cli.run_extras),
+                 run_extras=cli.run_extras, export=cli.add_export_parser, synth=cli.add_synth_parser),
     top=top,
     op_kinds=(GemmOp,),
     studies=STUDIES,
-    # one small unit (4 lanes of 3-bit entries, batch 3) and one with two arrays: the
+    # one small unit (4 lanes of 3-bit entries, 3 vectors) and one with two arrays: the
     # contract shapes then span several groups, tiles, passes and units. Pattern reuse is
     # off here because the closed form has no operands (its reuse cost is an expectation);
     # tests/test_sram_gemv.py runs the RTL with reuse on against the cycle-level model.
-    examples=(dict(rows=256, cols=12, group_size=2, w_bits=2, a_bits=6, batch=3, acc_bits=20,
+    examples=(dict(rows=256, cols=12, group_size=2, w_bits=2, a_bits=6, vectors=3, acc_bits=20,
                    pattern_reuse=False, arrays_per_slice=1, slices=1, llc_slice_kib=64),
-              dict(rows=256, cols=12, group_size=2, w_bits=2, a_bits=6, batch=3, acc_bits=20,
+              dict(rows=256, cols=12, group_size=2, w_bits=2, a_bits=6, vectors=3, acc_bits=20,
                    pattern_reuse=False, act_signed=False, arrays_per_slice=2, slices=1, llc_slice_kib=64)),
 )

@@ -7,9 +7,9 @@ the SRAM); :class:`LutGemvUnit` is the core wired to the table array, an
 of the C-SRAM array one table occupies; one synchronous read port, one write port).
 
 Build-time parameters come from the config: ``lanes``, ``group_size`` (N), ``w_bits``,
-``entry_bits``, ``batch`` (accumulators per lane), ``a_bits`` (widest activation) and
+``entry_bits``, ``vectors`` (accumulators per lane), ``a_bits`` (widest activation) and
 ``acc_bits``. Run-time inputs, held steady during a job, let one build serve many tests:
-``n_items`` (vectors in this pass, 1..batch), ``planes`` (activation bits, 1..a_bits),
+``n_items`` (vectors in this pass, 1..vectors), ``planes`` (activation bits, 1..a_bits),
 ``signed`` (top plane subtracts) and ``reuse`` (pattern-aware issue on/off).
 
 Ports
@@ -57,7 +57,7 @@ class LutGemvCore(wiring.Component):
     def __init__(self, cfg: SramGemvConfig):
         self.cfg = cfg
         self.L, self.N, self.WB = cfg.lanes, cfg.group_size, cfg.w_bits
-        self.EB, self.B, self.AB, self.AW = cfg.entry_bits, cfg.batch, cfg.a_bits, cfg.acc_bits
+        self.EB, self.B, self.AB, self.AW = cfg.entry_bits, cfg.vectors, cfg.a_bits, cfg.acc_bits
         self.rw = self.L * self.EB
         super().__init__({
             "n_items": In(_w(self.B + 1)), "planes": In(_w(self.AB + 1)), "signed": In(1), "reuse": In(1),

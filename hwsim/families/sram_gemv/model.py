@@ -1,6 +1,6 @@
 """Timing and named actions of the SRAM LUT-GEMV units.
 
-Schedule of one unit (the RTL's, :mod:`.hdl`), for each pass of up to ``batch`` vectors
+Schedule of one unit (the RTL's, :mod:`.hdl`), for each pass of up to ``vectors`` activation vectors
 and each tile of ``lanes`` output columns the unit owns (tiles go round-robin to the
 ``units`` arrays)::
 
@@ -78,8 +78,8 @@ def expected_plane_cost(cfg: SramGemvConfig, bp: int) -> float:
 
 
 def passes(cfg: SramGemvConfig, m: int) -> list[int]:
-    full, rest = divmod(m, cfg.batch)
-    return [cfg.batch] * full + ([rest] if rest else [])
+    full, rest = divmod(m, cfg.vectors)
+    return [cfg.vectors] * full + ([rest] if rest else [])
 
 
 def tiles(cfg: SramGemvConfig, n: int) -> int:
@@ -201,7 +201,7 @@ def _times(p: Perf, c: int) -> Perf:
 
 
 #: Config fields :func:`estimate_arrays` takes (the ones timing and traffic depend on).
-ARRAY_FIELDS = ("cols", "group_size", "w_bits", "a_bits", "batch", "pattern_reuse", "arrays_per_slice", "slices",
+ARRAY_FIELDS = ("cols", "group_size", "w_bits", "a_bits", "vectors", "pattern_reuse", "arrays_per_slice", "slices",
                 "freq_mhz", "llc_line_bytes", "dram_bw_gb_s", "dram_efficiency")
 
 
@@ -209,14 +209,14 @@ def _cdiv(a, b):
     return -(-a // b)
 
 
-def estimate_arrays(*, cols, group_size, w_bits, a_bits, batch, pattern_reuse, arrays_per_slice, slices, freq_mhz,
+def estimate_arrays(*, cols, group_size, w_bits, a_bits, vectors, pattern_reuse, arrays_per_slice, slices, freq_mhz,
                     llc_line_bytes, dram_bw_gb_s, dram_efficiency, m, k, n, count=1, mode="default") -> dict:
     """:func:`estimate` element-wise over NumPy arrays of design fields and op shapes
     (equal to it point by point, tested): ``{cycles, compute_cycles, stall_cycles, macs,
     utilization, folds, <action>: ...}``."""
     if mode != "default":
         raise ConfigError("mode", f"must be 'default', not {mode!r}")
-    cols, N, wb, ab, B = (np.asarray(x, np.int64) for x in (cols, group_size, w_bits, a_bits, batch))
+    cols, N, wb, ab, B = (np.asarray(x, np.int64) for x in (cols, group_size, w_bits, a_bits, vectors))
     reuse = np.asarray(pattern_reuse, bool)
     units = np.asarray(arrays_per_slice, np.int64) * np.asarray(slices, np.int64)
     m, k, n, cnt = (np.asarray(x, np.int64) for x in (m, k, n, count))

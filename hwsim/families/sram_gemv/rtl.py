@@ -1,6 +1,6 @@
 """Verilator runs of one SRAM LUT-GEMV unit (:mod:`.hdl`) on whole GEMMs.
 
-A GEMM is cut as the model schedules it (:mod:`.model`): passes of up to ``batch``
+A GEMM is cut as the model schedules it (:mod:`.model`): passes of up to ``vectors``
 vectors, tiles of ``lanes`` output columns dealt round-robin to the ``units`` arrays, and
 per tile one GROUP command per group of ``N`` weights, then DRAIN. Every (pass, tile) is one
 stream of the bench on the same Verilated unit (the arrays are identical); a unit's
@@ -36,7 +36,7 @@ def verilog_text(cfg: SramGemvConfig) -> str:
 
 
 def build_name(cfg: SramGemvConfig) -> str:
-    return f"sram_gemv_l{cfg.lanes}n{cfg.group_size}w{cfg.w_bits}b{cfg.batch}a{cfg.a_bits}acc{cfg.acc_bits}"
+    return f"sram_gemv_l{cfg.lanes}n{cfg.group_size}w{cfg.w_bits}b{cfg.vectors}a{cfg.a_bits}acc{cfg.acc_bits}"
 
 
 def _pack(values, width: int) -> str:
@@ -50,7 +50,7 @@ def streams_of(cfg: SramGemvConfig, a: np.ndarray, w: np.ndarray):
     """``[(unit, pass start, bp, tile, stream)]`` of one GEMM (``a``, ``w`` checked)."""
     n = w.shape[1]
     ap, wp = pad_groups(cfg, a, w)
-    L, N, B = cfg.lanes, cfg.group_size, cfg.batch
+    L, N, B = cfg.lanes, cfg.group_size, cfg.vectors
     wt = np.zeros((wp.shape[0], tiles(cfg, n) * L), np.int64)
     wt[:, :n] = wp
     out, m0 = [], 0

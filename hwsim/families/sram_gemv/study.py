@@ -5,17 +5,14 @@ and the CPU baseline (:mod:`.cpu`, a Neoverse-N1 roofline running llama.cpp's
 dequantising kernel and T-MAC's LUT kernel on the same weight GEMMs), beside the
 paper's published claims (:data:`PAPER_CLAIMS`). Pattern-reuse savings come from record
 pairs with reuse on and off (closed form: random activation bits); the numerical error of
-each precision from MiniLM's real GEMMs (:func:`.patterns.precision_error`), when that
-optional model is installed.
+each precision from MiniLM's real GEMMs (:func:`.patterns.precision_error`); both MiniLM
+measurements are pinned in ``data/measured.json`` (the family's tests re-measure them).
 """
 
 from __future__ import annotations
 
 import dataclasses
-import logging
 import re
-
-log = logging.getLogger(__name__)
 
 #: SAIL (arXiv 2509.25853v1) abstract, via /work/shared/reference/FAMILIES.md section C.
 PAPER_CLAIMS = (
@@ -27,38 +24,24 @@ PAPER_CLAIMS = (
 _WL = re.compile(r"^(?P<model>[^/]+)/decode/b(?P<batch>\d+)$")
 
 
+def _measured() -> dict:
+    """Pinned measurements on MiniLM (``data/measured.json``; tests re-measure and diff)."""
+    import json
+    from importlib import resources
+
+    return json.loads(resources.files("hwsim.families.sram_gemv").joinpath("data", "measured.json").read_text())
+
+
 def _errors(bits) -> dict:
-    from hwsim.errors import ConfigError
-
-    from hwsim.families.sram_gemv.patterns import precision_error
-
-    out = {}
-    for b in bits:
-        try:
-            out[b] = precision_error(int(b))["sqnr_db"]
-        except ConfigError as e:          # the optional MiniLM package is absent
-            log.info("no precision error: %s", e)
-            out[b] = float("nan")
-    return out
+    sq = _measured()["sqnr_db"]
+    return {b: float(sq.get(str(b), float("nan"))) for b in bits}
 
 
-def _measured_reuse(batches=(8, 32)) -> str:
-    """Savings measured on MiniLM's activations and on random codes (A8, N = 4)."""
-    from hwsim.errors import ConfigError
-
-    from hwsim.families.sram_gemv.config import SramGemvConfig
-    from hwsim.families.sram_gemv.patterns import measure
-
-    parts = []
-    for b in batches:
-        try:
-            r = measure(SramGemvConfig(batch=b))
-        except ConfigError as e:
-            log.info("no measured reuse: %s", e)
-            return "MiniLM not installed"
-        parts.append(f"batch {b}: real {100 * r['real']['cycle_saving']:.1f} %, random "
-                     f"{100 * r['random']['cycle_saving']:.1f} %")
-    return "measured on MiniLM activations vs random codes, " + "; ".join(parts)
+def _measured_reuse() -> str:
+    """Cycle savings measured on MiniLM's activations and on random codes (A8, N = 4)."""
+    parts = [f"batch {v}: real {100 * r['real']['cycle_saving']:.1f} %, random "
+             f"{100 * r['random']['cycle_saving']:.1f} %" for v, r in _measured()["reuse"].items()]
+    return "cycle-level model on MiniLM activations vs random codes (data/measured.json), " + "; ".join(parts)
 
 
 def _area_text() -> str:
@@ -67,7 +50,7 @@ def _area_text() -> str:
     from importlib import resources
 
     d = json.loads(resources.files("hwsim.families.sram_gemv").joinpath("data", "area.json").read_text())
-    parts = [f"batch {x['design'].get('batch')}: periphery {100 * x['logic_over_array']:.0f} % of its array, "
+    parts = [f"batch {x['design'].get('vectors')}: periphery {100 * x['logic_over_array']:.0f} % of its array, "
              f"{100 * x['logic_over_llc_slice']:.1f} % of an LLC slice" for x in d["designs"]]
     return "; ".join(parts) + " (synthesised periphery with flip-flop accumulators, data/area.json)"
 
@@ -128,7 +111,7 @@ def sail_items(df, Item) -> list:
     prov = {"records": len(d), "cpu": f"hwsim.families.sram_gemv.cpu ({n1.name}: {n1.source}; kernel constants "
             "fitted to T-MAC's published tokens/s, data/cpu_calibration.json)",
             "paper": "hwsim.families.sram_gemv.study.PAPER_CLAIMS (SAIL abstract)",
-            "error": "hwsim.families.sram_gemv.patterns.precision_error"}
+            "error": "hwsim.families.sram_gemv.patterns.precision_error (pinned in data/measured.json)"}
     return [Item("sail", "SRAM LUT-GEMV units vs the CPU alone (decode weight GEMMs)",
                  "Tokens/s and energy per token of the units (records) beside a Neoverse-N1-class CPU running "
                  "the same weight GEMMs with llama.cpp's dequantising kernel and with T-MAC's LUT kernel "
