@@ -93,7 +93,7 @@ FAMILY = Family(
     peak_macs_per_cycle=lambda c: float(c.peak_macs_per_cycle),
     cost=CostHooks(inputs=cost_inputs),
     cli=CliHooks(describe=cli.describe, description=cli.DESCRIPTION, run_options=cli.add_run_options,
-                 run_extras=cli.run_extras, export=cli.add_export_parser, synth=cli.add_synth_parser),
+                 run_extras=cli.run_extras),
     top=top,
     op_kinds=(GemmOp,),
     studies=STUDIES,
