@@ -334,9 +334,11 @@ GAP_NOTES = """\
   KiB) are re-read once per column block; the paper's optimiser searches loop orders and
   tilings. This inflates MixPE-W4A16's DRAM energy.
 * MixPE's per-group binary32 dequantisation stage (hwsim.families.mixpe.dequant_rtl) is
-  not in the areas: it is verified in RTL but its synthesis (three binary32 multipliers
-  and two adders) did not finish within ten minutes on this flow; the sequencers and
-  skew registers are left out of every array alike.
+  not in the areas: it is verified in RTL, but its synthesis (three binary32 multipliers
+  and two adders) takes about ten minutes on this flow, too long for a report; how many
+  stages an array needs depends on how the drain is buffered (one per column without a
+  buffer, ceil(rows x cols / group_size) with one). The sequencers and skew registers are
+  left out of every array alike.
 * Energy: the project's 45 nm tables price binary16 multiplies and adds as integer ones of
   their widths; static energy is the MixPE simulator's DRAM background power (485 mW)
   times the run time; DRAM and buffer energies follow our models' traffic.
