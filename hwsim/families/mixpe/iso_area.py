@@ -44,8 +44,8 @@ import numpy as np
 ROWS = 32
 #: The FP16 array the area budget is taken from (the MixPE paper's conf_float).
 REFERENCE = ("FP16", 32, 28)
-#: DRAM static power of the MixPE simulator (stats.py: 484.615 nJ per 500 MHz cycle).
-STATIC_MW = 484.615 / 500 * 500  # nJ/cycle x MHz = mW
+#: DRAM static power (mW) of the MixPE simulator (stats.py: 484.615 / 500 nJ per cycle at 500 MHz).
+STATIC_MW = 484.615
 FORMATS = ("MixPE-W4A8", "MixPE-W4A16", "Dequant-W4A16", "INT8", "FP16")
 #: The MixPE paper's array sizes (FAMILIES.md section A, conf_*.ini).
 PAPER_SIZES = {"MixPE-W4A8": (64, 64), "MixPE-W4A16": (32, 32), "INT8": (32, 32), "FP16": (32, 28)}
@@ -97,9 +97,8 @@ def pe_areas() -> dict:
     column of ``Dequant-W4A16``): ``{fmt: (per PE, per column)}``."""
     from hwsim.families.mixpe.config import MixpeConfig
     from hwsim.families.mixpe.cost import pe_array_area
-    from hwsim.families.systolic.config import SystolicConfig
-    from hwsim.families.systolic.synth import asic_parts  # noqa: F401 - same flow
     from hwsim.eda.synth import synth_asic
+    from hwsim.families.systolic.config import SystolicConfig
     from hwsim.families.systolic.synth import pe_verilog
 
     fixed = {"w_bits": 4, "group_size": 128, "zero_point": True, "acc_bits": 20, "dataflow": "os",
@@ -334,6 +333,12 @@ GAP_NOTES = """\
   so binary16 activations larger than the input buffer (64 x 4096 x 2 B = 512 KiB > 256
   KiB) are re-read once per column block; the paper's optimiser searches loop orders and
   tilings. This inflates MixPE-W4A16's DRAM energy.
+* MixPE's per-group binary32 dequantisation stage (hwsim.families.mixpe.dequant_rtl) is
+  not in the areas: it is verified in RTL, but its synthesis (three binary32 multipliers
+  and two adders) takes about ten minutes on this flow, too long for a report; how many
+  stages an array needs depends on how the drain is buffered (one per column without a
+  buffer, ceil(rows x cols / group_size) with one). The sequencers and skew registers are
+  left out of every array alike.
 * Energy: the project's 45 nm tables price binary16 multiplies and adds as integer ones of
   their widths; static energy is the MixPE simulator's DRAM background power (485 mW)
   times the run time; DRAM and buffer energies follow our models' traffic.
