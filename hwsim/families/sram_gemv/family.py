@@ -16,6 +16,7 @@ import numpy as np
 
 import hwsim.families.sram_gemv as package
 from hwsim.families.contract import CliHooks, CostHooks, Family, Result
+from hwsim.families.sram_gemv.rtltile import rtl_tile
 from hwsim.families.sram_gemv import cli
 from hwsim.families.sram_gemv.config import SramGemvConfig
 from hwsim.families.sram_gemv.cost import cost_inputs
@@ -97,6 +98,7 @@ FAMILY = Family(
     top=top,
     op_kinds=(GemmOp,),
     studies=STUDIES,
+    rtl_tile=rtl_tile,
     # one small unit (4 lanes of 3-bit entries, 3 vectors) and one with two arrays: the
     # contract shapes then span several groups, tiles, passes and units. Pattern reuse is
     # off here because the closed form has no operands (its reuse cost is an expectation);

@@ -20,6 +20,16 @@ from hwsim.workloads.quant import quantize_asymmetric, quantize_symmetric
 
 def rtl_tile(cfg: SystolicConfig, op, source: TileSource) -> RtlTile:
     ops = source.operands(min(op.m, cfg.rows), min(op.n, cfg.cols))
+    if cfg.is_fp16:  # binary16 operands as they are (no scales); outputs are binary16 patterns
+        a = np.asarray(ops.x, np.float32).astype(np.float16).view(np.uint16).astype(np.int64)
+        b = np.asarray(ops.w, np.float32).astype(np.float16).view(np.uint16).astype(np.int64)
+
+        def to_half(c: np.ndarray) -> np.ndarray:
+            return np.asarray(c).astype(np.uint16).view(np.float16).astype(np.float64)
+
+        return RtlTile(job={"a": a, "b": b}, shape=ops.shape, operands=ops, to_float=to_half,
+                       quantisation="binary16 activations and weights (round to nearest even), binary16 "
+                       "accumulation")
     if min(cfg.a_bits, cfg.b_bits) < 2:
         raise ConfigError("a_bits", "workload tiles need operands of at least 2 bits")
     k = ops.shape[1]
