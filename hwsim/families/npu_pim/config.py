@@ -111,10 +111,10 @@ class NpuPimConfig(ConfigMixin):
         """
         from hwsim.families.systolic.config import SystolicConfig
 
-        # FP16 SWITCH: when the systolic config gains its FP16 operand field, add
-        # operand_format="fp16" to this call (timing is unchanged; pricing then follows it).
+        # binary16 PEs (the systolic family's FP16 MAC array: timing as the integer array's,
+        # pricing and RTL of its own)
         return SystolicConfig(rows=self.npu_rows, cols=self.npu_cols, dataflow=self.npu_dataflow,
-                              a_bits=NPU_OPERAND_BITS, b_bits=NPU_OPERAND_BITS, acc_bits=NPU_ACC_BITS,
+                              operand_format="fp16", a_bits=16, b_bits=16, acc_bits=16,
                               freq_mhz=float(self.npu_freq_mhz), acc_depth=self.npu_acc_depth,
                               dram_bw_bytes_per_cycle=self.pim.dram_bw_bytes_per_cycle)
 
