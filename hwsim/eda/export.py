@@ -437,21 +437,20 @@ def _lpf(pins: dict, freq_mhz: float) -> str:
     return "\n".join(L) + "\n"
 
 
-class _External:
-    """The exported top as a black box with the same signature (for the FPGA wrapper)."""
+def _external(component, module: str):
+    """A component with ``component``'s signature that elaborates as an instance of the
+    Verilog module ``module`` (the exported top, as a black box for the FPGA wrapper)."""
+    from amaranth.hdl import ClockSignal, Instance, ResetSignal, Value
+    from amaranth.lib import wiring
 
-    def __new__(cls, component, module: str):
-        from amaranth.hdl import ClockSignal, Instance, ResetSignal, Value
-        from amaranth.lib import wiring
+    class External(wiring.Component):
+        def elaborate(self, platform):
+            args = [("i", "clk", ClockSignal()), ("i", "rst", ResetSignal())]
+            for path, mem, v in self.signature.flatten(self):
+                args.append(("i" if mem.flow == wiring.In else "o", "__".join(map(str, path)), Value.cast(v)))
+            return Instance(module, *args)
 
-        class External(wiring.Component):
-            def elaborate(self, platform):
-                args = [("i", "clk", ClockSignal()), ("i", "rst", ResetSignal())]
-                for path, mem, v in self.signature.flatten(self):
-                    args.append(("i" if mem.flow == wiring.In else "o", "__".join(map(str, path)), Value.cast(v)))
-                return Instance(module, *args)
-
-        return External(component.signature)
+    return External(component.signature)
 
 
 def wrapper_verilog(component, name: str) -> str:
@@ -459,7 +458,7 @@ def wrapper_verilog(component, name: str) -> str:
     from hwsim.eda.fpga_wrap import SerialWrapper
     from hwsim.eda.verilog import convert
 
-    w = SerialWrapper(_External(component, name))
+    w = SerialWrapper(_external(component, name))
     text = convert(w, f"{name}_fpga")
     return (f"// {name}_fpga: {name} behind serial shift chains ({w.in_bits} input bits, {w.out_bits} output\n"
             f"// bits), so that it fits seven pins. sin/shift fill the input chain, load copies it to the\n"
@@ -468,6 +467,17 @@ def wrapper_verilog(component, name: str) -> str:
 
 
 # ------------------------------------------------------------------------------ export
+def check_output(out_dir) -> Path:
+    """``out_dir`` as a path, unless it or a parent is a file (:class:`ConfigError` of ``--output``)."""
+    from hwsim.errors import ConfigError
+
+    out = Path(out_dir)
+    for d in (out, *out.parents):
+        if d.exists() and not d.is_dir():
+            raise ConfigError("--output", f"{d} is a file, not a folder")
+    return out
+
+
 @dataclass(frozen=True)
 class Bundle:
     """The files of one export (``files``: role -> path) and its top's name."""
@@ -511,6 +521,7 @@ def export(family, cfg, out_dir, *, fpga_wrapper: bool = False, freq_mhz: float 
 
     if family.rtl is None:
         raise ConfigError("family", f"{family.name!r} has no RTL to export")
+    check_output(out_dir)
     if freq_mhz is None:
         freq_mhz = float(getattr(cfg, "freq_mhz", 100.0))
     if not freq_mhz > 0 or not np.isfinite(freq_mhz):
@@ -519,10 +530,7 @@ def export(family, cfg, out_dir, *, fpga_wrapper: bool = False, freq_mhz: float 
     name = export_name(family, cfg, module)
     port_list = ports(component)
     vectors = family.rtl.vectors(cfg, _jobs(family, cfg, seed))
-    out = Path(out_dir)
-    for d in (out, *out.parents):
-        if d.exists() and not d.is_dir():
-            raise ConfigError("--output", f"{d} is a file, not a folder")
+    out = check_output(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     files = {}
 
