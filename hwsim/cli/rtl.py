@@ -63,7 +63,8 @@ def register(sub) -> None:
         e.add_argument("--fpga-wrapper", action="store_true",
                        help="also write the serial I/O wrapper, iCE40 PCF and ECP5 LPF pin files and pnr targets")
         e.add_argument("--freq-mhz", dest="clock_mhz", type=float, default=None,
-                       help="clock of the SDC and LPF constraints, MHz (default: the design's clock, else 100)")
+                       help="clock of the SDC constraint, MHz (default: the design's clock, else 100; the FPGA "
+                       "pin files constrain the boards' 12 MHz oscillator)")
         e.add_argument("--seed", type=int, default=0, help="seed of the testbench's stimulus (default 0)")
         e.add_argument("--json", action="store_true", help="print the bundle's files as JSON")
         if fam.rtl.export_options is not None:

@@ -62,6 +62,9 @@ LINT_WAIVERS = {
     "DECLFILENAME": "the file holds the top and the modules of its blocks, named after it",
 }
 
+#: The boards' oscillator; the FPGA flows are constrained to it (the SDC carries the design's clock).
+BOARD_CLOCK_MHZ = 12.0
+
 #: Pins of the serial wrapper: iCE40-HX8K breakout board (ct256) and ECP5 evaluation board
 #: (LFE5UM5G-85F, CABGA381): the 12 MHz clock and user I/O.
 ICE40_PINS = {"clk": "J3", "rst": "B5", "sin": "B4", "shift": "A2", "load": "A1", "capture": "C5", "sout": "C4"}
@@ -430,7 +433,7 @@ def _pcf(pins: dict) -> str:
 
 
 def _lpf(pins: dict, freq_mhz: float) -> str:
-    L = ["# ECP5 evaluation board (LFE5UM5G-85F, CABGA381): 12 MHz clock and user I/O"]
+    L = [f"# ECP5 evaluation board (LFE5UM5G-85F, CABGA381): {freq_mhz:g} MHz oscillator and user I/O"]
     for p, pin in pins.items():
         L += [f'LOCATE COMP "{p}" SITE "{pin}";', f'IOBUF PORT "{p}" IO_TYPE=LVCMOS33;']
     L.append(f'FREQUENCY PORT "clk" {freq_mhz:g} MHZ;')
@@ -510,7 +513,8 @@ def export(family, cfg, out_dir, *, fpga_wrapper: bool = False, freq_mhz: float 
     fpga_wrapper : bool
         Also write the serial wrapper, its pin constraints and the place-and-route targets.
     freq_mhz : float, optional
-        Clock of the SDC and LPF (default: the config's clock, else 100 MHz).
+        Clock of the SDC (default: the config's clock, else 100 MHz); the FPGA pin files
+        constrain the boards' 12 MHz oscillator.
     seed : int
         Seed of the testbench's stimulus.
     top : (component, module name), optional
@@ -559,7 +563,7 @@ def export(family, cfg, out_dir, *, fpga_wrapper: bool = False, freq_mhz: float 
     if fpga_wrapper:
         write("fpga_wrapper", f"{name}_fpga.v", wrapper_verilog(component, name))
         write("ice40_pcf", f"{name}_ice40.pcf", _pcf(ICE40_PINS))
-        write("ecp5_lpf", f"{name}_ecp5.lpf", _lpf(ECP5_PINS, freq_mhz))
+        write("ecp5_lpf", f"{name}_ecp5.lpf", _lpf(ECP5_PINS, BOARD_CLOCK_MHZ))
     log.info("wrote %s into %s", name, out)
     return Bundle(name, out, files)
 
