@@ -19,15 +19,14 @@ def _skip(fam) -> tuple:
     return tuple(f for f in fam.fields() if f not in fam.rtl.fields)
 
 
-def _config(fam, args):
-    """The config of the parsed options, and its top component (built here so that a
-    design the generator refuses is reported as an error of the option that caused it)."""
-    cfg = config_from_args(fam.config, args)
+def _top(fam, cfg):
+    """The top component of ``cfg`` (built here so that a design the generator refuses is
+    reported as an error of the option that caused it). Build it last: Amaranth warns
+    about a component that is never elaborated."""
     try:
-        component, module = fam.top(cfg)
+        return fam.top(cfg)
     except ConfigError as e:
         raise ConfigError(option_for(fam.config, e.key), e.reason) from None
-    return cfg, component, module
 
 
 def register(sub) -> None:
@@ -64,7 +63,8 @@ def register(sub) -> None:
         e.add_argument("--fpga-wrapper", action="store_true",
                        help="also write the serial I/O wrapper, iCE40 PCF and ECP5 LPF pin files and pnr targets")
         e.add_argument("--freq-mhz", dest="clock_mhz", type=float, default=None,
-                       help="clock of the SDC and LPF constraints, MHz (default: the design's clock, else 100)")
+                       help="clock of the SDC constraint, MHz (default: the design's clock, else 100; the FPGA "
+                       "pin files constrain the boards' 12 MHz oscillator)")
         e.add_argument("--seed", type=int, default=0, help="seed of the testbench's stimulus (default 0)")
         e.add_argument("--json", action="store_true", help="print the bundle's files as JSON")
         if fam.rtl.export_options is not None:
@@ -87,15 +87,17 @@ def register(sub) -> None:
 
 
 def cmd_export(args) -> int:
-    from hwsim.eda.export import export
+    from hwsim.eda.export import check_output, export
 
     fam = args.fam
-    cfg, component, module = _config(fam, args)
+    cfg = config_from_args(fam.config, args)
     if args.clock_mhz is not None and not (args.clock_mhz > 0 and args.clock_mhz < float("inf")):
         raise ConfigError("--freq-mhz", f"must be a positive finite number, not {args.clock_mhz!r}")
     out_dir = args.output
     # the extras' options are checked before anything is written
     extra = fam.rtl.export_extra(cfg, args) if fam.rtl.export_extra is not None else None
+    check_output(out_dir)
+    component, module = _top(fam, cfg)
     try:
         bundle = export(fam, cfg, out_dir, fpga_wrapper=args.fpga_wrapper, freq_mhz=args.clock_mhz, seed=args.seed,
                         top=(component, module))
@@ -119,7 +121,8 @@ def cmd_synth(args) -> int:
         raise ConfigError("--freq-mhz", f"must be a positive finite number, not {args.clock_mhz!r}")
     if args.liberty is not None and args.target != "asic":
         raise ConfigError("--liberty", f"applies to --target asic only, not {args.target!r}")
-    cfg, component, module = _config(fam, args)
+    cfg = config_from_args(fam.config, args)
+    component, module = _top(fam, cfg)
     if args.target == "asic":
         try:
             if fam.rtl.synth_asic is not None:
@@ -133,7 +136,10 @@ def cmd_synth(args) -> int:
                 raise ConfigError("--liberty", e.reason, e.source) from None
             raise
     else:
-        d = fpga_wrapped(component, module, args.target, freq_mhz=args.clock_mhz).to_dict()
+        from hwsim.eda.export import export_name
+
+        d = fpga_wrapped(component, f"{export_name(fam, cfg, module)}_fpga", args.target,
+                         freq_mhz=args.clock_mhz).to_dict()
     d.update(family=fam.name, target=args.target, top=module, config=cfg.to_dict())
     if args.json:
         return print_json(d)
