@@ -412,23 +412,5 @@ def energy(space: Space, tot: dict, rows=None):
     return e
 
 
-def price_choice(space: Space, choice: Choice) -> dict:
-    """Totals (:func:`price`) of the chosen tiled mappings, one per problem (no order
-    axis); rows where ``choice.fixed`` are priced as one whole tile and are meant to be
-    replaced by the family's fixed-order figures."""
-    orders = list(ORDERS)
-    oi = np.array([orders.index(o) if o in orders else 0 for o in choice.order.reshape(-1)])
-    tot = price(space, choice.tile_m, choice.tile_k, choice.tile_n, ORDERS)
-    rows = np.arange(space.size)
-    out = {}
-    for key, v in tot.items():
-        v = np.asarray(v)
-        if v.ndim == 2 and v.shape[-1] == len(ORDERS):
-            out[key] = v[rows, oi]
-        else:
-            out[key] = np.broadcast_to(v, (space.size,)).copy()
-    return out
-
-
 __all__ = ["CYCLES_RTOL", "Choice", "FIXED_ORDER", "MAPPINGS", "OBJECTIVES", "ORDERS", "Space", "TIE_BREAKS", "cdiv",
-           "energy", "fetch_multiplier", "fits", "searchable", "ladder", "price", "price_choice", "search"]
+           "energy", "fetch_multiplier", "fits", "searchable", "ladder", "price", "search"]
