@@ -315,7 +315,7 @@ def search(space: Space, objective: str, fixed: dict, steps: int = 12, need_acti
     # only the feasible candidates are priced, as one flat list (problem fr[i], tile fc[i])
     fr, fc = np.nonzero(feasible)
     # a few candidates (one GEMM): price their actions at once, for energy and the result
-    rich = fr.size <= _RICH
+    rich = 0 < fr.size <= _RICH
     tot = price(space, tm[fr, fc], tk[fr, fc], tn[fr, fc], ORDERS, lambda x: x[fr], actions=rich or not need_actions)
     shape = (p, tm.shape[1], len(ORDERS))                     # (P, C, O)
     worst = np.iinfo(np.int64).max
@@ -360,7 +360,7 @@ def search(space: Space, objective: str, fixed: dict, steps: int = 12, need_acti
         for key, v in tot.items():
             v = np.asarray(v)
             picked[key] = v[at, o] if v.ndim == 2 else np.broadcast_to(v, (fr.size,))[at]
-    elif need_actions:
+    elif need_actions and fr.size:
         one = price(space, *tile, ORDERS)
         for key, v in one.items():
             v = np.asarray(v)
