@@ -8,9 +8,9 @@ or ``search``, and the objective.
 """
 
 from hwsim.mapping.engine import (FIXED_ORDER, MAPPINGS, OBJECTIVES, ORDERS, TIE_BREAKS, Choice, Space,
-                                  price, price_choice, search)
+                                  price, search)
 from hwsim.mapping.fields import DEFAULT_MAPPING, DEFAULT_OBJECTIVE, check_mapping_fields, mapping_dict, mapping_param, objective_param
 
 __all__ = ["Choice", "DEFAULT_MAPPING", "DEFAULT_OBJECTIVE", "FIXED_ORDER", "MAPPINGS", "OBJECTIVES", "ORDERS",
            "Space", "TIE_BREAKS", "check_mapping_fields", "mapping_dict", "mapping_param", "objective_param",
-           "price", "price_choice", "search"]
+           "price", "search"]

@@ -275,6 +275,10 @@ def _lexmin(keys: list, feasible, rtol=None) -> np.ndarray:
     return _still_tied(keys, feasible, rtol).argmax(axis=1)
 
 
+#: Up to this many feasible candidates, the first pricing includes the actions.
+_RICH = 4096
+
+
 def search(space: Space, objective: str, fixed: dict, steps: int = 12, need_actions: bool = True) -> Choice:
     """The best mapping of every problem in ``space`` (see the module docstring).
 
@@ -310,7 +314,9 @@ def search(space: Space, objective: str, fixed: dict, steps: int = 12, need_acti
     feasible = (kmax >= 1) & ((tk >= uk) | (tk == kk)) & fits(space, tm, tk, tn, ex)
     # only the feasible candidates are priced, as one flat list (problem fr[i], tile fc[i])
     fr, fc = np.nonzero(feasible)
-    tot = price(space, tm[fr, fc], tk[fr, fc], tn[fr, fc], ORDERS, lambda x: x[fr], actions=False)
+    # a few candidates (one GEMM): price their actions at once, for energy and the result
+    rich = 0 < fr.size <= _RICH
+    tot = price(space, tm[fr, fc], tk[fr, fc], tn[fr, fc], ORDERS, lambda x: x[fr], actions=rich or not need_actions)
     shape = (p, tm.shape[1], len(ORDERS))                     # (P, C, O)
     worst = np.iinfo(np.int64).max
     order_keys = TIE_BREAKS[objective]
@@ -329,11 +335,14 @@ def search(space: Space, objective: str, fixed: dict, steps: int = 12, need_acti
     if rows_e.size:
         # energy of the candidates still in the running, on the problems that need it
         # (priced with their actions)
-        er, ec = np.nonzero(tied[rows_e, 1:].reshape(rows_e.size, shape[1], shape[2]).any(axis=2))
-        er = rows_e[er]
-        tsub = price(space, tm[er, ec], tk[er, ec], tn[er, ec], ORDERS, lambda x: x[er], actions=True)
         e = np.full(shape, np.inf)
-        e[er, ec] = energy(space, tsub, er)
+        if rich:
+            e[fr, fc] = energy(space, tot, fr)
+        else:
+            er, ec = np.nonzero(tied[rows_e, 1:].reshape(rows_e.size, shape[1], shape[2]).any(axis=2))
+            er = rows_e[er]
+            tsub = price(space, tm[er, ec], tk[er, ec], tn[er, ec], ORDERS, lambda x: x[er], actions=True)
+            e[er, ec] = energy(space, tsub, er)
         fe = fixed["energy"](rows_e) if callable(fixed["energy"]) else np.asarray(fixed["energy"])[rows_e]
         ecol = np.concatenate([np.asarray(fe, float).reshape(-1, 1), e[rows_e].reshape(rows_e.size, -1)], axis=1)
         idx[rows_e] = _lexmin([ecol if k == "energy" else cols[k][rows_e] for k in order_keys], tied[rows_e], rtol)
@@ -344,7 +353,14 @@ def search(space: Space, objective: str, fixed: dict, steps: int = 12, need_acti
     tile = (tm[rows, c], tk[rows, c], tn[rows, c])
     # the chosen candidates' totals, actions included, under their orders
     picked = {}
-    if need_actions:
+    if need_actions and rich:
+        pos = np.full((p, shape[1]), -1)
+        pos[fr, fc] = np.arange(fr.size)
+        at = np.maximum(pos[rows, c], 0)  # fixed rows: any candidate (their totals are unused)
+        for key, v in tot.items():
+            v = np.asarray(v)
+            picked[key] = v[at, o] if v.ndim == 2 else np.broadcast_to(v, (fr.size,))[at]
+    elif need_actions and fr.size:
         one = price(space, *tile, ORDERS)
         for key, v in one.items():
             v = np.asarray(v)
@@ -396,23 +412,5 @@ def energy(space: Space, tot: dict, rows=None):
     return e
 
 
-def price_choice(space: Space, choice: Choice) -> dict:
-    """Totals (:func:`price`) of the chosen tiled mappings, one per problem (no order
-    axis); rows where ``choice.fixed`` are priced as one whole tile and are meant to be
-    replaced by the family's fixed-order figures."""
-    orders = list(ORDERS)
-    oi = np.array([orders.index(o) if o in orders else 0 for o in choice.order.reshape(-1)])
-    tot = price(space, choice.tile_m, choice.tile_k, choice.tile_n, ORDERS)
-    rows = np.arange(space.size)
-    out = {}
-    for key, v in tot.items():
-        v = np.asarray(v)
-        if v.ndim == 2 and v.shape[-1] == len(ORDERS):
-            out[key] = v[rows, oi]
-        else:
-            out[key] = np.broadcast_to(v, (space.size,)).copy()
-    return out
-
-
 __all__ = ["CYCLES_RTOL", "Choice", "FIXED_ORDER", "MAPPINGS", "OBJECTIVES", "ORDERS", "Space", "TIE_BREAKS", "cdiv",
-           "energy", "fetch_multiplier", "fits", "searchable", "ladder", "price", "price_choice", "search"]
+           "energy", "fetch_multiplier", "fits", "searchable", "ladder", "price", "search"]

@@ -356,11 +356,16 @@ def estimate_arrays(*, rows, cols, dataflow, m, k, n, count=1, a_bits=8, b_bits=
         for df in np.unique(dataflow[searched]):
             for obj in np.unique(objective[searched & (dataflow == df)]):
                 sel = searched & (dataflow == df) & (objective == obj)
-                idx = np.flatnonzero(sel)
-                sub = {key: v[sel] for key, v in fields.items()}
-                cfgs = _configs(str(df), sub, freq[sel])
+                # one search per distinct problem (a workload repeats shapes, a sweep designs)
+                every = np.flatnonzero(sel)
+                tab = np.stack([v[every].astype(float) for v in fields.values()] + [freq[every].astype(float)], axis=1)
+                _, first, inv = np.unique(tab, axis=0, return_index=True, return_inverse=True)
+                inv = inv.reshape(-1)
+                idx = every[first]
+                sub = {key: v[idx] for key, v in fields.items()}
+                cfgs = _configs(str(df), sub, freq[idx])
                 space = make_space(str(df), mode, **sub, unit_energy=lambda r, c=cfgs: unit_energies(c(r)))
-                fixed = {"cycles": cyc1[sel], "dram": dram_total[sel],
+                fixed = {"cycles": cyc1[idx], "dram": dram_total[idx],
                          "energy": lambda r, i=idx, c=cfgs: fixed_energy({key: v[i[r]] for key, v in out.items()},
                                                                          cyc1[i[r]], c(r))}
                 choice = search(space, str(obj), fixed)
@@ -369,16 +374,17 @@ def estimate_arrays(*, rows, cols, dataflow, m, k, n, count=1, a_bits=8, b_bits=
                     continue
                 tot = choice.totals
                 acts = actions_of(tot)
-                at = idx[w]
+                wa = w[inv]
+                at, src = every[wa], inv[wa]  # every problem takes its representative's mapping
                 for key, v in acts.items():
-                    out[key][at] = v[w]
-                comp[at] = tot["compute_cycles"][w]
-                cyc1[at] = tot["cycles"][w]
-                folds[at] = tot["folds"][w]
-                mcols["mapping_order"][at] = choice.order[w]
-                mcols["mapping_tile_m"][at] = choice.tile_m[w]
-                mcols["mapping_tile_k"][at] = choice.tile_k[w]
-                mcols["mapping_tile_n"][at] = choice.tile_n[w]
+                    out[key][at] = v[src]
+                comp[at] = tot["compute_cycles"][src]
+                cyc1[at] = tot["cycles"][src]
+                folds[at] = tot["folds"][src]
+                mcols["mapping_order"][at] = choice.order[src]
+                mcols["mapping_tile_m"][at] = choice.tile_m[src]
+                mcols["mapping_tile_k"][at] = choice.tile_k[src]
+                mcols["mapping_tile_n"][at] = choice.tile_n[src]
     res = {key: v * count for key, v in out.items() if not key.startswith("_")}
     res["dram_bytes:a"] = out["_dram_a"] * count
     res["dram_bytes:b"] = out["_dram_b"] * count
