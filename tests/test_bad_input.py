@@ -415,12 +415,15 @@ def test_sweep_refuses_a_corrupt_store_without_touching_it(good_store, tmp_path,
 
 
 def test_report_output_checked_before_plotting(good_store, tmp_path):
+    """The output is refused before the store is read or a figure drawn: nothing is
+    written anywhere (a correctness check, not a timing one)."""
     f = tmp_path / "taken"
     f.write_text("x")
-    t0 = time.monotonic()
+    before = sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*"))
     res = run(["report", good_store, "-o", f], tmp_path)
     assert_one_line(res, "--output", "taken")
-    assert time.monotonic() - t0 < 15
+    assert sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*")) == before
+    assert f.read_text() == "x"
 
 
 # --------------------------------------------------------------------------- in process
