@@ -4,8 +4,10 @@ Verilated unit with pattern reuse against the cycle-level model, errors, CLI."""
 from __future__ import annotations
 
 import dataclasses
+import re
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -17,7 +19,7 @@ from hwsim.families.sram_gemv import model
 from hwsim.families.sram_gemv.config import SramGemvConfig
 from hwsim.families.sram_gemv.family import FAMILY, stimulus
 from hwsim.families.sram_gemv.golden import (act_range, build_tables, code_range, dequantise, integer_gemv,
-                                             lut_gemv, pad_groups)
+                                             lut_gemv, pad_groups, wrap)
 from hwsim.workloads.ops import GemmOp
 
 
@@ -154,12 +156,45 @@ def test_cli_run_model_and_cycle(capsys):
 
 
 def test_rtl_export(tmp_path, capsys):
+    """The generic ``hwsim rtl export``: the unit's top with its command and output streams,
+    the RTL-shaping fields (the batch is ``vectors``) and the run-time inputs in its JSON."""
+    import json
+
     from hwsim.cli import main
 
     assert main(["rtl", "export", "sram-gemv", "--cols", "12", "--w-bits", "2", "--group-size", "2",
-                 "--vectors", "2", "--out", str(tmp_path)]) == 0
-    text = (tmp_path / "sram_gemv_unit.v").read_text()
-    assert "module sram_gemv_unit" in text and "cmd_ready" in text
+                 "--vectors", "2", "-o", str(tmp_path), "--json"]) == 0
+    files = json.loads(capsys.readouterr().out)["files"]
+    text = Path(files["verilog"]).read_text()
+    assert re.search(r"^module sram_gemv_l4n2w2b2a8acc32_[0-9a-f]{6}\(", text, re.M)
+    assert "cmd__ready" in text and "out__payload" in text
+    meta = json.loads(Path(files["config"]).read_text())
+    assert meta["config"] == {"cols": 12, "group_size": 2, "w_bits": 2, "a_bits": 8, "vectors": 2, "acc_bits": 32}
+    assert meta["run_time_inputs"] == {"n_items": 2, "planes": 8, "act_signed": 1, "reuse": 1}
+    ports = {p["name"]: p["width"] for p in meta["ports"]}
+    assert ports["cmd__payload"] == 1 + 4 * 2 * 2 + 2 * 2 * 8 and ports["out__payload"] == 4 * 32
+
+
+def test_test_vectors_are_golden_streams():
+    """The exported testbench's vectors: one GROUP per group and a DRAIN per (pass, tile),
+    every pass drained at ``vectors`` beats, the beats golden's accumulators."""
+    from hwsim.families.sram_gemv.golden import lut_gemv
+    from hwsim.families.sram_gemv.hdl import pack_cmd
+    from hwsim.families.sram_gemv.rtl import test_vectors
+
+    cfg = SramGemvConfig(**RTL_CFG)
+    job = stimulus(cfg, (4, 5, 6), np.random.default_rng(3))      # 2 passes, 3 groups, 2 tiles
+    v = test_vectors(cfg, [job])
+    assert v.static == {"n_items": 3, "planes": 6, "act_signed": 1, "reuse": 0}
+    assert len(v.sources["cmd"]) == 2 * 2 * (3 + 1) and v.sources["cmd"][3] == pack_cmd(cfg, 1, 0, 0)
+    outs = v.sinks["out"]
+    assert len(outs) == 2 * 2 * 3
+    acc = lut_gemv(cfg, job["a"], job["wq"])
+    L, AW = cfg.lanes, cfg.acc_bits
+    lanes = lambda word: [wrap((word >> (l * AW)) & ((1 << AW) - 1), AW) for l in range(L)]
+    assert lanes(outs[0][0]) == list(acc[0, :L])                      # pass 0, tile 0, vector 0
+    assert lanes(outs[3 + 1][0])[:2] == list(acc[1, L:])               # pass 0, tile 1, vector 1
+    assert lanes(outs[6][0]) == list(acc[3, :L]) and outs[7][0] == 0   # pass 1: one vector, padding zero
 
 
 RTL_CFG = FAMILY.examples[0]

@@ -117,9 +117,10 @@ def test_synthesised_periphery_against_its_array(capsys):
     from hwsim.cli import main
 
     assert main(["rtl", "synth", "sram-gemv", "--cols", "24", "--w-bits", "2", "--group-size", "2",
-                 "--vectors", "2", "--a-bits", "4", "--acc-bits", "16", "--json"]) == 0
+                 "--vectors", "2", "--a-bits", "4", "--acc-bits", "16", "--rows", "128", "--json"]) == 0
     d = json.loads(capsys.readouterr().out)
-    assert d["logic_area_um2"] > 0 and d["array_area_um2"] > 0
+    assert d["logic_area_um2"] > 0 and d["array_area_um2"] > 0 and d["config"]["rows"] == 128
+    assert d["area_um2"] == d["logic_area_um2"] == pytest.approx(sum(d["area_um2_by_part"].values()))
     assert d["logic_over_array"] == pytest.approx(d["logic_area_um2"] / d["array_area_um2"])
 
 

@@ -1,20 +1,15 @@
 """CLI of the SRAM LUT-GEMV family: what it adds to ``hwsim run sram-gemv`` (``--fidelity
-cycle``, ``--seed``), and its ``hwsim rtl export sram-gemv`` and ``hwsim rtl synth sram-gemv``.
+cycle``, ``--seed``) and to the generic ``hwsim rtl synth sram-gemv`` (the array and LLC
+fields the periphery's area is compared with, and the comparison itself).
 
 Design options come from the config's field metadata (:func:`hwsim.cli.options.add_config_options`).
 """
 
 from __future__ import annotations
 
-import sys
-
-from hwsim.cli.common import print_json
-from hwsim.cli.options import add_config_options, config_from_args
+from hwsim.cli.options import add_config_options
 from hwsim.errors import ConfigError
 from hwsim.families.sram_gemv.config import SramGemvConfig
-
-NAME = "sram-gemv"
-TITLE = "SRAM LUT-GEMV configuration"
 
 
 DESCRIPTION = ("C[M,N] = A[M,K] x W[K,N] (M activation vectors) on LUT-GEMV units in compute SRAM beside the "
@@ -63,51 +58,26 @@ def run_extras(args, cfg: SramGemvConfig, workload):
     return RunExtras(report=report)
 
 
-def add_export_parser(sub) -> None:
-    p = sub.add_parser(NAME, help="one SRAM LUT-GEMV unit (table array, build, lookup-accumulate, reuse)",
-                       description="Write the Verilog of one unit and a JSON file with its configuration.")
-    add_config_options(p, SramGemvConfig, title=TITLE)
-    p.add_argument("--out", default=".", help="output folder (default: current)")
-    p.set_defaults(func=cmd_export)
+#: Config fields that price the area beside the unit's logic (not in its RTL): options of
+#: ``hwsim rtl synth sram-gemv`` only.
+SYNTH_FIELDS = ("rows", "arrays_per_slice", "llc_slice_kib", "llc_line_bytes")
 
 
-def cmd_export(args) -> int:
-    import json
-    from pathlib import Path
+def add_synth_options(p) -> None:
+    """The array and LLC-slice fields :func:`synth_asic` compares the logic with."""
+    from dataclasses import fields
 
-    from hwsim.families.sram_gemv.hdl import TOP
-    from hwsim.families.sram_gemv.rtl import verilog_text
-
-    cfg = config_from_args(SramGemvConfig, args)
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    v = out / f"{TOP}.v"
-    v.write_text(verilog_text(cfg))
-    (out / f"{TOP}.json").write_text(json.dumps(cfg.to_dict(), indent=2) + "\n")
-    sys.stdout.write(f"wrote {v}\n")
-    return 0
+    add_config_options(p, SramGemvConfig, title="C-SRAM array and LLC slice (area comparison)",
+                       skip=tuple(f.name for f in fields(SramGemvConfig) if f.name not in SYNTH_FIELDS))
 
 
-def add_synth_parser(sub) -> None:
-    p = sub.add_parser(NAME, help="the logic one unit adds beside its SRAM array",
-                       description="Synthesise the unit's periphery (table build, issue and pattern-reuse logic, "
-                       "accumulators, sequencer; the table array itself excluded) on the project's standard cells "
-                       "(or --liberty) and compare its area with the CACTI area of the C-SRAM array beside it.")
-    add_config_options(p, SramGemvConfig, title=TITLE)
-    p.add_argument("--liberty", default=None, help="a liberty file instead of the project's cell library")
-    p.add_argument("--json", action="store_true", help="print one JSON object")
-    p.set_defaults(func=cmd_synth)
-
-
-def cmd_synth(args) -> int:
+def synth_asic(cfg: SramGemvConfig, args) -> dict:
+    """The unit's periphery (the table array excluded) synthesised, beside the CACTI area of
+    its C-SRAM array and of its LLC slice (:func:`.synth.area_ratio`)."""
     from hwsim.families.sram_gemv.synth import area_ratio
 
-    cfg = config_from_args(SramGemvConfig, args)
     d = area_ratio(cfg, args.liberty)
-    if args.json:
-        return print_json(d)
-    w = sys.stdout.write
-    w(f"SRAM LUT-GEMV unit periphery, {cfg.rows}x{cfg.cols} array, {cfg.lanes} lanes, batch {cfg.vectors}\n")
-    for k in ("logic_area_um2", "array_area_um2", "logic_over_array", "logic_over_llc_slice", "cell_count"):
-        w(f"  {k:<22} {d[k]}\n")
-    return 0
+    d["area_um2"] = d["logic_area_um2"]
+    d["area_um2_by_part"] = {"periphery combinational": d["logic_area_um2"] - d["sequential_area_um2"],
+                             "periphery sequential": d["sequential_area_um2"]}
+    return d

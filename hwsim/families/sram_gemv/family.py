@@ -15,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 
 import hwsim.families.sram_gemv as package
-from hwsim.families.contract import CliHooks, CostHooks, Family, Result
+from hwsim.families.contract import CliHooks, CostHooks, Family, Result, RtlHooks
 from hwsim.families.sram_gemv.rtltile import rtl_tile
 from hwsim.families.sram_gemv import cli
 from hwsim.families.sram_gemv.config import SramGemvConfig
@@ -71,6 +71,15 @@ def stimulus(cfg: SramGemvConfig, shape, rng: np.random.Generator) -> dict:
             "sw": rng.uniform(2.0**-8, 1.0, n).astype(np.float32)}
 
 
+def _rtl_hook(name):
+    def call(*args):
+        from hwsim.families.sram_gemv import rtl
+
+        return getattr(rtl, name)(*args)
+
+    return call
+
+
 def top(cfg: SramGemvConfig):
     from hwsim.families.sram_gemv.hdl import TOP
     from hwsim.families.sram_gemv.rtl import component
@@ -96,6 +105,12 @@ FAMILY = Family(
     cli=CliHooks(describe=cli.describe, description=cli.DESCRIPTION, run_options=cli.add_run_options,
                  run_extras=cli.run_extras),
     top=top,
+    # cols sets the lanes (with w_bits and group_size the entry width); act_signed and
+    # pattern_reuse are run-time inputs, rows and the LLC fields only price the area
+    rtl=RtlHooks(fields=("cols", "group_size", "w_bits", "a_bits", "vectors", "acc_bits"),
+                 doc=_rtl_hook("port_doc"), vectors=_rtl_hook("test_vectors"), tb_shapes=((4, 9, 5), (7, 14, 9)),
+                 name=_rtl_hook("export_base"), run_time_inputs=_rtl_hook("static_inputs"),
+                 synth_options=cli.add_synth_options, synth_asic=cli.synth_asic),
     op_kinds=(GemmOp,),
     studies=STUDIES,
     rtl_tile=rtl_tile,

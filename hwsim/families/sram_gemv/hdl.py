@@ -10,15 +10,21 @@ Build-time parameters come from the config: ``lanes``, ``group_size`` (N), ``w_b
 ``entry_bits``, ``vectors`` (accumulators per lane), ``a_bits`` (widest activation) and
 ``acc_bits``. Run-time inputs, held steady during a job, let one build serve many tests:
 ``n_items`` (vectors in this pass, 1..vectors), ``planes`` (activation bits, 1..a_bits),
-``signed`` (top plane subtracts) and ``reuse`` (pattern-aware issue on/off).
+``act_signed`` (top plane subtracts) and ``reuse`` (pattern-aware issue on/off).
 
 Ports
 
-* command stream ``cmd_valid`` / ``cmd_ready``; ``cmd_drain`` selects DRAIN, else GROUP
-  with ``cmd_w`` (lane ``l`` weight ``i`` at bits ``(l*N + i)*w_bits``, signed) and
-  ``cmd_a`` (vector ``b`` activation ``i`` at bits ``(b*N + i)*a_bits``, two's complement);
-* output stream ``out_valid`` / ``out_ready`` / ``out_data`` (lane ``l``'s accumulator at bits
-  ``l*acc_bits``), one vector per beat during DRAIN.
+* command stream ``cmd`` (``amaranth.lib.stream``: ``valid`` / ``ready`` / ``payload``), the
+  payload a :func:`cmd_layout`: ``drain`` selects DRAIN, else GROUP with ``w`` (lane ``l``
+  weight ``i`` at bits ``(l*N + i)*w_bits``, signed) and ``a`` (vector ``b`` activation ``i``
+  at bits ``(b*N + i)*a_bits``, two's complement);
+* output stream ``out`` (lane ``l``'s accumulator at payload bits ``l*acc_bits``), one vector
+  per beat during DRAIN.
+
+The streams are ``amaranth.lib.stream`` signatures, so the exported top
+(:mod:`hwsim.eda.export`) has ``cmd__valid`` / ``cmd__ready`` / ``cmd__payload`` and ``out__*``;
+no port or submodule is named after a Verilog keyword (hence ``act_signed`` and ``table_mem``),
+so the Verilog has no escaped identifiers.
 
 Timing (what :mod:`.model` counts): a GROUP is accepted in one cycle, then the table is
 written in ``2**N - 1`` cycles (Gray-code order, each entry one add or subtract from the
@@ -29,14 +35,14 @@ reuse the mask is one vector per cycle (all ``n_items``); with reuse the lead ve
 pattern is looked up for every remaining vector with the same pattern and vectors with
 an all-zero pattern are dropped at the plane's start (an all-zero plane still takes one
 cycle). The unit accepts the next command in the cycle after the last lookup. DRAIN is
-accepted in one cycle and then gives one vector per ``out_ready`` beat, clearing its
+accepted in one cycle and then gives one vector per ``out`` beat, clearing its
 accumulators.
 """
 
 from __future__ import annotations
 
 from amaranth.hdl import Array, Cat, Const, Module, Mux, Signal, signed, unsigned
-from amaranth.lib import wiring
+from amaranth.lib import data, stream, wiring
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
@@ -50,6 +56,31 @@ def _w(n: int) -> int:
     return max(1, (n - 1).bit_length())
 
 
+def cmd_layout(cfg: SramGemvConfig) -> data.StructLayout:
+    """The command payload: ``drain`` at bit 0, then ``w`` (``lanes*N`` weights of ``w_bits``),
+    then ``a`` (``vectors*N`` activations of ``a_bits``)."""
+    return data.StructLayout({"drain": 1, "w": cfg.lanes * cfg.group_size * cfg.w_bits,
+                              "a": cfg.vectors * cfg.group_size * cfg.a_bits})
+
+
+def pack_cmd(cfg: SramGemvConfig, drain: int, w: int, a: int) -> int:
+    """The command payload of :func:`cmd_layout` as an integer."""
+    ww = cfg.lanes * cfg.group_size * cfg.w_bits
+    return (int(drain) & 1) | (int(w) << 1) | (int(a) << (1 + ww))
+
+
+def core_members(cfg: SramGemvConfig) -> dict:
+    """The signature members of :class:`LutGemvCore` (the unit's are those without ``mem_``)."""
+    L, N, B, AB, rw = cfg.lanes, cfg.group_size, cfg.vectors, cfg.a_bits, cfg.lanes * cfg.entry_bits
+    return {
+        "n_items": In(_w(B + 1)), "planes": In(_w(AB + 1)), "act_signed": In(1), "reuse": In(1),
+        "cmd": In(stream.Signature(cmd_layout(cfg))),
+        "out": Out(stream.Signature(L * cfg.acc_bits)),
+        "mem_waddr": Out(N), "mem_wdata": Out(rw), "mem_wen": Out(1),
+        "mem_raddr": Out(N), "mem_rdata": In(rw),
+    }
+
+
 class LutGemvCore(wiring.Component):
     """The periphery of one array (see the module docstring); the table array is reached
     through ``mem_*`` ports."""
@@ -59,14 +90,7 @@ class LutGemvCore(wiring.Component):
         self.L, self.N, self.WB = cfg.lanes, cfg.group_size, cfg.w_bits
         self.EB, self.B, self.AB, self.AW = cfg.entry_bits, cfg.vectors, cfg.a_bits, cfg.acc_bits
         self.rw = self.L * self.EB
-        super().__init__({
-            "n_items": In(_w(self.B + 1)), "planes": In(_w(self.AB + 1)), "signed": In(1), "reuse": In(1),
-            "cmd_valid": In(1), "cmd_ready": Out(1), "cmd_drain": In(1),
-            "cmd_w": In(self.L * self.N * self.WB), "cmd_a": In(self.B * self.N * self.AB),
-            "out_valid": Out(1), "out_ready": In(1), "out_data": Out(self.L * self.AW),
-            "mem_waddr": Out(self.N), "mem_wdata": Out(self.rw), "mem_wen": Out(1),
-            "mem_raddr": Out(self.N), "mem_rdata": In(self.rw),
-        })
+        super().__init__(core_members(cfg))
 
     def elaborate(self, platform):
         m = Module()
@@ -131,22 +155,22 @@ class LutGemvCore(wiring.Component):
                 e = self.mem_rdata.word_select(l, EB).as_signed()
                 term = Signal(signed(AW), name=f"term_b{b}_l{l}")
                 m.d.comb += term.eq(e << plane_d)
-                with m.If(self.out_valid & self.out_ready & (item == b)):
+                with m.If(self.out.valid & self.out.ready & (item == b)):
                     m.d.sync += acc[b][l].eq(0)
                 with m.Elif(v_d & mask_d[b]):
                     m.d.sync += acc[b][l].eq(Mux(neg_d, acc[b][l] - term, acc[b][l] + term))
-        m.d.comb += self.out_data.eq(Array([Cat(*acc[b]) for b in range(B)])[item])
+        m.d.comb += self.out.payload.eq(Array([Cat(*acc[b]) for b in range(B)])[item])
         m.d.sync += v_d.eq(0)
 
         with m.FSM():
             with m.State("IDLE"):
-                m.d.comb += self.cmd_ready.eq(1)
-                with m.If(self.cmd_valid):
-                    with m.If(self.cmd_drain):
+                m.d.comb += self.cmd.ready.eq(1)
+                with m.If(self.cmd.valid):
+                    with m.If(self.cmd.payload.drain):
                         m.d.sync += item.eq(0)
                         m.next = "DRAIN"
                     with m.Else():
-                        m.d.sync += [w_r.eq(self.cmd_w), a_r.eq(self.cmd_a), t.eq(1)]
+                        m.d.sync += [w_r.eq(self.cmd.payload.w), a_r.eq(self.cmd.payload.a), t.eq(1)]
                         m.d.sync += [c.eq(0) for c in cur]
                         m.next = "BUILD"
             with m.State("BUILD"):
@@ -160,14 +184,14 @@ class LutGemvCore(wiring.Component):
                 left = Signal(B)
                 m.d.comb += left.eq(rem_eff & ~mask)
                 m.d.sync += [v_d.eq(1), mask_d.eq(mask), plane_d.eq(plane),
-                             neg_d.eq(self.signed & last_plane), rem.eq(left), start.eq(0)]
+                             neg_d.eq(self.act_signed & last_plane), rem.eq(left), start.eq(0)]
                 with m.If(left == 0):
                     m.d.sync += [plane.eq(plane + 1), start.eq(1)]
                     with m.If(last_plane):
                         m.next = "IDLE"
             with m.State("DRAIN"):
-                m.d.comb += self.out_valid.eq(1)
-                with m.If(self.out_ready):
+                m.d.comb += self.out.valid.eq(1)
+                with m.If(self.out.ready):
                     m.d.sync += item.eq(item + 1)
                     with m.If(item == self.n_items - 1):
                         m.next = "IDLE"
@@ -179,20 +203,21 @@ class LutGemvUnit(wiring.Component):
 
     def __init__(self, cfg: SramGemvConfig):
         self.cfg = cfg
-        self.core = LutGemvCore(cfg)
-        sig = {k: v for k, v in self.core.signature.members.items() if not k.startswith("mem_")}
-        super().__init__(sig)
+        super().__init__({k: v for k, v in core_members(cfg).items() if not k.startswith("mem_")})
 
     def elaborate(self, platform):
         m = Module()
-        m.submodules.core = core = self.core
-        m.submodules.table = mem = Memory(shape=unsigned(core.rw), depth=1 << core.N, init=[])
+        # the core is made here, so that a unit built only for its ports leaves no unused one
+        m.submodules.core = core = LutGemvCore(self.cfg)
+        m.submodules.table_mem = mem = Memory(shape=unsigned(core.rw), depth=1 << core.N, init=[])
         wp, rp = mem.write_port(), mem.read_port()
         m.d.comb += [wp.addr.eq(core.mem_waddr), wp.data.eq(core.mem_wdata), wp.en.eq(core.mem_wen),
                      rp.addr.eq(core.mem_raddr), core.mem_rdata.eq(rp.data)]
-        for name in self.signature.members:
+        for name, member in self.signature.members.items():
             port, inner = getattr(self, name), getattr(core, name)
-            if self.signature.members[name].flow == wiring.In:
+            if member.is_signature:
+                wiring.connect(m, wiring.flipped(port), inner)
+            elif member.flow == wiring.In:
                 m.d.comb += inner.eq(port)
             else:
                 m.d.comb += port.eq(inner)

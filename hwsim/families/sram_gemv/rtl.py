@@ -19,7 +19,7 @@ import numpy as np
 
 from hwsim.families.sram_gemv.config import SramGemvConfig
 from hwsim.families.sram_gemv.golden import check_operands, pad_groups, wrap
-from hwsim.families.sram_gemv.hdl import TOP, LutGemvUnit
+from hwsim.families.sram_gemv.hdl import TOP, LutGemvUnit, pack_cmd
 from hwsim.families.sram_gemv.model import passes, tiles
 
 BENCH_MODULE = "hwsim.families.sram_gemv.bench"
@@ -61,10 +61,11 @@ def streams_of(cfg: SramGemvConfig, a: np.ndarray, w: np.ndarray):
                 wg = wt[g * N:(g + 1) * N, t * L:(t + 1) * L]          # (N, L)
                 acts = np.zeros((B, N), np.int64)
                 acts[:bp] = ap[m0:m0 + bp, g * N:(g + 1) * N]
-                cmds.append([0, _pack(wg.T.ravel(), cfg.w_bits), _pack(acts.ravel(), cfg.a_bits)])
-            cmds.append([1, "0", "0"])
+                cmds.append(format(pack_cmd(cfg, 0, int(_pack(wg.T.ravel(), cfg.w_bits), 16),
+                                            int(_pack(acts.ravel(), cfg.a_bits), 16)), "x"))
+            cmds.append(format(pack_cmd(cfg, 1, 0, 0), "x"))
             out.append((t % cfg.units, m0, bp, t, {"n_items": bp, "planes": cfg.a_bits,
-                                                     "signed": int(cfg.act_signed),
+                                                     "act_signed": int(cfg.act_signed),
                                                      "reuse": int(cfg.pattern_reuse), "cmds": cmds}))
         m0 += bp
     return out
@@ -140,21 +141,18 @@ def run_amaranth(cfg: SramGemvConfig, jobs, backpressure=None) -> list[dict]:
 
     async def bench(ctx):
         for s in streams:
-            for name in ("n_items", "planes", "signed", "reuse"):
+            for name in ("n_items", "planes", "act_signed", "reuse"):
                 ctx.set(getattr(dut, name), s[name])
             cmds, want = s["cmds"], s["n_items"]
             ci, outs, k, k0, k1, stalls = 0, [], 0, None, None, 0
             while len(outs) < want:
                 valid = ci < len(cmds) and not (in_gap and rng.random() < in_gap)
-                ctx.set(dut.cmd_valid, int(valid))
+                ctx.set(dut.cmd.valid, int(valid))
                 if valid:
-                    drain, w, a = cmds[ci]
-                    ctx.set(dut.cmd_drain, drain)
-                    ctx.set(dut.cmd_w, int(w, 16))
-                    ctx.set(dut.cmd_a, int(a, 16))
+                    ctx.set(dut.cmd.payload.as_value(), int(cmds[ci], 16))
                 oready = not (out_gap and rng.random() < out_gap)
-                ctx.set(dut.out_ready, int(oready))
-                _, _, ready, ov, data = await ctx.tick().sample(dut.cmd_ready, dut.out_valid, dut.out_data)
+                ctx.set(dut.out.ready, int(oready))
+                _, _, ready, ov, data = await ctx.tick().sample(dut.cmd.ready, dut.out.valid, dut.out.payload)
                 if k0 is not None and ((ready and ci < len(cmds) and not valid) or (ov and not oready)):
                     stalls += 1
                 if ov and oready:
@@ -164,7 +162,7 @@ def run_amaranth(cfg: SramGemvConfig, jobs, backpressure=None) -> list[dict]:
                     k0 = k if k0 is None else k0
                     ci += 1
                 k += 1
-            ctx.set(dut.cmd_valid, 0)
+            ctx.set(dut.cmd.valid, 0)
             await ctx.tick()
             res.append({"outs": outs, "cycles": k1 - k0 + 1, "stalls": stalls})
 
@@ -173,3 +171,82 @@ def run_amaranth(cfg: SramGemvConfig, jobs, backpressure=None) -> list[dict]:
     sim.add_testbench(bench)
     sim.run()
     return _assemble(cfg, plan, res)
+
+
+# ------------------------------------------------------------------------------ export hooks
+def export_base(cfg: SramGemvConfig) -> str:
+    """Readable base of the exported bundle's name (the build's shape)."""
+    return build_name(cfg)
+
+
+def static_inputs(cfg: SramGemvConfig) -> dict:
+    """The run-time inputs for the exported configuration: a full pass of ``vectors``, every
+    activation plane, its signedness and pattern-reuse setting."""
+    return {"n_items": cfg.vectors, "planes": cfg.a_bits, "act_signed": int(cfg.act_signed),
+            "reuse": int(cfg.pattern_reuse)}
+
+
+def port_doc(cfg: SramGemvConfig):
+    """What the exported unit's ports mean (:class:`~hwsim.families.contract.PortDoc`)."""
+    from hwsim.families.contract import PortDoc
+
+    L, N, WB, AB, B, EB, AW = (cfg.lanes, cfg.group_size, cfg.w_bits, cfg.a_bits, cfg.vectors, cfg.entry_bits,
+                               cfg.acc_bits)
+    ww = L * N * WB
+    meaning = {
+        "n_items": f"run-time: vectors in this pass, 1..{B} (DRAIN gives this many beats); hold during a pass",
+        "planes": f"run-time: activation bit planes looked up per group, 1..{AB}; hold during a pass",
+        "act_signed": "run-time: 1 = activations are two's complement (the top plane subtracts), 0 = unsigned",
+        "reuse": "run-time: 1 = pattern-aware issue (one lookup serves every vector with the same pattern, "
+                 "all-zero patterns skipped), 0 = one lookup per vector and plane",
+        "cmd": f"command: GROUP (drain = 0: {N} weights of each of {L} lanes and {N} activations of each of "
+               f"{B} vectors) or DRAIN (drain = 1: w and a ignored)",
+        "out": f"one vector's {L} accumulators ({AW}-bit two's complement, wrapping) per beat during DRAIN",
+    }
+    beats = {
+        "cmd": (f"payload bit 0 = drain; w at bits [{ww}:1]: lane l, weight i (signed {WB}-bit code of input "
+                f"row g*{N}+i, output column tile*{L}+l) at w bits [{WB}*({N}*l+i)+{WB - 1}:{WB}*({N}*l+i)]; "
+                f"a at bits [{ww + B * N * AB}:{ww + 1}]: vector b, activation i (the {AB}-bit code of input "
+                f"row g*{N}+i) at a bits [{AB}*({N}*b+i)+{AB - 1}:{AB}*({N}*b+i)]. One pass over one tile of "
+                f"{L} output columns is one GROUP per group g of {N} rows of K (K zero-padded to whole "
+                f"groups, unused lanes and vectors zero), in order g = 0, 1, ..., then one DRAIN."),
+        "out": (f"lane l at bits [{AW}*l+{AW - 1}:{AW}*l]; beat b is vector b of the pass (b = 0..n_items-1): "
+                f"C[m0+b, tile*{L}+l] = sum over the pass's groups of A[m0+b, k] * W[k, tile*{L}+l], "
+                f"wrapped at {AW} bits. Draining a vector clears its accumulators."),
+    }
+    rules = ("cmd__ready is high only while the unit is idle (between a GROUP's last lookup and the next "
+             "command, and after a DRAIN's last beat); a command is taken when cmd__valid & cmd__ready at a "
+             "rising edge, and cmd__valid may rise or fall at any time (the unit never depends on a beat "
+             "it has not taken). out__valid is high for the n_items beats of a DRAIN, independent of "
+             "out__ready; a beat moves when out__valid & out__ready. Hold n_items, planes, act_signed and "
+             "reuse constant from a pass's first GROUP to its DRAIN's last beat.")
+    latency = (f"A GROUP occupies 2**N = {1 << N} cycles (accept, then {(1 << N) - 1} table writes in Gray-code "
+               "order) plus its lookups: per plane, n_items without reuse, max(1, distinct non-zero "
+               "patterns among the pass's vectors) with reuse. A DRAIN is accepted in one cycle, then one "
+               "beat per cycle with out__ready. Without stalls a pass over one tile takes groups * "
+               f"{1 << N} + lookups + 1 + n_items cycles from its first command taken to its last output "
+               "beat, and the unit takes the next command the cycle after that beat.")
+    return PortDoc(meaning=meaning, beats=beats, rules=rules, latency=latency)
+
+
+def test_vectors(cfg: SramGemvConfig, jobs):
+    """Every (pass, tile) stream of ``jobs`` (``{"a", "wq"}``) one after another on ``cmd``,
+    each pass padded to ``vectors`` vectors (``n_items`` is held at ``vectors``), and the
+    accumulators golden's table-lookup arithmetic gives (zero for padding vectors and lanes)."""
+    from hwsim.families.contract import TestVectors
+    from hwsim.families.sram_gemv.golden import lut_gemv
+
+    L, AW, B = cfg.lanes, cfg.acc_bits, cfg.vectors
+    full = (1 << (L * AW)) - 1
+    cmds, outs = [], []
+    for j in jobs:
+        a, w = check_operands(cfg, j["a"], j["wq"])
+        acc = lut_gemv(cfg, a, w)
+        n = w.shape[1]
+        exp = np.zeros((sum(-(-bp // B) * B for bp in passes(cfg, a.shape[0])), tiles(cfg, n) * L), np.int64)
+        exp[:a.shape[0], :n] = acc
+        for _unit, m0, _bp, t, s in streams_of(cfg, a, w):
+            cmds += [int(c, 16) for c in s["cmds"]]
+            for b in range(B):
+                outs.append((int(_pack(exp[m0 + b, t * L:(t + 1) * L], AW), 16), full))
+    return TestVectors(static=static_inputs(cfg), sources={"cmd": cmds}, sinks={"out": outs})
