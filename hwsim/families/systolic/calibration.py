@@ -12,10 +12,12 @@ the pinned file; ``python -m hwsim.families.systolic.calibration`` regenerates i
 The calibration runs on a 2x2 array (16x32x16 GEMMs); the factor is applied to arrays of
 any size. The table charges control as the periphery's register bits
 (:func:`hwsim.families.systolic.cost.systolic_control_bits`, growing with the square of the array's
-sides), so the factors carry over: re-measured on 4x4 arrays with the same stimulus, the
-control ratio is 1.63 (OS) / 4.13 (WS) against 1.39 / 4.09 pinned here, and the PE-array
-ratio 3.77 / 2.07 against 3.51 / 1.72. ``is`` uses the ``ws`` factors: it is the same
-machine with the operands' roles swapped.
+sides), so the factors carry over. Pinned now (the PE is one shared Verilog module, so
+Yosys no longer trims the edge PEs' unused forwarding logic per instance): control 1.39
+(OS) / 4.13 (WS), PE array 3.88 / 2.25. Before the PE became a shared module the pinned
+factors were 1.38 / 4.09 and 3.51 / 1.72, and a 4x4 re-measurement with the same stimulus
+gave control 1.63 / 4.13 and PE array 3.77 / 2.07 (the drift with size). ``is`` uses the
+``ws`` factors: it is the same machine with the operands' roles swapped.
 """
 
 from __future__ import annotations
