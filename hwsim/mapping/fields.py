@@ -18,12 +18,12 @@ DEFAULT_OBJECTIVE = "cycles"
 
 def mapping_param():
     return param(DEFAULT_MAPPING, help="buffer tiling and loop order of each GEMM: the family's fixed order, or "
-                 "the best found by the mapper", choices=MAPPINGS, group="memory and clock")
+                 "the best found by the mapper", choices=MAPPINGS, cli="--mapping", group="memory and clock")
 
 
 def objective_param():
     return param(DEFAULT_OBJECTIVE, help="what the mapper minimises (ties broken by the next: cycles, dram, "
-                 "energy, cycles)", choices=OBJECTIVES, group="memory and clock")
+                 "energy, cycles)", choices=OBJECTIVES, cli="--mapping-objective", group="memory and clock")
 
 
 def check_mapping_fields(cfg) -> None:

@@ -45,9 +45,9 @@ def asic_area(cfg: SystolicConfig, method: str = "composed", liberty=None) -> As
     from hwsim.families.systolic.rtl import top_name, verilog_text
 
     check_choice("method", method, METHODS)
-    if method == "flat":
+    if method == "flat":  # the whole array flattened (Yosys may trim edge PEs across boundaries)
         top = top_name(cfg)
-        return synth_asic(verilog_text(cfg), top, liberty, name=top)
+        return synth_asic(verilog_text(cfg), top, liberty, flatten=True, name=top)
     pe_array, periphery = asic_parts(cfg, liberty)
     return ComposedArea(
         pe_array.area_um2 + periphery.area_um2, pe_array.unit_area_um2, cfg.pes,
@@ -66,7 +66,8 @@ def asic_parts(cfg: SystolicConfig, liberty=None) -> tuple[ComposedArea, AsicRes
     top = top_name(cfg)
     pv, ptop = pe_verilog(cfg)
     pe = synth_asic(pv, ptop, liberty, name=ptop)
-    periphery = synth_asic(verilog_text(cfg), top, liberty, blackbox=(f"{top}.pe_*",), name=f"{top}-periphery")
+    # the PEs are one shared module, <top>_pe, instantiated rows x cols times
+    periphery = synth_asic(verilog_text(cfg), top, liberty, blackbox=(f"{top}_pe",), name=f"{top}-periphery")
     return compose_area(pe, cfg.pes), periphery
 
 
