@@ -495,12 +495,34 @@ class Record:
     rtl_check: dict = field(default_factory=dict)
 
     def to_dict(self) -> dict:
-        return dataclasses.asdict(self)
+        """Every field, nested dicts and lists copied (the record stays unchanged)."""
+        return {name: _plain_copy(getattr(self, name)) for name in _RECORD_FIELDS}
+
+    def row(self) -> dict:
+        """Every field without copying the nested values: for read-only consumers
+        (encoding for the store) that must not pay for a deep copy."""
+        return {name: getattr(self, name) for name in _RECORD_FIELDS}
 
     @classmethod
     def from_dict(cls, d: dict) -> "Record":
         return cls(**{f.name: d.get(f.name) for f in dataclasses.fields(cls)
                       if f.name in d or f.default_factory is dataclasses.MISSING})
+
+
+_RECORD_FIELDS = tuple(f.name for f in dataclasses.fields(Record))
+
+
+def _plain_copy(v):
+    t = type(v)
+    if t is dict:
+        return {k: _plain_copy(x) for k, x in v.items()}
+    if t is list:
+        return [_plain_copy(x) for x in v]
+    if t is tuple:
+        return tuple(_plain_copy(x) for x in v)
+    if dataclasses.is_dataclass(v) and not isinstance(v, type):
+        return dataclasses.asdict(v)
+    return v
 
 
 #: Fields of each entry of :attr:`Record.layers` (one per workload op, ``count`` runs

@@ -27,7 +27,7 @@ EXECUTORS = ("local", "dask")
 
 def evaluate_chunk(points) -> list[tuple]:
     """Evaluate ``points`` (vectorised where the family allows) and encode the records."""
-    return [encode(r.to_dict()) for r in evaluate_many(list(points))]
+    return [encode(r.row()) for r in evaluate_many(list(points))]
 
 
 _PR_SET_PDEATHSIG = 1
