@@ -276,3 +276,22 @@ def test_rtl_points_distribute_over_dask_with_the_same_records(tmp_path):
     a, b = _untimed(tmp_path / "local.db"), _untimed(tmp_path / "dask.db")
     assert a.keys() == b.keys() and all(a[k]["rtl_check"] == b[k]["rtl_check"] for k in a)
     assert all(r["rtl_check"]["agree"] for r in b.values())
+
+
+SWEEPS = Path(__file__).parents[1] / "sweeps"
+
+
+@pytest.mark.parametrize("path", sorted(SWEEPS.glob("*.toml")), ids=lambda p: p.stem)
+def test_every_shipped_study_loads(path):
+    spec = load_spec(path)
+    assert spec.grid_size >= 1 and spec.workloads
+
+
+def test_every_family_with_rtl_ships_an_rtl_study():
+    covered = set()
+    for path in SWEEPS.glob("*.toml"):
+        spec = load_spec(path)
+        if spec.fidelity == "rtl":
+            covered.add(spec.family)
+    with_rtl = {name for name, fam in FAMILIES.items() if "verilator" in fam.implementations}
+    assert with_rtl and with_rtl <= covered, sorted(with_rtl - covered)
