@@ -59,21 +59,36 @@ def test_implementation_equals_golden_and_model(name, idx, impl):
         assert ref.cycles == perf.compute_cycles, "cycle-level model differs from the closed form"
 
 
+#: RTL whose inputs are not valid/ready streams, so the bench has nothing to withhold.
+NO_BACKPRESSURE = {"pim": "the PIM unit's command bus has no valid/ready: commands issue on their timed cycles"}
+#: Back-pressure not yet applied by the bench (strict: the test fails once it is).
+BACKPRESSURE_PENDING = {"lut": "the LUT bench takes per-cycle enable patterns from the job, not the "
+                               "backpressure mapping"}
+
+
+def _bp_param(n, i):
+    marks = [pytest.mark.xfail(reason=BACKPRESSURE_PENDING[n], strict=True)] if n in BACKPRESSURE_PENDING else []
+    return pytest.param(n, i, marks=marks, id=f"{n}-{i}")
+
+
 @pytest.mark.rtl
 @pytest.mark.slow
-@pytest.mark.parametrize("name", [n for n, f in FAMILIES.items() if "verilator" in f.implementations])
-def test_verilator_under_backpressure(name):
-    """Random gaps on the inputs and back-pressure on the outputs: same values, and the
+@pytest.mark.parametrize("name,impl", [_bp_param(n, i) for n, f in FAMILIES.items() for i in ("amaranth", "verilator")
+                                       if i in f.implementations and n not in NO_BACKPRESSURE])
+def test_rtl_under_backpressure(name, impl):
+    """Random gaps on the inputs and back-pressure on the outputs (the shared stream
+    drivers, under either simulator): same values, the gaps did stall the design, and the
     cycles beyond the model's are exactly the stalls the bench counted."""
     fam = FAMILIES[name]
     cfg = fam.make_config(fam.examples[0])
     jobs = _jobs(fam, cfg, seed=11)
     bp = {"in_gap": 0.3, "out_gap": 0.3}
-    res = fam.implementations["verilator"](cfg, jobs, backpressure=bp)
+    res = fam.implementations[impl](cfg, jobs, backpressure=bp)
     model = fam.implementations["model"](cfg, jobs)
     for job, r, m in zip(jobs, res, model):
         assert np.array_equal(r.outputs, fam.golden(cfg, job))
         assert r.cycles - r.stall_cycles == m.cycles
+    assert sum(r.stall_cycles for r in res) > 0
 
 
 @pytest.mark.parametrize("name", list(FAMILIES))

@@ -126,45 +126,26 @@ def _assemble(cfg: SramGemvConfig, plan, res) -> list[dict]:
 
 
 def run_amaranth(cfg: SramGemvConfig, jobs, backpressure=None) -> list[dict]:
-    """The same streams through Amaranth's simulator (the cocotb bench's protocol and
-    stall accounting, :mod:`.bench`, with the same seeded gaps)."""
-    import random
-
+    """The same streams through Amaranth's simulator: the cocotb bench's loop
+    (:func:`.bench.run_stream` on :mod:`hwsim.sim.streams`) with the same seeded gaps."""
     from amaranth.sim import Simulator
+
+    from hwsim.families.sram_gemv.bench import gaps, run_stream
+    from hwsim.sim.streams import AmaranthPorts
 
     plan, streams = _plan(cfg, jobs)
     bp = backpressure or {}
-    in_gap, out_gap = float(bp.get("in_gap", 0.0)), float(bp.get("out_gap", 0.0))
-    rng = random.Random(1)
+    in_gaps, out_gaps = gaps({"seed": 1, "in_gap": float(bp.get("in_gap", 0.0)),
+                              "out_gap": float(bp.get("out_gap", 0.0))})
     dut = component(cfg)
     res = []
 
     async def bench(ctx):
+        ports = AmaranthPorts(ctx, dut)
+        cycle = 0
         for s in streams:
-            for name in ("n_items", "planes", "act_signed", "reuse"):
-                ctx.set(getattr(dut, name), s[name])
-            cmds, want = s["cmds"], s["n_items"]
-            ci, outs, k, k0, k1, stalls = 0, [], 0, None, None, 0
-            while len(outs) < want:
-                valid = ci < len(cmds) and not (in_gap and rng.random() < in_gap)
-                ctx.set(dut.cmd.valid, int(valid))
-                if valid:
-                    ctx.set(dut.cmd.payload.as_value(), int(cmds[ci], 16))
-                oready = not (out_gap and rng.random() < out_gap)
-                ctx.set(dut.out.ready, int(oready))
-                _, _, ready, ov, data = await ctx.tick().sample(dut.cmd.ready, dut.out.valid, dut.out.payload)
-                if k0 is not None and ((ready and ci < len(cmds) and not valid) or (ov and not oready)):
-                    stalls += 1
-                if ov and oready:
-                    outs.append(format(int(data), "x"))
-                    k1 = k
-                if valid and ready:
-                    k0 = k if k0 is None else k0
-                    ci += 1
-                k += 1
-            ctx.set(dut.cmd.valid, 0)
-            await ctx.tick()
-            res.append({"outs": outs, "cycles": k1 - k0 + 1, "stalls": stalls})
+            r, cycle = await run_stream(ports, s, in_gaps, out_gaps, cycle)
+            res.append(r)
 
     sim = Simulator(dut)
     sim.add_clock(1e-8)

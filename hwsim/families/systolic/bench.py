@@ -1,6 +1,8 @@
 """cocotb bench for :class:`hwsim.families.systolic.hdl.SystolicArray` (driver -> DUT -> monitor).
 
-Run by :func:`hwsim.families.systolic.rtl.run_gemms` inside the simulator process. The job
+Run by :func:`hwsim.families.systolic.rtl.run_gemms` inside the simulator process, with the
+shared stream drivers of :mod:`hwsim.sim.streams` (the Amaranth-simulator runner,
+:func:`hwsim.families.systolic.rtl.run_gemms_amaranth`, uses the same functions). The job
 (``$HWSIM_JOB``) holds the array configuration, a list of GEMMs ``{"a": [[...]], "b":
 [[...]]}`` and the back-pressure settings ``{"in_gap": p, "out_gap": q, "seed": s}``;
 the bench writes, per GEMM, the result beats, the measured cycles and the stalled cycles
@@ -25,12 +27,12 @@ import os
 
 import cocotb
 import numpy as np
-from cocotb.clock import Clock
-from cocotb.triggers import ReadOnly, RisingEdge
 
 from hwsim.families.systolic.config import SystolicConfig
 from hwsim.families.systolic.timing import operand_beats, result_beat_count
 from hwsim.families.systolic.hdl import port_shapes
+from hwsim.sim import streams
+from hwsim.sim.streams import CocotbPorts, Gaps, Sink, Source
 
 
 def _pack(values, bits):
@@ -52,131 +54,52 @@ def _unpack(word, bits, lanes, is_signed):
     return out
 
 
-class Driver:
-    """Sends one GEMM's command and operand beats, with optional random gaps."""
-
-    def __init__(self, dut, cfg, rng, in_gap, dim_bits):
-        self.dut, self.cfg, self.rng, self.in_gap = dut, cfg, rng, in_gap
-        self.dim_bits = dim_bits
-        sh = port_shapes(cfg)
-        self.west_bits, self.north_bits = sh["west"].width, sh["north"].width
-        self.words = []
-        self.pos = 0
-        self.cmd_pending = False
-        self.offer = False
-
-    def load(self, a, b):
-        west, north = operand_beats(self.cfg, a, b)
-        shift = self.cfg.rows * self.west_bits
-        self.words = [_pack(w, self.west_bits) | (_pack(n, self.north_bits) << shift)
-                      for w, n in zip(west, north)]
-        self.pos = 0
-        m, k = a.shape
-        n = b.shape[1]
-        db = self.dim_bits
-        self.dut.cmd__payload.value = m | (k << db) | (n << 2 * db)
-        self.cmd_pending = True
-
-    def drive(self):
-        """Set this cycle's inputs (called right after a rising edge)."""
-        self.dut.cmd__valid.value = int(self.cmd_pending)
-        if not self.offer and not self.cmd_pending and self.pos < len(self.words):
-            self.offer = self.rng.random() >= self.in_gap
-        if self.offer:
-            self.dut.operands__payload.value = self.words[self.pos]
-        self.dut.operands__valid.value = int(self.offer)
-
-    def sample(self):
-        """Return (command taken, operand beat taken) at the coming edge (in ReadOnly)."""
-        cmd = self.cmd_pending and bool(self.dut.cmd__ready.value)
-        beat = self.offer and bool(self.dut.operands__ready.value)
-        return cmd, beat
-
-    def commit(self, cmd, beat):
-        if cmd:
-            self.cmd_pending = False
-        if beat:
-            self.pos += 1
-            self.offer = False
+def beat_words(cfg, west, north, north_bits: int | None = None) -> list[int]:
+    """Operand beats (west lanes, north lanes) packed as the ``operands`` payload."""
+    sh = port_shapes(cfg)
+    wb, nb = sh["west"].width, north_bits or sh["north"].width
+    shift = cfg.rows * wb
+    return [_pack(w, wb) | (_pack(n, nb) << shift) for w, n in zip(west, north)]
 
 
-class Monitor:
-    """Collects result beats, dropping ``ready`` at random when asked to."""
-
-    def __init__(self, dut, cfg, rng, out_gap):
-        self.dut, self.cfg, self.rng, self.out_gap = dut, cfg, rng, out_gap
-        self.beats = []
-        self.want = 0
-        self.ready = False
-        self.offered = False
-
-    def expect(self, n):
-        self.beats, self.want = [], n
-
-    def drive(self):
-        self.ready = self.rng.random() >= self.out_gap
-        self.dut.results__ready.value = int(self.ready)
-
-    def sample(self):
-        valid = bool(self.dut.results__valid.value)
-        # stream rule: an offered beat stays offered until it is taken
-        assert valid or not self.offered, "results.valid fell before its beat was taken"
-        self.offered = valid and not self.ready
-        if self.ready and valid:
-            word = int(self.dut.results__payload.value)
-            return _unpack(word, self.cfg.acc_bits, self.cfg.cols, self.cfg.signed and not self.cfg.is_fp16)
-        return None
-
-    @property
-    def done(self):
-        return len(self.beats) >= self.want
+def cmd_word(m: int, k: int, n: int, dim_bits: int) -> int:
+    return m | (k << dim_bits) | (n << 2 * dim_bits)
 
 
-async def reset(dut, static=None) -> None:
+def gaps(job: dict, rng) -> tuple[Gaps, Gaps]:
+    """The input and output gap policies of a job's back-pressure settings."""
+    bp = job.get("backpressure") or {}
+    return Gaps(float(bp.get("in_gap", 0.0)), rng), Gaps(float(bp.get("out_gap", 0.0)), rng)
+
+
+async def reset(ports, static=None) -> None:
     """Hold reset for three cycles with every stream idle; ``static`` run-time inputs
     (``{port: value}``) are set first and held for the whole run."""
-    cocotb.start_soon(Clock(dut.clk, 10, unit="ns").start())
-    dut.rst.value = 1
+    await ports.start()
+    ports.set("rst", 1)
     for name, value in (static or {}).items():
-        getattr(dut, name).value = int(value)
-    dut.cmd__valid.value = 0
-    dut.operands__valid.value = 0
-    dut.results__ready.value = 0
+        ports.set(name, value)
+    for name in ("cmd__valid", "operands__valid", "results__ready"):
+        ports.set(name, 0)
     for _ in range(3):
-        await RisingEdge(dut.clk)
-    dut.rst.value = 0
+        await ports.tick()
+    ports.set("rst", 0)
 
 
-async def run_gemm(dut, driver, monitor, want: int, cycle: int, max_cycles: int):
-    """Drive one loaded GEMM to its last result beat.
+async def run_gemm(ports, cfg, words: list[int], cmd: int, want: int, in_gaps: Gaps, out_gaps: Gaps,
+                   cycle: int = 0, max_cycles: int = 10_000_000):
+    """Send one GEMM's command and operand beats and take its ``want`` result beats.
 
     Returns ``({"beats", "cycles", "stall_cycles"}, cycle)``: cycles from the first operand
     beat accepted to the last result beat accepted (both included), the cycles the array
-    stalled in that window, and the bench's cycle counter after the GEMM."""
-    monitor.expect(want)
-    first = last = None
-    stall_at = []
-    while not monitor.done:
-        driver.drive()
-        monitor.drive()
-        await ReadOnly()
-        cmd, beat = driver.sample()
-        out = monitor.sample()
-        if bool(dut.stall.value):
-            stall_at.append(cycle)
-        if beat and first is None:
-            first = cycle
-        if out is not None:
-            monitor.beats.append(out)
-            last = cycle
-        await RisingEdge(dut.clk)
-        driver.commit(cmd, beat)
-        cycle += 1
-        if cycle > max_cycles:
-            raise AssertionError("simulation ran past max_cycles; the DUT is stuck")
-    assert driver.pos == len(driver.words), "DUT finished before taking every operand beat"
-    stalls = sum(1 for c in stall_at if first <= c <= last)
-    return {"beats": monitor.beats, "cycles": last - first + 1, "stall_cycles": stalls}, cycle
+    stalled (its ``stall`` output) in that window, and the bench's cycle counter after."""
+    command = Source("cmd", [cmd])
+    operands = Source("operands", words, in_gaps, after=command)
+    t = await streams.run(ports, [operands, command], Sink("results", out_gaps), want, stall="stall",
+                          cycle=cycle, max_cycles=max_cycles)
+    signed = cfg.signed and not cfg.is_fp16
+    beats = [_unpack(w, cfg.acc_bits, cfg.cols, signed) for w in t.words]
+    return {"beats": beats, "cycles": t.cycles, "stall_cycles": t.stall_cycles}, t.end_cycle
 
 
 @cocotb.test()
@@ -185,21 +108,22 @@ async def run_job(dut):
     with open(os.environ["HWSIM_JOB"]) as fh:
         job = json.load(fh)
     cfg = SystolicConfig.from_dict(job["config"])
-    bp = job.get("backpressure") or {}
-    rng = np.random.default_rng(int(bp.get("seed", 0)))
-    driver = Driver(dut, cfg, rng, float(bp.get("in_gap", 0.0)), int(job["dim_bits"]))
-    monitor = Monitor(dut, cfg, rng, float(bp.get("out_gap", 0.0)))
-    await reset(dut)
+    rng = np.random.default_rng(int((job.get("backpressure") or {}).get("seed", 0)))
+    in_gaps, out_gaps = gaps(job, rng)
+    ports = CocotbPorts(dut)
+    await reset(ports)
     results = []
     cycle = 0
+    db = int(job["dim_bits"])
     for g in job["gemms"]:
         a = np.array(g["a"], dtype=np.int64)
         b = np.array(g["b"], dtype=np.int64)
-        driver.load(a, b)
-        res, cycle = await run_gemm(dut, driver, monitor, result_beat_count(cfg, a.shape[0], a.shape[1], b.shape[1]),
-                                    cycle, job.get("max_cycles", 10_000_000))
+        (m, k), n = a.shape, b.shape[1]
+        west, north = operand_beats(cfg, a, b)
+        res, cycle = await run_gemm(ports, cfg, beat_words(cfg, west, north), cmd_word(m, k, n, db),
+                                    result_beat_count(cfg, m, k, n), in_gaps, out_gaps, cycle,
+                                    job.get("max_cycles", 10_000_000))
         results.append(res)
-        dut._log.info("GEMM %dx%dx%d: %d cycles (%d stalled)", a.shape[0], a.shape[1], b.shape[1],
-                      res["cycles"], res["stall_cycles"])
+        dut._log.info("GEMM %dx%dx%d: %d cycles (%d stalled)", m, k, n, res["cycles"], res["stall_cycles"])
     with open(os.environ["HWSIM_RESULT"], "w") as fh:
         json.dump({"gemms": results}, fh)

@@ -36,9 +36,10 @@ def run_model(cfg, jobs, backpressure=None):
 
 
 def run_amaranth(cfg, jobs, backpressure=None):
-    from hwsim.families.systolic.rtl import run_gemms_amaranth
+    from hwsim.families.systolic.rtl import run_gemms_amaranth_detailed
 
-    return [Result(c, cycles) for c, cycles in run_gemms_amaranth(cfg, _operands(jobs))]
+    return [Result(r.c, r.cycles, r.stall_cycles)
+            for r in run_gemms_amaranth_detailed(cfg, _operands(jobs), backpressure)]
 
 
 def run_verilator(cfg, jobs, backpressure=None):

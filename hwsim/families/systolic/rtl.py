@@ -31,7 +31,7 @@ from hwsim.errors import ConfigError
 
 log = logging.getLogger(__name__)
 
-__all__ = ["RtlRun", "run_gemms", "run_gemms_amaranth", "run_gemms_detailed", "top_name", "verilog_text"]
+__all__ = ["RtlRun", "run_gemms", "run_gemms_amaranth", "run_gemms_amaranth_detailed", "run_gemms_detailed", "top_name", "verilog_text"]
 
 DIM_BITS = 16
 BENCH_MODULE = "hwsim.families.systolic.bench"
@@ -147,18 +147,23 @@ def run_gemms(cfg: SystolicConfig, jobs, backpressure=None, seed: int = 0) -> li
     return [(r.c, r.cycles) for r in run_gemms_detailed(cfg, jobs, backpressure, seed)]
 
 
-def run_gemms_amaranth(cfg: SystolicConfig, jobs) -> list[tuple[np.ndarray, int]]:
+def run_gemms_amaranth_detailed(cfg: SystolicConfig, jobs, backpressure=None, seed: int = 0) -> list[RtlRun]:
     """Run GEMMs on :class:`~hwsim.families.systolic.hdl.SystolicArray` under ``amaranth.sim``.
 
-    No Verilator build is needed, but simulation is 10-50x slower per cycle than
-    :func:`run_gemms`; meant for small arrays and for machines without a C++ compiler.
-    Results and cycle counts follow the same definitions (no back-pressure).
+    The cocotb bench's stream loop (:mod:`hwsim.families.systolic.bench` on
+    :mod:`hwsim.sim.streams`) with Amaranth's simulator in place of Verilator: the same
+    beats, back-pressure policy, cycle and stall measurement. No Verilator build is needed,
+    but simulation is 10-50x slower per cycle; meant for small arrays and for machines
+    without a C++ compiler.
     """
     from amaranth.sim import Simulator
 
-    from hwsim.families.systolic.timing import operand_beats, result_beat_count
+    from hwsim.families.systolic.bench import beat_words, cmd_word, run_gemm
     from hwsim.families.systolic.hdl import SystolicArray
+    from hwsim.families.systolic.timing import operand_beats, result_beat_count
+    from hwsim.sim.streams import AmaranthPorts, Gaps
 
+    bp = _check_backpressure(backpressure)
     gemms = []
     for a, b in jobs:
         a = np.asarray(a, dtype=np.int64)
@@ -166,40 +171,31 @@ def run_gemms_amaranth(cfg: SystolicConfig, jobs) -> list[tuple[np.ndarray, int]
         check_operands(cfg, a, b)
         gemms.append((a, b))
     dut = SystolicArray(cfg, dim_bits=DIM_BITS)
+    rng = np.random.default_rng(int(seed))
+    in_gaps, out_gaps = Gaps(bp.get("in_gap", 0.0), rng), Gaps(bp.get("out_gap", 0.0), rng)
     out = []
 
     async def bench(ctx):
-        ctx.set(dut.results.ready, 1)
+        ports = AmaranthPorts(ctx, dut)
+        cycle = 0
         for a, b in gemms:
-            m, k = a.shape
-            n = b.shape[1]
+            (m, k), n = a.shape, b.shape[1]
             west, north = operand_beats(cfg, a, b)
-            want = result_beat_count(cfg, m, k, n)
-            ctx.set(dut.cmd.payload, {"m": m, "k": k, "n": n})
-            ctx.set(dut.cmd.valid, 1)
-            await ctx.tick().until(dut.cmd.ready)
-            ctx.set(dut.cmd.valid, 0)
-            beats, pos, cycle, first, last = [], 0, 0, None, None
-            while len(beats) < want:
-                if pos < len(west):
-                    ctx.set(dut.operands.payload, {"west": west[pos].tolist(), "north": north[pos].tolist()})
-                ctx.set(dut.operands.valid, pos < len(west))
-                _, _, iv, ir, ov, pay = await ctx.tick().sample(
-                    dut.operands.valid, dut.operands.ready, dut.results.valid, dut.results.payload)
-                if iv and ir:
-                    first = cycle if first is None else first
-                    pos += 1
-                if ov:
-                    beats.append([int(x) for x in pay])
-                    last = cycle
-                cycle += 1
-            out.append((assemble_output(cfg, m, k, n, np.array(beats, dtype=np.int64)), last - first + 1))
+            res, cycle = await run_gemm(ports, cfg, beat_words(cfg, west, north), cmd_word(m, k, n, DIM_BITS),
+                                        result_beat_count(cfg, m, k, n), in_gaps, out_gaps, cycle)
+            c = assemble_output(cfg, m, k, n, np.array(res["beats"], dtype=np.int64))
+            out.append(RtlRun(c=c, cycles=res["cycles"], stall_cycles=res["stall_cycles"]))
 
     sim = Simulator(dut)
     sim.add_clock(1e-8)
     sim.add_testbench(bench)
     sim.run()
     return out
+
+
+def run_gemms_amaranth(cfg: SystolicConfig, jobs, backpressure=None, seed: int = 0) -> list[tuple[np.ndarray, int]]:
+    """Like :func:`run_gemms_amaranth_detailed`, as ``(C, cycles)`` pairs."""
+    return [(r.c, r.cycles) for r in run_gemms_amaranth_detailed(cfg, jobs, backpressure, seed)]
 
 
 # ------------------------------------------------------------------------------ export hooks
