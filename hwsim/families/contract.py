@@ -534,3 +534,18 @@ def exact_utilization(macs: int, cycles: int, peak_macs_per_cycle: float) -> flo
     if cycles <= 0 or not peak_macs_per_cycle > 0 or not math.isfinite(peak_macs_per_cycle):
         return 0.0
     return float(macs / (cycles * peak_macs_per_cycle))
+
+
+def lazy_hooks(module: str) -> Callable[[str], Callable]:
+    """``hook(name)``: a callable that imports ``module`` on its first call and calls its
+    ``name`` (families register RTL hooks this way, so that importing a family does not
+    import Amaranth or its generators)."""
+    def hook(name: str) -> Callable:
+        def call(*args, **kwargs):
+            import importlib
+
+            return getattr(importlib.import_module(module), name)(*args, **kwargs)
+        call.__name__ = call.__qualname__ = name
+        call.__doc__ = f"{module}.{name}, imported when first called."
+        return call
+    return hook

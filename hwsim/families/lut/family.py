@@ -68,12 +68,9 @@ def stimulus(cfg: LutConfig, shape, rng: np.random.Generator) -> dict:
             "q": rng.integers(0, 1 << cfg.w_bits, (k, n), dtype=np.int64)}
 
 
-def _rtl_hook(name):
-    def call(*args):
-        from hwsim.families.lut import rtl
+from hwsim.families.contract import lazy_hooks  # noqa: E402
 
-        return getattr(rtl, name)(*args)
-    return call
+_rtl_hook = lazy_hooks("hwsim.families.lut.rtl")
 
 
 def top(cfg: LutConfig):

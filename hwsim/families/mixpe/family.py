@@ -124,12 +124,9 @@ def stimulus(cfg: MixpeConfig, shape, rng: np.random.Generator) -> dict:
             "zeros": rng.integers(lo, hi + 1, (g, n), dtype=np.int64) if cfg.zero_point else None}
 
 
-def _rtl_hook(name):
-    def call(*args):
-        from hwsim.families.mixpe import rtl
+from hwsim.families.contract import lazy_hooks  # noqa: E402
 
-        return getattr(rtl, name)(*args)
-    return call
+_rtl_hook = lazy_hooks("hwsim.families.mixpe.rtl")
 
 
 def top(cfg: MixpeConfig):

@@ -58,12 +58,9 @@ def stimulus(cfg: PimConfig, shape, rng: np.random.Generator) -> dict:
             "b": rng.integers(-128, 128, (k, n), dtype=np.int64)}
 
 
-def _rtl_hook(name):
-    def call(*args):
-        from hwsim.families.pim import rtl
+from hwsim.families.contract import lazy_hooks  # noqa: E402
 
-        return getattr(rtl, name)(*args)
-    return call
+_rtl_hook = lazy_hooks("hwsim.families.pim.rtl")
 
 
 def top(cfg: PimConfig):

@@ -71,13 +71,9 @@ def stimulus(cfg: SramGemvConfig, shape, rng: np.random.Generator) -> dict:
             "sw": rng.uniform(2.0**-8, 1.0, n).astype(np.float32)}
 
 
-def _rtl_hook(name):
-    def call(*args):
-        from hwsim.families.sram_gemv import rtl
+from hwsim.families.contract import lazy_hooks  # noqa: E402
 
-        return getattr(rtl, name)(*args)
-
-    return call
+_rtl_hook = lazy_hooks("hwsim.families.sram_gemv.rtl")
 
 
 def top(cfg: SramGemvConfig):

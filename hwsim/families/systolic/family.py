@@ -84,12 +84,9 @@ def stimulus(cfg: SystolicConfig, shape, rng: np.random.Generator) -> dict:
     return {"a": draw(cfg.a_bits, (m, k)), "b": draw(cfg.b_bits, (k, n))}
 
 
-def _rtl_hook(name):
-    def call(*args):
-        from hwsim.families.systolic import rtl
+from hwsim.families.contract import lazy_hooks  # noqa: E402
 
-        return getattr(rtl, name)(*args)
-    return call
+_rtl_hook = lazy_hooks("hwsim.families.systolic.rtl")
 
 
 def top(cfg: SystolicConfig):
