@@ -26,12 +26,14 @@ summed over the decode step's GEMMs. What each term stands for:
   tokens/s over all 32 published points) and pinned in ``data/cpu_calibration.json``
   with every point's error and its leave-one-out error; the FP16 output matrix of T-MAC's
   files costs :data:`F16_OPS` (counted: convert and multiply-add 8 halves per 2 ops);
-* Linux ARM builds: T-MAC built llama.cpp b2794 with CMake, which then passed no
-  ``-mcpu``/``-march`` on Linux aarch64, so GCC's default ``armv8-a`` target had no
-  ``sdot`` and ggml's ``ggml_vdotq_s32`` fell back to two widening multiplies, two
-  pairwise adds and two adds: :data:`NO_DOTPROD_OPS` more instructions per 16 weights
-  (Apple clang targets the M1 and up, which have ``sdot``). This is our reading of the
-  build, stated as an assumption (``CpuSpec.dotprod``);
+* Linux ARM builds: llama.cpp b2794's ``CMakeLists.txt`` passes no ``-mcpu``/``-march`` on
+  Linux aarch64 (its ARM branch adds only ``-mfp16-format=ieee``), so GCC's default
+  ``armv8-a`` target has no ``sdot`` and ggml's ``ggml_vdotq_s32`` (``ggml-impl.h``) falls
+  back to two widening multiplies, two pairwise adds and two adds: :data:`NO_DOTPROD_OPS`
+  more instructions per 16 weights (Apple clang targets the M1 and up, which have
+  ``sdot``). That T-MAC's Jetson and Raspberry Pi builds used these defaults is our
+  assumption (``CpuSpec.dotprod``); the file formats above are b2794's
+  ``llama_tensor_get_type`` (checked in its source);
 * not modelled: attention over the KV cache (under 2.5 % of the bytes at T-MAC's 128
   generated tokens), norms and synchronisation, frequency changes with load.
 
@@ -77,8 +79,8 @@ class CpuSpec:
     ``avx2``), ``dotprod`` (the llama.cpp build used ``sdot``), ``dram_gb_s`` the DRAM's
     peak, ``core_bw_gb_s`` what one core streams (``None``: the fitted client-core figure
     :attr:`Calibration.core_bytes_per_cycle` x clock), ``sustained_gb_s`` what all cores
-    stream (``None``: the fitted figure of this machine in the calibration file), and
-    ``source`` of the figures."""
+    stream (``None``: the fitted figure of this machine in the calibration file, i.e. at
+    the largest thread count T-MAC ran there), and ``source`` of the figures."""
 
     name: str
     cores: int
