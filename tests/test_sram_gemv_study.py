@@ -193,7 +193,8 @@ def test_pinned_area_is_the_synthesis():
     d = area_ratio(SramGemvConfig(vectors=1))
     assert d["logic_area_um2"] == pytest.approx(row["logic_area_um2"], abs=1e-3)
     assert d["array_area_um2"] == pytest.approx(row["array_area_um2"], abs=1e-3)
-    assert d["logic_over_array"] > 0.02      # the paper's 2 % is not met with flip-flop accumulators
+    # over its own array the periphery is far above 2 %; the paper's basis is the LLC (test_area_bases)
+    assert d["logic_over_array"] > 0.02
 
 
 @pytest.mark.slow
