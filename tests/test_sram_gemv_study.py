@@ -161,7 +161,8 @@ def test_study_section_from_records():
                   Workload.from_gemms("llama-2-7b/decode/b8", ops, tokens=8))
         recs.append(evaluate(p).to_dict())
     items = sail_items(flatten(recs), Item)
-    assert [i.id for i in items] == ["sail", "sail-paper"]
+    assert [i.id for i in items] == ["sail", "sail-paper", "sail-cpu"]
+    assert len(items[2].table) == 1 + 32 and all(abs(float(r[6].rstrip(" %"))) <= 25 for r in items[2].table[1:])
     row = items[0].table[1]
     assert row[:3] == ["llama-2-7b", 8, 4]
     on = next(r for r in recs if r["design"]["pattern_reuse"])

@@ -131,7 +131,33 @@ def sail_items(df, Item) -> list:
                  prov, table=rows),
             Item("sail-paper", "The SAIL paper's claims beside ours", "Headline claims as published; ours "
                  "with the basis each is measured on.",
-                 {"source": "hwsim.families.sram_gemv.study.PAPER_CLAIMS"}, table=claims)]
+                 {"source": "hwsim.families.sram_gemv.study.PAPER_CLAIMS"}, table=claims),
+            _cpu_check_item(Item)]
+
+
+def _cpu_check_item(Item):
+    """The CPU baseline against every published point it is fitted to, with the error of
+    the fit and the error when the point is left out of the fit (pinned)."""
+    import json
+    from importlib import resources
+
+    from hwsim.families.sram_gemv import cpu
+
+    pinned = json.loads(resources.files("hwsim.families.sram_gemv").joinpath("data", cpu.CALIBRATION_FILE)
+                        .read_text())
+    loo = pinned.get("leave_one_out_errors") or [float("nan")] * len(pinned["points"])
+    rows = [["machine", "threads", "program", "W bits", "published tok/s", "model tok/s", "error",
+             "error, point left out of the fit", "bound"]]
+    for e, lo in zip(cpu.errors(), loo):
+        dev = cpu.CPUS[e["device"]]
+        rows.append([dev.name, e["threads"], "llama.cpp" if e["kernel"] == "dequant" else "T-MAC", e["w_bits"],
+                     f"{e['tokens_per_s']:.2f}", f"{e['model_tokens_per_s']:.2f}", f"{100 * e['error']:+.1f} %",
+                     f"{100 * lo:+.1f} %",
+                     cpu.bound(dev, e["kernel"], e["w_bits"], "llama-2-7b", 1, e["threads"])])
+    return Item("sail-cpu", "The CPU baseline against T-MAC's published tokens/s",
+                "Every Llama-2-7B W2/W4 decode point of T-MAC's profiling table beside the CPU model "
+                "(hwsim.families.sram_gemv.cpu) that the study's Neoverse-N1 baseline uses.",
+                {"source": pinned["source"], "fit": pinned["fit"]}, table=rows)
 
 
 STUDIES = {"sail": sail_items}
