@@ -12,8 +12,9 @@ summed over the decode step's GEMMs. What each term stands for:
   ``Q4_0`` (4.5 bits a weight: 32 codes and an FP16 scale per block) and its ``Q2_K``
   mixture (``Q2_K``, 2.625 bits, for q/k/gate/up; ``Q3_K``, 3.4375 bits, for v/o/down;
   the output matrix ``Q6_K``, 6.5625 bits, as llama.cpp's quantiser of May 2024, build
-  b2794, chooses); T-MAC's GPTQ-format ``w{2,4}g128`` checkpoints (an FP16 scale and zero
-  point per 128 weights: ``b + 0.25`` bits) with the output matrix left in FP16;
+  b2794, chooses); T-MAC's GPTQ-format ``w{2,4}g128`` checkpoints as its converter stores
+  them (a float32 scale per 128 weights, and a float32 zero point for the asymmetric W2:
+  ``b + 0.5`` bits at W2, ``b + 0.25`` at W4) with the output matrix left in FP16;
 * **core_bw / sustained_bw**: what one core, and all cores together, can stream from DRAM
   (a core keeps only so many misses in flight; big SoCs' CPU clusters cannot draw the
   DRAM's full peak). Cited where a measurement is public, else inferred from T-MAC's
@@ -146,6 +147,12 @@ def _fmt(name, kernel, per_role: dict) -> Format:
 
 Q4_0, Q2_K, Q3_K, Q6_K = (4.5, "q4_0"), (2.625, "kquant"), (3.4375, "kquant"), (6.5625, "kquant")
 F16 = (16.0, "f16")
+#: Bits per group of 128 weights T-MAC stores beside the codes: its converter
+#: (``python/t_mac/weights.py``, ``model_utils.py``) keeps each group's scale, and its zero
+#: point when the checkpoint has one, as float32. EfficientQAT's w2g128/w3g128 checkpoints
+#: are asymmetric (T-MAC's README: zero points required); the W4 GPTQ checkpoint is taken as
+#: symmetric (scale only) -- a choice, the profiling table does not name the file.
+_TMAC_GROUP_BITS = {1: 64, 2: 64, 3: 64, 4: 32}
 #: (kernel, w_bits) -> the file format the program runs. llama.cpp b2794's mixtures (its
 #: ``llama_tensor_get_type``): Q4_0 everywhere but the output matrix (Q6_K); Q2_K with
 #: v/o/down in Q3_K; W3 as Q3_K (the "Q3_K_S" choice, output Q6_K). T-MAC: GPTQ w{b}g128
@@ -155,7 +162,8 @@ FORMATS = {
     ("dequant", 3): _fmt("llama.cpp Q3_K_S", "dequant", {**{r: Q3_K for r in _ROLES}, "lm_head": Q6_K}),
     ("dequant", 2): _fmt("llama.cpp Q2_K", "dequant", {"q": Q2_K, "k": Q2_K, "gate": Q2_K, "up": Q2_K, "v": Q3_K,
                                                        "o": Q3_K, "down": Q3_K, "lm_head": Q6_K}),
-    **{("lut", b): _fmt(f"T-MAC w{b}g128", "lut", {**{r: (b + 0.25, "lut") for r in _ROLES}, "lm_head": F16})
+    **{("lut", b): _fmt(f"T-MAC w{b}g128", "lut", {**{r: (b + _TMAC_GROUP_BITS[b] / 128, "lut") for r in _ROLES},
+                                                   "lm_head": F16})
        for b in (1, 2, 3, 4)},
 }
 
