@@ -99,6 +99,9 @@ def test_cpu_roofline_limits():
         cpu.token_time_s(n1, "dequant", 5, g)
     with pytest.raises(Exception, match="threads"):
         cpu.token_time_s(n1, "lut", 4, g, threads=65)
+    other = dataclasses.replace(cpu.CPUS["agx-orin"], name="unknown", sustained_gb_s=None)
+    with pytest.raises(Exception, match="sustained_gb_s"):
+        cpu.token_time_s(other, "lut", 4, g)
 
 
 def test_cpu_formats_are_the_files():

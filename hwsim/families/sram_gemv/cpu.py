@@ -51,7 +51,7 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
 
@@ -253,8 +253,10 @@ def bandwidth_gb_s(cpu: CpuSpec, threads: int, cal: Calibration | None = None) -
     core = cpu.core_bw_gb_s if cpu.core_bw_gb_s is not None else cal.core_bytes_per_cycle * cpu.freq_ghz
     whole = cpu.sustained_gb_s
     if whole is None:
-        key = next(k for k, v in CPUS.items() if v is cpu or v == cpu)
-        whole = getattr(cal, "sustained_gb_s_" + key.replace("-", "_"))
+        key = next((k for k, v in CPUS.items() if v == cpu), None)
+        whole = getattr(cal, "sustained_gb_s_" + key.replace("-", "_"), None) if key else None
+        if whole is None:
+            raise ConfigError("sustained_gb_s", f"{cpu.name} has neither a measured nor a fitted all-core bandwidth")
     return min(threads * core, whole)
 
 
@@ -363,6 +365,3 @@ def leave_one_out() -> list[float]:
         out.append(ours / p["tokens_per_s"] - 1)
     return out
 
-
-def calibration_fields() -> tuple[str, ...]:
-    return tuple(f.name for f in fields(Calibration))
