@@ -53,38 +53,100 @@ def test_cpu_calibration_is_the_fit_of_the_published_points():
 
 
 def test_cpu_baseline_against_tmac():
-    """Model vs T-MAC's published Llama-2-7B tokens/s (llama.cpp and T-MAC kernels, W2 and
-    W4, four machines): the pinned errors are the model's; 9 of the 14 points lie within
-    25 %, none beyond 35 % (the misses: M2 Ultra W4 at 8 threads, both kernels; the
-    Raspberry Pi 5, both kernels; T-MAC W2 on the AGX Orin)."""
+    """Model vs every published Llama-2-7B W2/W4 tokens/s of T-MAC's profiling table
+    (llama.cpp and T-MAC kernels, four machines, one thread and all of T-MAC's threads):
+    the pinned errors are the model's, and every point lies within 25 %."""
     errs = cpu.errors()
     pinned = json.loads(resources.files("hwsim.families.sram_gemv").joinpath("data", cpu.CALIBRATION_FILE)
-                        .read_text())["errors"]
-    assert [round(e["error"], 4) for e in errs] == pinned
-    assert sum(abs(e["error"]) <= 0.25 for e in errs) >= 9
-    assert max(abs(e["error"]) for e in errs) <= 0.35
+                        .read_text())
+    assert [round(e["error"], 4) for e in errs] == pinned["errors"]
+    assert len(errs) == 32 and max(abs(e["error"]) for e in errs) <= 0.25
     assert {(e["kernel"], e["w_bits"]) for e in errs} == {("dequant", 2), ("dequant", 4), ("lut", 2), ("lut", 4)}
+    assert {e["device"] for e in errs} == {"m2-ultra", "agx-orin", "raspberry-pi-5", "surface-book-3"}
+    assert {e["threads"] for e in errs} == {1, 2, 4, 8, 12}
+
+
+@pytest.mark.slow
+def test_cpu_leave_one_out_errors_are_pinned():
+    """Each point predicted by constants fitted without it (the file's out-of-sample errors)."""
+    pinned = json.loads(resources.files("hwsim.families.sram_gemv").joinpath("data", cpu.CALIBRATION_FILE)
+                        .read_text())["leave_one_out_errors"]
+    assert cpu.leave_one_out() == pytest.approx(pinned, abs=2e-4)
 
 
 def test_cpu_roofline_limits():
     n1 = cpu.CPUS["neoverse-n1"]
     g = cpu.weight_gemms("llama-2-7b", 1)
-    cal = cpu.calibration()
     t = cpu.token_time_s(n1, "lut", 2, g)
-    mem = cpu.weight_bytes(g, 2, cpu.GROUP["lut"]) / (cal.dram_efficiency * n1.dram_gb_s * 1e9)
+    mem = cpu.weight_bytes(g, "lut", 2) / (169.6e9)
     assert t >= mem * 0.999
+    # the measured Graviton2 bandwidths: one core, all cores
+    assert cpu.bandwidth_gb_s(n1, 1) == 20.9 and cpu.bandwidth_gb_s(n1, 64) == 169.6
+    assert cpu.bandwidth_gb_s(n1, 4) == pytest.approx(4 * 20.9)
+    # decode at batch 1 streams weights; at batch 32 llama.cpp's kernel is bound by SIMD issue,
+    # and there its time halves with twice the threads
+    assert cpu.bound(n1, "dequant", 4, "llama-2-7b", 1) == "memory"
+    assert cpu.bound(n1, "dequant", 4, "llama-2-7b", 32) == "compute"
+    r = cpu.tokens_per_s(n1, "dequant", 4, "llama-2-7b", 32, threads=64) / \
+        cpu.tokens_per_s(n1, "dequant", 4, "llama-2-7b", 32, threads=32)
+    assert r == pytest.approx(2.0)
     # more weight bits: never faster; LUT kernel faster than dequantising at W2
     assert cpu.tokens_per_s(n1, "lut", 4, "llama-2-7b") <= cpu.tokens_per_s(n1, "lut", 2, "llama-2-7b")
-    assert cpu.tokens_per_s(n1, "lut", 2, "llama-2-7b") > cpu.tokens_per_s(n1, "dequant", 2, "llama-2-7b")
+    assert cpu.tokens_per_s(n1, "lut", 2, "llama-2-7b", 8) > cpu.tokens_per_s(n1, "dequant", 2, "llama-2-7b", 8)
     with pytest.raises(Exception, match="kernel"):
         cpu.token_time_s(n1, "fp16", 4, g)
+    with pytest.raises(Exception, match="w_bits"):
+        cpu.token_time_s(n1, "dequant", 5, g)
+    with pytest.raises(Exception, match="threads"):
+        cpu.token_time_s(n1, "lut", 4, g, threads=65)
+    other = dataclasses.replace(cpu.CPUS["agx-orin"], name="unknown", sustained_gb_s=None)
+    with pytest.raises(Exception, match="sustained_gb_s"):
+        cpu.token_time_s(other, "lut", 4, g)
+
+
+def test_cpu_formats_are_the_files():
+    """llama.cpp's Q4_0 Llama-2-7B file (weights plus a Q4_0 token embedding) is the 3.56 GiB
+    llama.cpp reports; T-MAC's files keep the output matrix in FP16."""
+    g = cpu.weight_gemms("llama-2-7b", 1)
+    embd = 4096 * 32000 * 4.5 / 8
+    assert (cpu.weight_bytes(g, "dequant", 4) + embd) / 2**30 == pytest.approx(3.56, abs=0.005)
+    head = [x for x in g if x[0] == "lm_head"]
+    assert cpu.weight_bytes(head, "lut", 2) == 4096 * 32000 * 2
+    assert cpu.weight_bytes(g, "lut", 2) < cpu.weight_bytes(g, "dequant", 2) < cpu.weight_bytes(g, "dequant", 4)
 
 
 def test_weight_gemms_match_the_model_files():
     g = cpu.weight_gemms("llama-2-7b", 8)
-    params = sum(k * n * c for _, k, n, c in g)
+    params = sum(k * n * c for _, _, k, n, c in g)
     assert params == 32 * (4 * 4096 * 4096 + 3 * 4096 * 11008) + 4096 * 32000
-    assert all(m == 8 for m, *_ in g)
+    assert all(m == 8 for _, m, *_ in g)
+    assert sorted(r for r, *_ in g) == sorted(["q", "k", "v", "o", "gate", "up", "down", "lm_head"])
+
+
+def test_area_bases():
+    """The synthesised periphery on each basis: per array (as pinned), per LLC slice, and
+    with the accumulators in the SRAM rows; linear in the vectors by construction."""
+    from hwsim.families.sram_gemv.synth import overhead_bases
+
+    pinned = json.loads(resources.files("hwsim.families.sram_gemv").joinpath("data", "area.json").read_text())
+    o = overhead_bases(pinned)
+    for x in pinned["designs"]:
+        v = x["design"]["vectors"]
+        assert o["per_array"][v] == pytest.approx(x["logic_over_array"], abs=1e-4)
+        assert o["per_llc_slice"][v] == pytest.approx(x["logic_over_llc_slice"], abs=1e-4)
+        assert o["batch_independent_um2"] + v * o["per_vector_um2"] == pytest.approx(x["logic_area_um2"])
+    assert 0 < o["batch_independent_um2"] < min(x["logic_area_um2"] for x in pinned["designs"])
+    assert o["per_llc_slice_in_array_acc"] < min(o["per_llc_slice"].values())
+
+
+def test_expected_reuse_saving_grows_with_batch_and_falls_with_group_size():
+    from hwsim.families.sram_gemv.patterns import expected_saving
+
+    assert expected_saving(SramGemvConfig(vectors=1)) == 0
+    by_batch = [expected_saving(SramGemvConfig(vectors=b)) for b in (2, 4, 8, 16, 32)]
+    assert all(x < y for x, y in zip(by_batch, by_batch[1:]))
+    by_n = [expected_saving(SramGemvConfig(vectors=16, group_size=n)) for n in (3, 4, 6, 8)]
+    assert all(x > y for x, y in zip(by_n, by_n[1:]))
 
 
 def test_study_section_from_records():
@@ -97,12 +159,13 @@ def test_study_section_from_records():
 
     recs = []
     for reuse in (True, False):
-        ops = [GemmOp(m, k, n, count=c) for m, k, n, c in cpu.weight_gemms("llama-2-7b", 8)]
+        ops = [GemmOp(m, k, n, count=c) for _, m, k, n, c in cpu.weight_gemms("llama-2-7b", 8)]
         p = Point("sram-gemv", dict(vectors=32, w_bits=4, pattern_reuse=reuse),
                   Workload.from_gemms("llama-2-7b/decode/b8", ops, tokens=8))
         recs.append(evaluate(p).to_dict())
     items = sail_items(flatten(recs), Item)
-    assert [i.id for i in items] == ["sail", "sail-paper"]
+    assert [i.id for i in items] == ["sail", "sail-paper", "sail-cpu"]
+    assert len(items[2].table) == 1 + 32 and all(abs(float(r[6].rstrip(" %"))) <= 25 for r in items[2].table[1:])
     row = items[0].table[1]
     assert row[:3] == ["llama-2-7b", 8, 4]
     on = next(r for r in recs if r["design"]["pattern_reuse"])
@@ -134,7 +197,8 @@ def test_pinned_area_is_the_synthesis():
     d = area_ratio(SramGemvConfig(vectors=1))
     assert d["logic_area_um2"] == pytest.approx(row["logic_area_um2"], abs=1e-3)
     assert d["array_area_um2"] == pytest.approx(row["array_area_um2"], abs=1e-3)
-    assert d["logic_over_array"] > 0.02      # the paper's 2 % is not met with flip-flop accumulators
+    # over its own array the periphery is far above 2 %; the paper's basis is the LLC (test_area_bases)
+    assert d["logic_over_array"] > 0.02
 
 
 @pytest.mark.slow

@@ -263,7 +263,7 @@ def testbench(name: str, port_list: list[Port], vectors, *, timeout: int) -> str
     L = [f"// Self-checking testbench of {name}: stimulus from hwsim's seeded stimulus, expected",
          "// outputs from its golden model. Prints PASS and calls $finish, or $fatal on a mismatch.",
          f"// Run with: verilator --binary -Wno-fatal --top-module {tb} {name}.v {tb}.v && ./obj_dir/V{tb}",
-         f"//       or: iverilog -g2012 -s {tb} -o {tb}.vvp {name}.v {tb}.v && vvp {tb}.vvp",
+         f"//       or: iverilog -g2005 -s {tb} -o {tb}.vvp {name}.v {tb}.v && vvp {tb}.vvp",
          "`timescale 1ns/1ps", f"module {tb};", "  reg clk = 1'b0;", "  reg rst = 1'b1;",
          "  always #5 clk = ~clk;", "  reg [15:0] lfsr = 16'hace1;",
          "  always @(posedge clk) lfsr <= {lfsr[14:0], lfsr[15] ^ lfsr[13] ^ lfsr[12] ^ lfsr[10]};",
@@ -383,7 +383,10 @@ def _makefile(name: str, wrapper: bool) -> str:
          "sim:", f"\t$(VERILATOR) --binary -Wno-fatal -Wno-lint -Wno-style -CFLAGS \"$(VERILATOR_CFLAGS)\" "
                  f"--top-module {name}_tb -Mdir obj_{name}_tb {name}.v {name}_tb.v",
          f"\t./obj_{name}_tb/V{name}_tb", "",
-         "sim-icarus:", f"\t$(IVERILOG) -g2012 -s {name}_tb -o {name}_tb.vvp {name}.v {name}_tb.v",
+         # Verilog-2005, the language Yosys writes: its combinational always @* blocks get their
+         # time-0 evaluation from the events of declaration initialisers, which SystemVerilog
+         # (-g2012) runs before time 0 without events (outputs then stay x until an input moves)
+         "sim-icarus:", f"\t$(IVERILOG) -g2005 -s {name}_tb -o {name}_tb.vvp {name}.v {name}_tb.v",
          f"\t$(VVP) -N {name}_tb.vvp", "",
          "synth-asic:", f"\t$(YOSYS) -q -l {name}_asic.log -s {name}_asic.ys", "",
          "synth-ice40:", f"\t$(YOSYS) -q -l {name}_ice40.log -s {name}_ice40.ys", "",

@@ -90,3 +90,14 @@ def precision_error(w_bits: int, a_bits: int = 8) -> dict:
     return {"sqnr_db": 10 * np.log10(sig / err),
             "source": "all-MiniLM-L6-v2 linear layers on the project's sentences (hwsim.workloads.realmodel), "
                       f"W{w_bits} per-column / A{a_bits} per-token symmetric"}
+
+
+def expected_saving(cfg: SramGemvConfig, k: int = 4096) -> float:
+    """Fraction of a unit's cycles pattern reuse saves on uniformly random activation bits
+    (the closed form, :func:`hwsim.families.sram_gemv.model.closed_form`) for one full pass
+    of ``cfg.vectors`` vectors over ``k`` inputs."""
+    from hwsim.families.sram_gemv.model import closed_form
+
+    on = closed_form(dataclasses.replace(cfg, pattern_reuse=True), cfg.vectors, k, cfg.lanes).cycles
+    off = closed_form(dataclasses.replace(cfg, pattern_reuse=False), cfg.vectors, k, cfg.lanes).cycles
+    return 1 - on / off
