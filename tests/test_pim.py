@@ -552,6 +552,12 @@ def test_bench_bank_model_times_programs_as_the_event_driven_model():
         cfg = PimConfig(**kw)
         m, k, n = int(rng.integers(1, 3)), int(rng.integers(1, 120)), int(rng.integers(1, 20))
         assert _bank_model_cycles(cfg, m, k, n) == simulate(cfg, m, k, n).cycles, (kw, (m, k, n))
+    # two READRES per row (16 banks x 64-bit accumulators = 128 B): the transfer ends the channel
+    cfg = PimConfig(operand_format="int8", acc_bits=64, channels=1, ranks=2, bankgroups=4, banks_per_group=2,
+                    page_bytes=64, mac_lanes=8)
+    assert cfg.readres_per_row == 2
+    for shape in ((1, 70, 40), (2, 9, 3)):
+        assert _bank_model_cycles(cfg, *shape) == simulate(cfg, *shape).cycles
 
 
 def test_bench_bank_model_enforces_each_timing():
