@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 
 from hwsim.memory.config import load_preset
-from hwsim.memory.controller import simulate
+from hwsim.memory.controller import DramLivelock, simulate
 from hwsim.memory.oracle import _config_text, find_binary
 from hwsim.memory.traces import generate, write_trace
 
@@ -42,7 +42,11 @@ def main() -> None:
         for pat in args.patterns:
             t = generate(pat, cfg, args.n, seed=0)
             t0 = time.perf_counter()
-            r = simulate(cfg, t.addr, t.is_write, t.cycle)
+            try:
+                r = simulate(cfg, t.addr, t.is_write, t.cycle)
+            except DramLivelock as e:
+                print(f"hbm2 {ch}ch {pat:18s} stalled after {time.perf_counter() - t0:.1f} s: {e}", flush=True)
+                continue
             dt = time.perf_counter() - t0
             line = f"hbm2 {ch}ch {pat:18s} {dt:8.3f} {args.n / dt / 1e6:7.3f} {r.cycles:9d} | "
             if binary is not None:

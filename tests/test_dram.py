@@ -231,3 +231,16 @@ def test_cli_errors_are_one_line(tmp_path, capsys, args, msg):
     err = capsys.readouterr().err
     assert len(err.strip().splitlines()) == 1
     assert __import__("re").search(msg, err)
+
+
+@pytest.mark.slow
+def test_livelocked_trace_stops_with_a_one_line_error(hbm2):
+    """A 49,152-transaction read/write mix on which DRAMsim3 stalls (26,504 done after 3 M
+    cycles: a write drain meets a pending read to the same address with the write buffer
+    full): the replay stops with DramLivelock instead of running on."""
+    from hwsim.memory.controller import DramLivelock
+
+    t = generate("mix_random", hbm2, 49152, seed=0)
+    with pytest.raises(DramLivelock, match="no RD/WR issued for 200,000 cycles") as e:
+        simulate(hbm2, t.addr, t.is_write, t.cycle)
+    assert "\n" not in str(e.value)

@@ -194,7 +194,7 @@ def test_dual_row_buffer_drops_the_comp_to_precharge_gap():
 CASES = [(1, 1, 1), (3, 9, 5), (1, 4096, 4096), (2, 3000, 700), (1, 2049, 129), (4, 100, 2000), (7, 5000, 300)]
 CONFIGS = [dict(), dict(dual_row_buffer=False), NEWTONSIM, dict(operand_format="int8"),
            dict(global_buffer_bytes=256, mac_lanes=8), dict(adder_tree_fill_comps=40), dict(t_gwrite_cycles=4000),
-           dict(standard="hbm3")]
+           dict(standard="hbm3"), dict(layout="k-split"), dict(NEWTONSIM, layout="k-split", dual_row_buffer=False)]
 
 
 @pytest.mark.parametrize("kw", CONFIGS, ids=lambda kw: ",".join(f"{k}={v}" for k, v in kw.items()) or "default")
@@ -271,6 +271,9 @@ def test_evaluate_prices_the_commands():
     e = energy_pj_per_command(cfg)  # each command class priced on its own
     for cmd, pj in by_cmd.items():
         assert pj == pytest.approx(e[cmd] * rec.actions[f"dram_cmd:{cmd}"])
+    assert {"BUS", "COMP", "G_ACT", "GWRITE", "READRES"} <= set(by_cmd)
+    # the bus carries the input vector (4096 FP16 per channel) and every READRES transaction
+    assert rec.actions["dram_cmd:BUS"] == 8 * 4096 * 2 // 64 + rec.actions["dram_cmd:READRES"]
 
 
 def test_cli_run(capsys):
@@ -344,7 +347,7 @@ def test_closed_form_agrees_on_random_designs():
                   mac_lanes=int(rng.choice([1, 2, 4, 8, 16, 32])), operand_format=str(rng.choice(["fp16", "int8"])),
                   dual_row_buffer=bool(rng.integers(2)), t_comp_cycles=int(rng.integers(1, 5)),
                   t_gwrite_cycles=int(rng.integers(1, 300)), adder_tree_fill_comps=int(rng.integers(0, 12)),
-                  t_readres_cycles=int(rng.integers(1, 5)))
+                  t_readres_cycles=int(rng.integers(1, 5)), layout=str(rng.choice(["neupims", "k-split"])))
         cfg = PimConfig(**kw)
         m, k, n = int(rng.integers(1, 4)), int(rng.integers(1, 2500)), int(rng.integers(1, 200))
         ev, cf = simulate(cfg, m, k, n), closed_form(cfg, m, k, n)
@@ -386,3 +389,216 @@ def test_rtl_synth_pim_asic(capsys):
     assert areas[8] > 1.2 * areas[4]  # lanes grow; buffers and accumulators stay
     assert main(base + ["--target", "ice40", "--liberty", "x.lib"]) == 2
     assert "--liberty: applies to --target asic only" in capsys.readouterr().err
+
+
+# ------------------------------------------------------------------------------ energy tables
+#: AttAcc config.py (FAMILIES.md B): bank-PIM access energy 4.40 pJ per byte = (ACT/PRE 0.11 +
+#: cell RD 0.44) pJ/bit x 8; data bus TSV 0.5 + interposer 0.3 pJ/bit.
+ATTACC_BANK_PIM_PJ_PER_BYTE = 4.40
+ATTACC_BUS_PJ_PER_BIT = 0.5 + 0.3
+
+
+def test_energy_models_price_every_class_with_provenance():
+    d = load_preset("hbm2")
+    for em in ("newton", "idd", "attacc"):
+        e = command_energy(PimConfig(energy_model=em))
+        assert set(e) == {"GWRITE", "G_ACT", "COMP", "READRES", "PRE", "BUS"}
+        assert all(f.unit == "pJ" and f.source for f in e.values())
+        assert e["PRE"].value == 0 and e["BUS"].value == pytest.approx(ATTACC_BUS_PJ_PER_BIT * 512)
+    newton = energy_pj_per_command(PimConfig())
+    idd = energy_pj_per_command(PimConfig(energy_model="idd"))
+    cfg = PimConfig()
+    # idd: one ACT per bank opened, one RD per 64 B the COMP reads from all banks, WR per GWRITE transfer
+    assert idd["G_ACT"] == pytest.approx(cfg.banks_per_group_eff * d.act_energy_pj)
+    assert idd["COMP"] == pytest.approx(16 * 16 * 2 / 64 * d.read_energy_pj)
+    assert idd["GWRITE"] == pytest.approx(cfg.chunk_bytes / 64 * d.write_energy_pj)
+    assert newton["COMP"] == pytest.approx(4 * d.read_energy_pj)
+    assert "IDD4W" in command_energy(PimConfig(energy_model="idd"))["GWRITE"].source
+    assert "AttAcc" in command_energy(PimConfig(energy_model="attacc"))["COMP"].source
+
+
+def test_attacc_table_gives_its_bank_pim_figure_on_full_rows():
+    """A weight row read in full: its G_ACT share plus the COMPs' cell reads is AttAcc's
+    bank-PIM 4.40 pJ/B; the ALU adds 0.32 pJ per MAC."""
+    from hwsim.families.pim.cost import ATTACC_ALU_PJ_PER_MAC, ATTACC_SRAM_PJ_PER_BYTE
+
+    cfg = PimConfig(energy_model="attacc")
+    e = energy_pj_per_command(cfg)
+    comps_per_row = cfg.page_bytes_eff // (cfg.mac_lanes * cfg.elem_bytes)
+    row_bytes = cfg.page_bytes_eff * cfg.banks_per_channel              # every bank's row
+    comp_bytes = cfg.banks_per_channel * cfg.mac_lanes * cfg.elem_bytes
+    cells = (cfg.bankgroups_eff * e["G_ACT"] + comps_per_row * (
+        e["COMP"] - ATTACC_ALU_PJ_PER_MAC * cfg.macs_per_comp - ATTACC_SRAM_PJ_PER_BYTE * comp_bytes))
+    assert cells / row_bytes == pytest.approx(ATTACC_BANK_PIM_PJ_PER_BYTE)
+    f = gemv_figures(cfg, 4096, 4096, e)
+    assert 2 * ATTACC_BANK_PIM_PJ_PER_BYTE + ATTACC_ALU_PJ_PER_MAC < f["pj_per_mac"] < 1.2 * (
+        2 * ATTACC_BANK_PIM_PJ_PER_BYTE + ATTACC_ALU_PJ_PER_MAC)
+
+
+def test_energy_model_changes_energy_not_cycles():
+    from hwsim.evaluate import Point, Workload, evaluate
+
+    wl = Workload.from_gemms("g", [GemmOp(1, 2048, 1024)])
+    recs = {em: evaluate(Point("pim", {"energy_model": em}, wl)) for em in ("newton", "idd", "attacc")}
+    assert len({r.cycles for r in recs.values()}) == 1
+    for em, r in recs.items():
+        e = energy_pj_per_command(PimConfig(energy_model=em))
+        for c in ("COMP", "G_ACT", "GWRITE", "READRES"):
+            assert r.energy_pj_by_part[f"dram:{c}"] == pytest.approx(e[c] * r.actions[f"dram_cmd:{c}"])
+    comp = {em: r.energy_pj_by_part["dram:COMP"] for em, r in recs.items()}
+    # IDD4R per 64 B read is the most pessimistic for the array (it includes the path to the pins)
+    assert max(comp, key=comp.get) == "idd" and len(set(comp.values())) == 3
+    assert recs["newton"].energy_pj_by_part["dram:BUS"] == pytest.approx(recs["attacc"].energy_pj_by_part["dram:BUS"])
+
+
+# ------------------------------------------------------------------------------ k-split layout
+KSPLIT = dict(channels=2, bankgroups=2, banks_per_group=2, page_bytes=64, mac_lanes=4, layout="k-split")
+
+
+def test_ksplit_places_every_element_once_and_slices_k_over_channels():
+    cfg = PimConfig(**KSPLIT)
+    lay = WeightLayout(cfg, k=70, n=11)
+    # Kc = ceil(35 / 4) * 4 = 36: channel 0 holds k 0..35, channel 1 k 36..69
+    assert lay.k_slice(0) == (0, 36) and lay.k_slice(1) == (36, 70)
+    assert lay.segments() == [(0, 32), (32, 36), (36, 68), (68, 70)]
+    seen = set()
+    for n in range(11):
+        for k in range(70):
+            p = lay.place(k, n)
+            assert p["channel"] == (0 if k < 36 else 1)
+            key = tuple(p.values())
+            assert key not in seen
+            seen.add(key)
+    # both channels hold all 11 outputs: 3 tiles of 4 banks; 8 banks of outputs share one row per chunk
+    assert lay.tiles(0) == lay.tiles(1) == 3
+    assert len({lay.place(40, n)["row"] for n in range(4)}) == 1
+    assert lay.tile_outputs(1, 2) == [8, 9, 10, None]
+
+
+def test_ksplit_golden_sums_the_channel_slices_in_k_order():
+    cfg = PimConfig(**dict(KSPLIT, channels=2, mac_lanes=4))
+    job = stimulus(cfg, (2, 37, 3), np.random.default_rng(9))
+    a, b = job["a"].view(np.float16), job["b"].view(np.float16)
+    segs = [(0, 20), (20, 37)]           # Kc = ceil(18.5 / 4) * 4 = 20; each slice one chunk (32)
+    assert WeightLayout(cfg, 37, 3).segments() == segs
+    ref = np.zeros((2, 3), np.float16)
+    for i in range(2):
+        for j in range(3):
+            parts = []
+            for k0, k1 in segs:
+                acc = np.float16(0)
+                for s0 in range(k0, k1, 4):
+                    p = [a[i, q] * b[q, j] if q < k1 else np.float16(0) for q in range(s0, s0 + 4)]
+                    p = [np.float16(p[0] + p[1]), np.float16(p[2] + p[3])]
+                    acc = np.float16(acc + np.float16(p[0] + p[1]))
+                parts.append(acc)
+            ref[i, j] = np.float16(parts[0] + parts[1])
+    assert np.array_equal(golden_gemv(cfg, job["a"], job["b"]), ref.view(np.uint16))
+    # int8 is exact whatever the layout
+    c8 = PimConfig(**dict(KSPLIT, operand_format="int8"))
+    j8 = stimulus(c8, (2, 70, 5), np.random.default_rng(1))
+    assert np.array_equal(golden_gemv(c8, j8["a"], j8["b"]), j8["a"] @ j8["b"])
+
+
+def test_layouts_differ_where_they_should():
+    """Few outputs, long K: k-split keeps every bank of every channel busy (neupims puts 2
+    outputs on each of 8 channels and streams all of K through each): fewer rows opened per
+    channel, so fewer cycles. Many outputs, a K slice shorter than a row: k-split opens
+    part-filled rows (512 of 1024 elements), twice as many, so more cycles, and returns
+    every output's partial from every channel."""
+    nu, ks = PimConfig(), PimConfig(layout="k-split")
+    small_n = {c.layout: (closed_form(c, 1, 4096, 16), WeightLayout(c, 4096, 16)) for c in (nu, ks)}
+    (s_nu, l_nu), (s_ks, l_ks) = small_n["neupims"], small_n["k-split"]
+    assert l_nu.rows_per_bank == 4 and l_ks.rows_per_bank == 1     # 4 chunks x 1 tile vs 1 x 1
+    assert s_ks.cycles * 4 < s_nu.cycles
+    assert s_nu.counts["COMP"] == 8 * s_ks.counts["COMP"]           # neupims: 14 of 16 banks idle per COMP
+    big = {c.layout: closed_form(c, 1, 4096, 4096) for c in (nu, ks)}
+    assert big["k-split"].counts["G_ACT"] == 2 * big["neupims"].counts["G_ACT"]
+    # partial sums returned: outputs x segments, 4096 x 8 channel slices vs 4096 x 4 chunks
+    assert big["k-split"].counts["READRES"] == 2 * big["neupims"].counts["READRES"]
+    assert big["k-split"].cycles > big["neupims"].cycles
+    # and the input vector: each channel loads only its slice
+    from hwsim.families.pim.model import bus_transfers
+    assert bus_transfers(ks, WeightLayout(ks, 4096, 16), 1) - s_ks.counts["READRES"] == 4096 * 2 // 64
+    assert bus_transfers(nu, WeightLayout(nu, 4096, 16), 1) - s_nu.counts["READRES"] == 8 * 4096 * 2 // 64
+
+
+# ------------------------------------------------------------------------------ bench's bank model
+def _bank_model_cycles(cfg, m, k, n):
+    from hwsim.families.pim.bench import TimedBanks
+    from hwsim.families.pim.model import programs
+    from hwsim.families.pim.rtl import bench_timing, channel_program
+
+    lay = WeightLayout(cfg, k, n)
+    a = np.zeros((m, k), np.int64)
+    end = 0
+    for _key, chans in programs(lay).items():
+        prog, _ = channel_program(cfg, a, lay, chans[0])
+        banks = TimedBanks(bench_timing(cfg), [{}] * cfg.banks_per_channel)
+        end = max(end, banks.schedule(prog)[-1] + cfg.t_readres_eff)
+    return end
+
+
+def test_bench_bank_model_times_programs_as_the_event_driven_model():
+    """The cocotb bench's bank model (per-bank tRCD/tRP/tRAS/tRC, rank tRRD and tFAW window,
+    tCCD between COMPs) issues every program at the cycles the event-driven model does."""
+    rng = np.random.default_rng(4)
+    for _ in range(25):
+        kw = dict(channels=int(rng.choice([1, 2])), ranks=int(rng.integers(1, 3)), bankgroups=int(rng.integers(1, 5)),
+                  banks_per_group=int(rng.integers(1, 3)), page_bytes=64, mac_lanes=int(rng.choice([2, 4, 8])),
+                  dual_row_buffer=bool(rng.integers(2)), t_comp_cycles=int(rng.integers(2, 5)),
+                  adder_tree_fill_comps=int(rng.integers(0, 8)), t_readres_cycles=int(rng.integers(1, 4)),
+                  standard=str(rng.choice(["hbm2", "hbm3"])), layout=str(rng.choice(["neupims", "k-split"])))
+        cfg = PimConfig(**kw)
+        m, k, n = int(rng.integers(1, 3)), int(rng.integers(1, 120)), int(rng.integers(1, 20))
+        assert _bank_model_cycles(cfg, m, k, n) == simulate(cfg, m, k, n).cycles, (kw, (m, k, n))
+    # two READRES per row (16 banks x 64-bit accumulators = 128 B): the transfer ends the channel
+    cfg = PimConfig(operand_format="int8", acc_bits=64, channels=1, ranks=2, bankgroups=4, banks_per_group=2,
+                    page_bytes=64, mac_lanes=8)
+    assert cfg.readres_per_row == 2
+    for shape in ((1, 70, 40), (2, 9, 3)):
+        assert _bank_model_cycles(cfg, *shape) == simulate(cfg, *shape).cycles
+
+
+def test_bench_bank_model_enforces_each_timing():
+    """Stretch one DRAM parameter the bank model sees and its schedule moves as the rule says."""
+    from hwsim.families.pim.bench import TimedBanks
+    from hwsim.families.pim.rtl import bench_timing
+
+    cfg = PimConfig(channels=1, bankgroups=2, banks_per_group=1, page_bytes=64, mac_lanes=4,
+                    dual_row_buffer=False, t_gwrite_cycles=8)
+    prog = [["GWRITE", ["0"] * 8], ["G_ACT", 0, 0, 0], ["G_ACT", 0, 1, 0], ["COMP", 0], ["COMP", 1],
+            ["READRES", 1], ["PRE"], ["G_ACT", 0, 0, 1]]
+    base = TimedBanks(bench_timing(cfg), [{}] * 2).schedule(prog)
+    t = bench_timing(cfg)
+    assert base[2] - base[1] == t["tFAW"] and base[3] == base[2] + t["tRCD"] and base[4] == base[3] + t["t_comp"]
+    assert base[6] == max(base[2] + t["tRAS"], base[4] + t["tRTP"], base[5] + 1)
+    assert base[7] == max(base[6] + t["tRP"], base[1] + t["tRC"], base[2] + t["tFAW"])
+    for key, cmd in (("tFAW", 2), ("tRCD", 3), ("t_comp", 4), ("tRAS", 6), ("tRTP", 6), ("tRP", 7), ("tRC", 7)):
+        slow = dict(t, **{key: t[key] + 50})
+        moved = TimedBanks(slow, [{}] * 2).schedule(prog)
+        assert moved[cmd] > base[cmd], key
+
+
+@pytest.mark.rtl
+@pytest.mark.slow
+def test_rtl_cycles_come_from_the_bench_bank_model(monkeypatch):
+    """Two ranks of two bank groups, HBM3 timing, one row buffer, both layouts: the Verilated
+    unit driven by the bench's bank model equals golden and the event-driven cycles; stretch
+    tRCD in the bench alone and the RTL's cycles move with it (values unchanged)."""
+    import hwsim.families.pim.rtl as rtl
+
+    rng = np.random.default_rng(12)
+    base = dict(FAMILY.examples[0], ranks=2, bankgroups=2, standard="hbm3", dual_row_buffer=False)
+    for layout in ("neupims", "k-split"):
+        cfg = PimConfig(**dict(base, layout=layout))
+        jobs = [stimulus(cfg, s, rng) for s in ((2, 70, 9), (1, 33, 3))]
+        res = rtl.run_jobs(cfg, jobs)
+        for job, r in zip(jobs, res):
+            (m, k), n = job["a"].shape, job["b"].shape[1]
+            assert np.array_equal(r["c"], golden_gemv(cfg, job["a"], job["b"]))
+            assert r["cycles"] == simulate(cfg, m, k, n).cycles
+    orig = rtl.bench_timing
+    monkeypatch.setattr(rtl, "bench_timing", lambda c: dict(orig(c), tRCD=orig(c)["tRCD"] + 7))
+    slow = rtl.run_jobs(cfg, jobs[:1])
+    assert np.array_equal(slow[0]["c"], res[0]["c"]) and slow[0]["cycles"] > res[0]["cycles"]

@@ -40,11 +40,19 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from hwsim.errors import HwsimError
 from hwsim.memory.config import DramConfig
 
 log = logging.getLogger(__name__)
 
 _INF = 1 << 100  # beyond any trace cycle (those fit in int64)
+#: Cycles with requests pending and not one RD/WR issued after which the replay stops
+#: (refresh blocks a rank for tRFC, a few hundred cycles; nothing legal waits this long).
+LIVELOCK_CYCLES = 200_000
+
+
+class DramLivelock(HwsimError):
+    """The controller can make no progress (see :func:`simulate`)."""
 
 # command kinds
 ACT, RD, WR, PRE, REF = 0, 1, 2, 3, 4
@@ -534,6 +542,15 @@ def simulate(cfg: DramConfig, addr, is_write, cycle) -> ReplayResult:
     Returns
     -------
     ReplayResult
+
+    Raises
+    ------
+    DramLivelock
+        When no RD/WR issues for :data:`LIVELOCK_CYCLES` cycles with requests pending.
+        DRAMsim3's rules can stall for good: a write drain that meets a pending read to
+        the same address stops, but a full write buffer restarts it the next cycle, before
+        any read can move. This replay follows those rules, so it stops with this error
+        where DRAMsim3 would run to its cycle limit.
     """
     addr = np.asarray(addr, dtype=np.uint64)
     is_write = np.asarray(is_write, dtype=bool)
@@ -564,7 +581,17 @@ def simulate(cfg: DramConfig, addr, is_write, cycle) -> ReplayResult:
     clk = 0
     pos = 0
     final = -1
+    check_at, last_cols = LIVELOCK_CYCLES, -1
     while True:
+        if clk >= check_at:
+            cols = sum(c.counts[RD] + c.counts[WR] for c in chans)
+            if cols == last_cols and (stats["pending_reads"] or pos < n):
+                raise DramLivelock(
+                    f"DRAM replay: no RD/WR issued for {LIVELOCK_CYCLES:,} cycles at cycle {clk:,} with "
+                    f"{n - pos} requests not accepted and {stats['pending_reads']} reads pending: a write "
+                    "drain is blocked by a pending read to the same address while the write buffer is full "
+                    "(DRAMsim3 stalls on the same trace)")
+            last_cols, check_at = cols, clk + LIVELOCK_CYCLES
         for c in chans:
             if c.wake <= clk:
                 c.tick(clk)

@@ -20,6 +20,10 @@ from hwsim.families.contract import param
 STANDARDS = ("hbm2", "hbm3")
 #: Operand formats of the bank MAC lanes.
 OPERAND_FORMATS = ("fp16", "int8")
+#: Weight placements (:mod:`hwsim.families.pim.layout`).
+LAYOUTS = ("neupims", "k-split")
+#: Energy tables of the PIM commands (:mod:`hwsim.families.pim.cost`).
+ENERGY_MODELS = ("newton", "idd", "attacc")
 #: NewtonSim: GWRITE latency = (tCCD_S + tCCD_L) * 32 (FAMILIES.md B, "PIM commands").
 GWRITE_BURSTS = 32
 
@@ -79,8 +83,17 @@ class PimConfig(ConfigMixin):
     t_readres_cycles: int | None = param(None, help="READRES occupancy (default max(burst, tCCD_S))",
                                          unit="cycles", range=(1, 64))
 
+    layout: str = param("neupims", help="weight placement: neupims (outputs over channels then banks, "
+                         "K in row chunks) or k-split (K sliced over channels, outputs over banks)",
+                         choices=LAYOUTS)
+    energy_model: str = param("newton", help="PIM command energies: newton (IDD, G_ACT 4 ACT, COMP 4 RD), "
+                              "idd (IDD scaled by banks and bytes touched) or attacc (AttAcc/FGDRAM pJ/bit)",
+                              choices=ENERGY_MODELS)
+
     def __post_init__(self):
         check_choice("standard", self.standard, STANDARDS)
+        check_choice("layout", self.layout, LAYOUTS)
+        check_choice("energy_model", self.energy_model, ENERGY_MODELS)
         _opt_int("channels", self.channels, 1, 128)
         _opt_int("ranks", self.ranks, 1, 8)
         _opt_int("bankgroups", self.bankgroups, 1, 16)

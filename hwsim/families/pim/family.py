@@ -2,8 +2,8 @@
 
 Implementations: ``golden`` (:mod:`.golden`), ``model`` (values from the golden
 function, cycles from the event-driven command model :func:`.model.simulate`) and
-``verilator`` (the Amaranth PIM unit of :mod:`.hdl` replaying the model's timed command
-streams, :mod:`.rtl`); the closed form :func:`.model.estimate` is the estimator.
+``verilator`` (the Amaranth PIM unit of :mod:`.hdl` driven by the cocotb bench's timed bank
+model, :mod:`.rtl`, :mod:`.bench`); the closed form :func:`.model.estimate` is the estimator.
 """
 
 from __future__ import annotations
@@ -40,8 +40,8 @@ def run_model(cfg, jobs, backpressure=None):
 
 
 def run_verilator(cfg, jobs, backpressure=None):
-    """The Verilated PIM unit replaying each channel's timed command stream (the command
-    bus has no back-pressure; ``backpressure`` is ignored)."""
+    """The Verilated PIM unit, each channel's command program timed by the bench's bank
+    model (the command bus has no back-pressure; ``backpressure`` is ignored)."""
     from hwsim.families.pim.rtl import run_jobs
 
     return [Result(r["c"], r["cycles"]) for r in run_jobs(cfg, jobs)]
@@ -94,5 +94,8 @@ FAMILY = Family(
     # small page and buffer so the contract shapes span several chunks, COMPs and tiles
     examples=(dict(operand_format="fp16", channels=2, banks_per_group=1, page_bytes=64, mac_lanes=4),
               dict(operand_format="int8", channels=1, bankgroups=2, banks_per_group=1, page_bytes=64,
-                   mac_lanes=8, acc_bits=20, dual_row_buffer=False)),
+                   mac_lanes=8, acc_bits=20, dual_row_buffer=False),
+              # K sliced over the channels (same unit as the first: one Verilator build)
+              dict(operand_format="fp16", channels=2, banks_per_group=1, page_bytes=64, mac_lanes=4,
+                   layout="k-split", energy_model="attacc")),
 )

@@ -3,15 +3,17 @@
 For output ``y[m, n] = sum_k a[m, k] * b[k, n]`` (a GEMV per row ``m`` of ``a``; the
 weights ``b[:, n]`` sit in one bank, see :mod:`.layout`):
 
-1. K is cut into *chunks* of ``cfg.chunk_elems`` (one GWRITE of the input vector each, one
-   row of the bank per output), each chunk into COMPs of ``mac_lanes`` elements; the last
-   COMP of a chunk is padded with ``+0`` operands (``+0 * +0 = +0`` products).
+1. K is cut into *segments* as the layout places it (:meth:`.layout.WeightLayout.segments`:
+   chunks of ``cfg.chunk_elems``, one GWRITE of the input vector and one bank row each;
+   with ``layout = "k-split"`` the chunks of each channel's slice of K), each segment into
+   COMPs of ``mac_lanes`` elements; the last COMP of a segment is padded with ``+0``
+   operands (``+0 * +0 = +0`` products).
 2. A COMP multiplies lane ``i`` operands: ``p_i = a_i * b_i``.
 3. The adder tree sums the ``mac_lanes`` products pairwise, level by level, neighbours
    first: ``((p0 + p1) + (p2 + p3)) + ...``.
 4. The bank accumulator starts at ``+0`` after each READRES and adds each COMP's tree sum
    in K order: ``acc = acc + tree``.
-5. READRES returns one partial per chunk; the host adds the partials in chunk order:
+5. READRES returns one partial per segment; the host adds the partials in K order:
    ``y = ((part_0 + part_1) + part_2) + ...``.
 
 FP16: every product and every sum is one IEEE binary16 operation rounded to nearest even
@@ -75,11 +77,15 @@ def golden_gemv(cfg: PimConfig, a, b) -> np.ndarray:
     n = b.shape[1]
     if cfg.operand_format == "int8":
         return _wrap(a @ b, cfg.acc_bits)
-    lanes, chunk = cfg.mac_lanes, cfg.chunk_elems
+    from hwsim.families.pim.layout import WeightLayout
+
+    lanes = cfg.mac_lanes
     out = np.zeros((m, n), dtype=np.uint16)
+    if k == 0 or n == 0:
+        return out
     first = True
-    for c0 in range(0, max(k, 1), chunk):
-        ac, bc = a[:, c0:c0 + chunk], b[c0:c0 + chunk]
+    for k0, k1 in WeightLayout(cfg, k, n).segments():
+        ac, bc = a[:, k0:k1], b[k0:k1]
         kc = ac.shape[1]
         kp = -(-kc // lanes) * lanes
         ap = np.zeros((m, kp), np.uint16)

@@ -19,7 +19,9 @@ Two models time it with the same rules (:mod:`hwsim.memory.pim`):
   the tile and GEMV steps jumped over once the schedule is periodic (the step is
   translation invariant, so a uniform shift repeats exactly). Cost O(chunks), for sweeps.
 
-Channels run in parallel; the one with the most outputs (channel 0) sets the cycles.
+Channels run in parallel; the slowest sets the cycles (channels with the same chunks and
+tiles run the same program, so each distinct program is timed once). What each channel
+runs follows from the layout (:mod:`.layout`, ``PimConfig.layout``).
 """
 
 from __future__ import annotations
@@ -30,11 +32,37 @@ from hwsim.errors import ConfigError
 from hwsim.families.base import Perf
 from hwsim.families.contract import exact_utilization
 from hwsim.families.pim.config import PimConfig
+from hwsim.families.pim.cost import transfers
 from hwsim.families.pim.layout import WeightLayout
 from hwsim.memory.pim import COMMANDS, PimChannel
 
-#: Action names of the per-command counts (priced per command by the family's cost hooks).
-ACTION = {c: f"dram_cmd:{c}" for c in COMMANDS}
+#: Action names of the per-command counts (priced per command by the family's cost hooks);
+#: ``BUS`` counts the host's transfers over the channels' data buses.
+ACTION = {c: f"dram_cmd:{c}" for c in (*COMMANDS, "BUS")}
+
+
+def programs(lay: WeightLayout) -> dict:
+    """``{(chunk COMPs, tiles): [channels]}``: the distinct channel programs of a layout."""
+    out: dict = {}
+    for ch in range(lay.n_channels):
+        if lay.tiles(ch):
+            out.setdefault((tuple(lay.chunk_comps(ch)), lay.tiles(ch)), []).append(ch)
+    return out
+
+
+def bus_transfers(cfg: PimConfig, lay: WeightLayout, m: int) -> int:
+    """Host transfers of ``m`` GEMVs: each GWRITE's slice of the input vector, and every
+    READRES (one transaction each), summed over channels."""
+    total = 0
+    for ch in range(lay.n_channels):
+        tiles = lay.tiles(ch)
+        if not tiles:
+            continue
+        k0, k1 = lay.k_slice(ch)
+        ce = cfg.chunk_elems
+        total += m * sum(transfers(min(ce, k1 - s) * cfg.elem_bytes, cfg) for s in range(k0, k1, ce))
+        total += m * lay.channel_chunks(ch) * tiles * cfg.readres_per_row
+    return total
 
 
 def program(cfg: PimConfig, layout: WeightLayout, m: int, ch: int):
@@ -42,7 +70,7 @@ def program(cfg: PimConfig, layout: WeightLayout, m: int, ch: int):
     tiles = layout.tiles(ch)
     if tiles == 0:
         return
-    comps = layout.chunk_comps()
+    comps = layout.chunk_comps(ch)
     first = True
     for _ in range(m):
         for nc in comps:
@@ -71,24 +99,18 @@ class Schedule:
 def simulate(cfg: PimConfig, m: int, k: int, n: int) -> Schedule:
     """Event-driven: run every channel's program through :class:`~hwsim.memory.pim.PimChannel`.
 
-    Channels with the same number of tiles run the same program, so each distinct one is
+    Channels with the same chunks and tiles run the same program, so each distinct one is
     simulated once and its counts multiplied.
     """
     lay = WeightLayout(cfg, k, n)
     counts = dict.fromkeys(COMMANDS, 0)
     cycles = 0
-    by_tiles: dict[int, int] = {}
-    for ch in range(lay.n_channels):
-        by_tiles[lay.tiles(ch)] = by_tiles.get(lay.tiles(ch), 0) + 1
     timing = cfg.timing()
-    for tiles, times in by_tiles.items():
-        if tiles == 0:
-            continue
+    for (_comps, _tiles), chans in programs(lay).items():
         chan = PimChannel(timing, cfg.ranks_eff, cfg.bankgroups_eff)
-        ch = next(c for c in range(lay.n_channels) if lay.tiles(c) == tiles)
-        cycles = max(cycles, chan.run(program(cfg, lay, m, ch)))
+        cycles = max(cycles, chan.run(program(cfg, lay, m, chans[0])))
         for c, v in chan.counts.items():
-            counts[c] += v * times
+            counts[c] += v * len(chans)
     return Schedule(cycles, counts)
 
 
@@ -187,33 +209,35 @@ class _Closed:
 def command_counts(cfg: PimConfig, m: int, k: int, n: int) -> dict:
     """Commands of the whole GEMM, summed over channels (exact)."""
     lay = WeightLayout(cfg, k, n)
-    comps = sum(lay.chunk_comps())
     counts = dict.fromkeys(COMMANDS, 0)
     for ch in range(lay.n_channels):
         tiles = lay.tiles(ch)
         if tiles == 0:
             continue
-        rows = m * lay.chunks * tiles
-        counts["GWRITE"] += m * lay.chunks
+        chunks = lay.channel_chunks(ch)
+        rows = m * chunks * tiles
+        counts["GWRITE"] += m * chunks
         counts["PRE"] += rows - 1
         counts["G_ACT"] += rows * cfg.ranks_eff * cfg.bankgroups_eff
-        counts["COMP"] += m * comps * tiles
+        counts["COMP"] += m * sum(lay.chunk_comps(ch)) * tiles
         counts["READRES"] += rows * cfg.readres_per_row
     return counts
 
 
 def closed_form(cfg: PimConfig, m: int, k: int, n: int) -> Schedule:
-    """Cycles of the busiest channel from the max-plus formulas; counts in closed form."""
+    """Cycles of the slowest channel from the max-plus formulas; counts in closed form."""
     lay = WeightLayout(cfg, k, n)
-    end = _Closed(cfg).run(m, lay.chunk_comps(), lay.tiles(0))[-1]
+    closed = _Closed(cfg)
+    end = max(closed.run(m, list(comps), tiles)[-1] for comps, tiles in programs(lay))
     return Schedule(end, command_counts(cfg, m, k, n))
 
 
 def estimate(cfg: PimConfig, op, mode: str = "default") -> Perf:
     """Closed-form :class:`~hwsim.families.base.Perf` of ``op`` (M GEMVs of K x N weights).
 
-    Actions are the commands, ``dram_cmd:<COMMAND>`` summed over channels. DRAM bytes
-    are the host traffic: the input vectors written by GWRITE and the partial sums read
+    Actions are the commands, ``dram_cmd:<COMMAND>`` summed over channels, and
+    ``dram_cmd:BUS``, the host's data-bus transfers (:func:`bus_transfers`). DRAM bytes
+    are that host traffic: the input vectors written by GWRITE and the partial sums read
     by READRES (the weights never leave the banks). An op that runs ``count`` times
     (e.g. once per layer) runs its command schedule that many times, back to back.
     """
@@ -225,21 +249,24 @@ def estimate(cfg: PimConfig, op, mode: str = "default") -> Perf:
     cycles = sched.cycles * reps
     lay = WeightLayout(cfg, k, n)
     counts = {c: int(v) * reps for c, v in sched.counts.items()}
+    counts["BUS"] = bus_transfers(cfg, lay, m) * reps
+    req = cfg.dram.request_size_bytes
     return Perf(
         cycles=cycles, macs=macs,
         utilization=exact_utilization(macs, cycles, cfg.peak_macs_per_cycle),
-        dram_bytes={"x": counts["GWRITE"] * cfg.chunk_bytes,
-                    "partials": counts["READRES"] * cfg.dram.request_size_bytes},
+        dram_bytes={"x": (counts["BUS"] - counts["READRES"]) * req, "partials": counts["READRES"] * req},
         actions={ACTION[c]: v for c, v in counts.items()},
         compute_cycles=cycles, mode="default", folds=m * lay.chunks * lay.tiles(0) * reps)
 
 
 def gemv_figures(cfg: PimConfig, k: int, n: int, energy_pj_per_cmd: dict) -> dict:
-    """Throughput and energy per MAC of a ``1 x k x n`` GEMV (for reports)."""
+    """Throughput and energy per MAC of a ``1 x k x n`` GEMV (for reports), the data bus
+    included (``energy_pj_per_cmd`` from :func:`hwsim.families.pim.cost.energy_pj_per_command`)."""
     sched = closed_form(cfg, 1, k, n)
     macs = k * n
     seconds = sched.cycles / (cfg.freq_mhz * 1e6)
-    energy = sum(energy_pj_per_cmd[c] * v for c, v in sched.counts.items())
+    counts = dict(sched.counts, BUS=bus_transfers(cfg, WeightLayout(cfg, k, n), 1))
+    energy = sum(energy_pj_per_cmd[c] * v for c, v in counts.items())
     return {"cycles": sched.cycles, "gmac_per_s": macs / seconds / 1e9,
             "gmac_per_s_per_channel": macs / seconds / 1e9 / cfg.channels_eff,
             "tflops": 2 * macs / seconds / 1e12, "pj_per_mac": energy / macs,

@@ -1,14 +1,31 @@
-"""Verilator runs of the PIM unit (:mod:`.hdl`) on GEMMs, one command stream per channel.
+"""Verilator runs of the PIM unit (:mod:`.hdl`) on GEMMs, one command program per channel,
+timed by a bank model in the cocotb bench.
 
-Each channel's program (:func:`hwsim.families.pim.model.program`) is issued through the
-event-driven command model (:class:`hwsim.memory.pim.PimChannel`); the RTL-relevant
-commands become timed events: a GWRITE becomes its buffer beats (from its issue cycle on,
-inside its ``t_gwrite`` window), a COMP carries every bank's row-buffer slice read from
-the banks as :mod:`.layout` places the weights, and the first READRES of a row reads the
-accumulators (the others are the rest of its data transfer). The host side adds a
-row's partial sums over chunks as :mod:`.golden` states. The RTL's cycles are the cycle
-it returned the last READRES, minus its one-cycle output register, plus the READRES
-transfer time ``t_readres``; the channel with the most outputs sets the GEMM's cycles.
+For each channel that holds work, the host side builds
+
+* the bank contents: every weight the layout (:mod:`.layout`, ``PimConfig.layout``) puts
+  on the channel, written into its bank's row at its column (:meth:`WeightLayout.place`),
+  one integer of ``page_bytes`` per (bank, row);
+* the command program, untimed: the kinds of :func:`hwsim.families.pim.model.program`
+  (checked equal) with their operands -- G_ACT's rank, bank group and row, COMP's
+  buffer word, GWRITE's input-vector words, and whether a READRES is the one that reads
+  the accumulators out;
+* the DRAM and PIM timing parameters of the design (:meth:`PimConfig.timing`, the memory
+  preset's tRCD, tRP, tRAS, tRC, tRRD_S/L, tFAW, tRTP, and the COMP interval (tCCD),
+  GWRITE, READRES and adder-tree times).
+
+The bench (:mod:`.bench`) keeps per-bank state (open row, activate and precharge times,
+a four-activate window per rank) and issues each command at the first cycle every
+constraint allows, one command per cycle, in program order; a COMP presents the slices
+of the rows the bank model has open. The unit must return every read-out the cycle after
+its READRES; a channel's cycles end with its last READRES's transfer (issue +
+``t_readres``), and the slowest channel sets the GEMM's cycles. They equal the event-driven model's
+(:func:`hwsim.families.pim.model.simulate`), which times the same program with its own
+(per-channel) rules; the host adds the partial sums over segments as :mod:`.golden`
+states.
+
+:func:`channel_stream` also times a program with the model's engine
+(:class:`hwsim.memory.pim.PimChannel`), for the exported testbench's vectors.
 """
 
 from __future__ import annotations
@@ -48,58 +65,76 @@ def _pack(values, width: int) -> int:
     return word
 
 
-def channel_stream(cfg: PimConfig, a: np.ndarray, b: np.ndarray, ch: int):
-    """Timed events of channel ``ch`` and, per READRES read-out, ``(m, chunk, outputs)``."""
-    m_rows, k = a.shape
-    n = b.shape[1]
-    lay = WeightLayout(cfg, k, n)
+def bank_rows(cfg: PimConfig, b: np.ndarray, lay: WeightLayout, ch: int) -> list[dict]:
+    """``[bank] -> {row: int}``: the weights channel ``ch`` holds, each element where
+    :meth:`WeightLayout.place` says (little-endian elements within a row)."""
+    k, n = b.shape
+    ew = cfg.elem_bits
+    rows: list[dict] = [dict() for _ in range(cfg.banks_per_channel)]
+    bpg, nbg = cfg.banks_per_group_eff, cfg.bankgroups_eff
+    k0, k1 = lay.k_slice(ch)
+    mask = (1 << ew) - 1
+    for o in range(n):
+        for kk in range(k0, k1):
+            p = lay.place(kk, o)
+            if p["channel"] != lay.first_channel + ch:
+                continue
+            bank = (p["rank"] * nbg + p["bankgroup"]) * bpg + p["bank"]
+            bit = p["column_byte"] * 8
+            rows[bank][p["row"]] = rows[bank].get(p["row"], 0) | ((int(b[kk, o]) & mask) << bit)
+    return rows
+
+
+def channel_program(cfg: PimConfig, a: np.ndarray, lay: WeightLayout, ch: int):
+    """The untimed command program of channel ``ch`` with operands, and per read-out READRES
+    ``(m, segment index, outputs per bank)``."""
+    m_rows = a.shape[0]
     lanes, ce, ew = cfg.mac_lanes, cfg.chunk_elems, cfg.elem_bits
-    C, B = lay.n_channels, cfg.banks_per_channel
-    chan = PimChannel(cfg.timing(), cfg.ranks_eff, cfg.bankgroups_eff)
-    events, readouts = [], []
-    comps = lay.chunk_comps()
-    it = iter(program(cfg, lay, m_rows, ch))
-    tiles = lay.tiles(ch)
+    k0, k1 = lay.k_slice(ch)
+    seg_index = {s: i for i, s in enumerate(lay.segments())}
+    comps, tiles, chunks = lay.chunk_comps(ch), lay.tiles(ch), lay.channel_chunks(ch)
+    if buffer_words(cfg) > cfg.t_gwrite_eff:
+        raise ConfigError("t_gwrite_cycles", "shorter than the buffer beats of one GWRITE")
+    prog, readouts, first = [], [], True
     for m in range(m_rows):
         for c, nc in enumerate(comps):
-            cmd = next(it)
-            g = chan.issue(*cmd)
-            if buffer_words(cfg) > cfg.t_gwrite_eff:
-                raise ConfigError("t_gwrite_cycles", "shorter than the buffer beats of one GWRITE")
-            x = np.zeros(ce, dtype=np.int64)
-            seg = a[m, c * ce:(c + 1) * ce]
-            x[:len(seg)] = seg
-            for w in range(nc):
-                events.append([g + w, GWRITE, w, format(_pack(x[w * lanes:(w + 1) * lanes], ew), "x")])
+            s0 = k0 + c * ce
+            s1 = min(s0 + ce, k1)
+            x = np.zeros(nc * lanes, dtype=np.int64)
+            x[:s1 - s0] = a[m, s0:s1]
+            prog.append(["GWRITE", [format(_pack(x[w * lanes:(w + 1) * lanes], ew), "x") for w in range(nc)]])
             for t in range(tiles):
-                outs = [ch + C * (bk + B * t) for bk in range(B)]
-                while True:
-                    cmd = next(it)
-                    at = chan.issue(*cmd)
-                    if cmd[0] == "COMP":
-                        break
-                for i in range(nc):
-                    if i:
-                        at = chan.issue(*next(it))
-                    vals = []
-                    for o in outs:
-                        col = np.zeros(lanes, dtype=np.int64)
-                        if o < n:
-                            k0 = c * ce + i * lanes
-                            seg = b[k0:min(k0 + lanes, k), o]
-                            col[:len(seg)] = seg
-                        vals.extend(col)
-                    events.append([at, COMP, i, format(_pack(vals, ew), "x")])
+                if not first:
+                    prog.append(["PRE"])
+                first = False
+                for g in range(cfg.bankgroups_eff):
+                    for r in range(cfg.ranks_eff):
+                        prog.append(["G_ACT", r, g, t * chunks + c])
+                prog += [["COMP", i] for i in range(nc)]
                 for r in range(cfg.readres_per_row):
-                    at = chan.issue(*next(it))
-                    if r == 0:
-                        events.append([at, READRES, 0, "0"])
-                        readouts.append((m, c, outs))
-    return events, readouts, chan.end_cycle
+                    prog.append(["READRES", int(r == 0)])
+                outs = [o if o is not None else -1 for o in lay.tile_outputs(ch, t)]
+                readouts.append((m, seg_index[(s0, s1)], outs))
+    kinds = [cmd[0] for cmd in program(cfg, lay, m_rows, ch)]
+    if kinds != [cmd[0] for cmd in prog]:
+        raise AssertionError("the RTL program differs from the model's")
+    return prog, readouts
+
+
+def bench_timing(cfg: PimConfig) -> dict:
+    """The constraints the bench's bank model enforces, in command-clock cycles."""
+    t, d = cfg.timing(), cfg.dram
+    return {"tRP": t.tRP, "tRAS": t.tRAS, "tRC": t.tRC, "tRCD": t.tRCDRD, "tFAW": t.tFAW, "tRTP": t.tRTP,
+            "tRRD_S": d.tRRD_S, "tRRD_L": d.tRRD_L, "t_comp": t.t_comp, "t_gwrite": t.t_gwrite,
+            "t_readres": t.t_readres, "adder_tree_fill": t.adder_tree_fill, "dual_row_buffer": t.dual_row_buffer,
+            "ranks": cfg.ranks_eff, "bankgroups": cfg.bankgroups_eff, "banks_per_group": cfg.banks_per_group_eff,
+            "lane_bits": cfg.mac_lanes * cfg.elem_bits}
 
 
 def run_jobs(cfg: PimConfig, jobs, work_dir: str | Path | None = None) -> list[dict]:
-    """Run GEMMs (``{"a", "b"}`` jobs) on the Verilated unit; returns ``{"c", "cycles"}`` each."""
+    """Run GEMMs (``{"a", "b"}`` jobs) on the Verilated unit; returns ``{"c", "cycles"}`` each.
+
+    Every channel program of every job goes to one simulator run of one build."""
     from hwsim.sim.verilator import build, run
 
     streams, meta = [], []
@@ -108,17 +143,19 @@ def run_jobs(cfg: PimConfig, jobs, work_dir: str | Path | None = None) -> list[d
         lay = WeightLayout(cfg, a.shape[1], b.shape[1])
         for ch in range(lay.n_channels):
             if lay.tiles(ch):
-                ev, ro, end = channel_stream(cfg, a, b, ch)
-                streams.append(ev)
-                meta.append((ro, end))
-    name = f"pim_{cfg.operand_format}_b{cfg.banks_per_channel}l{cfg.mac_lanes}w{buffer_words(cfg)}"
+                prog, ro = channel_program(cfg, a, lay, ch)
+                rows = [{str(r): format(v, "x") for r, v in bank.items()} for bank in bank_rows(cfg, b, lay, ch)]
+                streams.append({"program": prog, "rows": rows})
+                meta.append(ro)
+    name = export_base(cfg)
     bdir = build(verilog_text(cfg), TOP, name)
     tmp = None
     if work_dir is None:
         tmp = tempfile.TemporaryDirectory(prefix=f"hwsim-{name}-")
         work_dir = tmp.name
     try:
-        res = run(bdir, TOP, BENCH_MODULE, {"streams": streams}, Path(work_dir))["streams"]
+        res = run(bdir, TOP, BENCH_MODULE, {"timing": bench_timing(cfg), "streams": streams},
+                  Path(work_dir))["streams"]
     finally:
         if tmp is not None:
             tmp.cleanup()
@@ -133,21 +170,25 @@ def run_jobs(cfg: PimConfig, jobs, work_dir: str | Path | None = None) -> list[d
         for ch in range(lay.n_channels):
             if not lay.tiles(ch):
                 continue
-            readouts, _end = meta[si]
+            readouts = meta[si]
             r = res[si]
             si += 1
             if len(r["results"]) != len(readouts):
                 raise AssertionError(f"RTL returned {len(r['results'])} READRES, expected {len(readouts)}")
-            cycles = max(cycles, r["seen"][-1] - 1 + cfg.t_readres_eff)
-            for (m, c, outs), word in zip(readouts, r["results"]):
+            if [c - 1 for c in r["seen"]] != r["readouts"]:
+                raise AssertionError("the unit did not return each READRES the cycle after it")
+            # the last command is a READRES: the channel is done when its transfer ends
+            cycles = max(cycles, r["issued"][-1] + cfg.t_readres_eff)
+            for (m, s, outs), word in zip(readouts, r["results"]):
                 v = int(word, 16)
                 for bk, o in enumerate(outs):
-                    if o < n:
-                        parts[(m, o, c)] = (v >> (bk * aw)) & ((1 << aw) - 1)
+                    if o >= 0:
+                        parts[(m, o, s)] = (v >> (bk * aw)) & ((1 << aw) - 1)
+        nseg = len(lay.segments())
         y = np.zeros((mr, n), dtype=np.uint16 if cfg.operand_format == "fp16" else np.int64)
         for m in range(mr):
             for o in range(n):
-                ps = [parts[(m, o, c)] for c in range(lay.chunks)]
+                ps = [parts[(m, o, s)] for s in range(nseg)]
                 if cfg.operand_format == "fp16":
                     acc = np.uint16(ps[0])
                     for p in ps[1:]:
@@ -157,6 +198,35 @@ def run_jobs(cfg: PimConfig, jobs, work_dir: str | Path | None = None) -> list[d
                     y[m, o] = int(_wrap(np.array([sum(_wrap(np.array([p]), aw)[0] for p in ps)]), cfg.acc_bits)[0])
         out.append({"c": y, "cycles": int(cycles)})
     return out
+
+
+def channel_stream(cfg: PimConfig, a: np.ndarray, b: np.ndarray, ch: int):
+    """Channel ``ch``'s program timed by the model's engine (:class:`PimChannel`): events
+    ``[cycle, kind, addr, data_hex]`` (GWRITE beats, COMPs with every bank's row-buffer
+    slice, read-out READRES), the read-outs and the channel's end cycle."""
+    lay = WeightLayout(cfg, a.shape[1], b.shape[1])
+    prog, readouts = channel_program(cfg, a, lay, ch)
+    rows = bank_rows(cfg, b, lay, ch)
+    chan = PimChannel(cfg.timing(), cfg.ranks_eff, cfg.bankgroups_eff)
+    slice_bits = cfg.mac_lanes * cfg.elem_bits
+    events, row = [], None
+    for cmd in prog:
+        kind = cmd[0]
+        at = chan.issue(kind, *(cmd[1:3] if kind == "G_ACT" else ()))
+        if kind == "GWRITE":
+            events += [[at + w, GWRITE, w, word] for w, word in enumerate(cmd[1])]
+        elif kind == "G_ACT":
+            row = cmd[3]
+        elif kind == "COMP":
+            i = cmd[1]
+            word = 0
+            for bk, bank in enumerate(rows):
+                sl = (bank.get(row, 0) >> (i * slice_bits)) & ((1 << slice_bits) - 1)
+                word |= sl << (bk * slice_bits)
+            events.append([at, COMP, i, format(word, "x")])
+        elif kind == "READRES" and cmd[1]:
+            events.append([at, READRES, 0, "0"])
+    return events, readouts, chan.end_cycle
 
 
 # ------------------------------------------------------------------------------ export hooks
@@ -197,33 +267,33 @@ def port_doc(cfg: PimConfig):
     return PortDoc(meaning=meaning, beats=beats, rules=rules, latency=latency)
 
 
-def chunk_partials(cfg: PimConfig, a: np.ndarray, b: np.ndarray, chunks) -> np.ndarray:
-    """``P[m, c, n]``: what the accumulators hold after chunk ``c`` of K (``chunks``: the
-    COMPs of each chunk), with golden's arithmetic (INT8 exact and wrapped; binary16
-    lane products, tree neighbours first, then accumulated in COMP order)."""
+def segment_partials(cfg: PimConfig, a: np.ndarray, b: np.ndarray, segments) -> np.ndarray:
+    """``P[m, s, n]``: what the accumulators hold after segment ``s`` ``[k0, k1)`` of K, with
+    golden's arithmetic (INT8 exact and wrapped; binary16 lane products, tree neighbours
+    first, then accumulated in COMP order)."""
     from hwsim.blocks.fp16 import fp16_mul
     from hwsim.families.pim.golden import tree_sum_fp16
 
     m, k = a.shape
     n = b.shape[1]
-    lanes, ce = cfg.mac_lanes, cfg.chunk_elems
-    out = np.zeros((m, len(chunks), n), dtype=np.int64)
-    for c, nc in enumerate(chunks):
+    lanes = cfg.mac_lanes
+    out = np.zeros((m, len(segments), n), dtype=np.int64)
+    for s, (k0, k1) in enumerate(segments):
+        nc = -(-(k1 - k0) // lanes)
         kp = nc * lanes
         ap = np.zeros((m, kp), dtype=np.int64)
         bp = np.zeros((kp, n), dtype=np.int64)
-        seg = a[:, c * ce:c * ce + kp]
-        ap[:, :seg.shape[1]] = seg
-        bp[:seg.shape[1]] = b[c * ce:c * ce + seg.shape[1]]
+        ap[:, :k1 - k0] = a[:, k0:k1]
+        bp[:k1 - k0] = b[k0:k1]
         if cfg.operand_format == "fp16":
             prod = fp16_mul(ap.astype(np.uint16)[:, :, None], bp.astype(np.uint16)[None, :, :])
             trees = tree_sum_fp16(prod.reshape(m, nc, lanes, n), axis=2)
             acc = np.zeros((m, n), np.uint16)
             for i in range(nc):
                 acc = fp16_add(acc, trees[:, i])
-            out[:, c] = acc
+            out[:, s] = acc
         else:
-            out[:, c] = _wrap(ap @ bp, acc_width(cfg))
+            out[:, s] = _wrap(ap @ bp, acc_width(cfg))
     return out
 
 
@@ -239,7 +309,7 @@ def test_vectors(cfg: PimConfig, jobs):
         a, b = check_operands(cfg, j["a"], j["b"])
         n = b.shape[1]
         lay = WeightLayout(cfg, a.shape[1], n)
-        parts = chunk_partials(cfg, np.asarray(a, np.int64), np.asarray(b, np.int64), lay.chunk_comps())
+        parts = segment_partials(cfg, np.asarray(a, np.int64), np.asarray(b, np.int64), lay.segments())
         for ch in range(lay.n_channels):
             if not lay.tiles(ch):
                 continue
@@ -253,8 +323,8 @@ def test_vectors(cfg: PimConfig, jobs):
                     d[ap], d[dp] = addr, int(data, 16)
             events += sorted(by_cycle.items())
             offset += max(e[0] for e in evs) + 3
-            for m, c, outs in readouts:
-                vals = [int(parts[m, c, o]) if o < n else 0 for o in outs]
-                mask = [(1 << aw) - 1 if o < n else 0 for o in outs]
+            for m, s, outs in readouts:
+                vals = [int(parts[m, s, o]) if o >= 0 else 0 for o in outs]
+                mask = [(1 << aw) - 1 if o >= 0 else 0 for o in outs]
                 expected.append((_pack(vals, aw), _pack(mask, aw)))
     return TestVectors(events=tuple(events), flagged={"res": ("res_valid", expected)})
