@@ -154,7 +154,7 @@ def cost_design(cfg: LutConfig, dram: str = "lpddr4"):
     w = model.sram_widths(cfg, cfg.core)
     freq = float(cfg.freq_mhz)
     comps = [PeArray("pe_array", n_pes=cfg.tile_m * cfg.tile_n * cfg.tile_k, a_bits=cfg.a_bits, b_bits=cfg.a_bits,
-                     acc_bits=cfg.acc_bits),
+                     acc_bits=cfg.out_bits),
              SramBuffer("act", part="sram:act", size_bytes=cfg.act_sram_kb * 1024, width_bits=w["act"],
                         freq_mhz=freq, origin="act_sram_kb"),
              SramBuffer("weight", part="sram:weight", size_bytes=cfg.weight_sram_kb * 1024, width_bits=w["weight"],
@@ -168,8 +168,11 @@ def cost_design(cfg: LutConfig, dram: str = "lpddr4"):
               "reg_write_bits": (Route("pe_array", "reg_write_bits"),)}
     if cfg.core == "lut":
         comps.append(LutUnit("lookup", part="pe_array", entry_bits=cfg.stored_table_bits,
-                             entries=cfg.table_entries, units=0, shift_bits=cfg.acc_bits))
+                             entries=cfg.table_entries, units=0, shift_bits=cfg.out_bits))
         routes.update({"lut_lookup": (Route("lookup", "lookup"),), "shift": (Route("lookup", "shift"),)})
+    if not cfg.is_integer:
+        comps.append(Fp16Datapath("fp16", part="pe_array"))
+        routes.update({f"fp16_{op}": (Route("fp16", op),) for op in Fp16Datapath.ACTIONS})
     for buf, action in (("act", "read"), ("weight", "read"), ("out", "write")):
         routes[f"sram_{action}:{buf}"] = (Route(buf, action),)
     routes.update({
@@ -185,6 +188,33 @@ def cost_design(cfg: LutConfig, dram: str = "lpddr4"):
     return ComponentDesign(tuple(comps), routes)
 
 
+def _fp16_datapath():
+    from dataclasses import dataclass
+
+    from hwsim.cost.components import Component
+
+    @dataclass(frozen=True)
+    class Fp16Datapath(Component):
+        """The binary16 units of an FP16 tile, priced per operation from the technology
+        table (Horowitz's 45 nm FP16 add and multiply); the exponent-shift unit as a 6-bit
+        integer add (the exponent plus its overflow bit). No area of its own: the tile's
+        area is its synthesis."""
+
+        ACTIONS = ("add", "mult", "shift")
+
+        def action_energy(self, action, tech):
+            if action in ("add", "mult"):
+                return tech.op(f"fp16_{action}")[0]
+            if action == "shift":
+                return tech.add_energy(6).times(1, "binary16 exponent shift: a 6-bit exponent add")
+            raise self._unknown(action)
+
+    return Fp16Datapath
+
+
+Fp16Datapath = _fp16_datapath()
+
+
 def cost_inputs(cfg: LutConfig, dram: str = "lpddr4"):
     """:class:`hwsim.cost.report.CostInputs` of ``cfg.core`` for the sweep evaluator.
 
@@ -196,7 +226,7 @@ def cost_inputs(cfg: LutConfig, dram: str = "lpddr4"):
     from hwsim.cost.report import CostInputs
 
     return CostInputs(freq_mhz=float(cfg.freq_mhz), n_pes=cfg.tile_m * cfg.tile_n * cfg.tile_k,
-                      a_bits=cfg.a_bits, b_bits=cfg.a_bits, acc_bits=cfg.acc_bits,
+                      a_bits=cfg.a_bits, b_bits=cfg.a_bits, acc_bits=cfg.out_bits,
                       sram=_sram(cfg, cfg.core), dram=dram, shift_bits=cfg.acc_bits,
                       lut_entry_bits=cfg.stored_table_bits, design=cost_design(cfg, dram))
 
@@ -205,11 +235,8 @@ def pe_array_area(cfg: LutConfig):
     """Synthesised area of ``cfg.core``'s tile (a :class:`~hwsim.cost.tech.Figure`), for an
     evaluator that accepts a per-family array area.
 
-    ``None`` for activation formats the RTL does not implement (FP16): the evaluator then
-    prices the tile from the table as a MAC array of the same lanes (see
-    :func:`cost_inputs`), and the record's area source says so."""
-    if not cfg.is_integer:
-        return None
+    Every activation format has RTL (FP16: :mod:`hwsim.families.lut.hdl_fp16`), so every
+    design's tile is synthesised."""
     return tile_area(cfg, cfg.core)
 
 
