@@ -41,10 +41,21 @@ MODE_FOR_BITS = {1: "symmetric", 2: "signed", 3: "signed", 4: "signed"}
 #: Weight GEMMs only: attention score/context multiply activations by activations.
 _ACT_ACT_OPS = ("attn_score", "attn_context")
 
-#: Published claims of the LUT Tensor Core paper (Mo et al., ISCA 2025, arXiv:2408.06003).
-#: Per-precision tensor-core ratios are not in the text we can access, so only the
-#: headline claims are listed, each with where it comes from.
+#: The LUT Tensor Core paper's tensor-core headline at W1 x FP16 against an FP16 MAC tensor
+#: core with dequantisation (v1, arXiv:2408.06003v1). The figures are as issue 14 quotes
+#: them: the paper body is not in shared/reference nor in the text we can search, so they
+#: are not re-checked here.
+PAPER_W1_FP16 = {"tops_per_mm2": 20.9, "tops_per_w": 11.2,
+                 "source": "arXiv:2408.06003v1 tensor-core comparison at W1 x FP16, as quoted in issue 14 "
+                           "(paper body not in shared/reference)"}
+
+#: Published claims of the LUT Tensor Core paper (Mo et al., ISCA 2025, arXiv:2408.06003),
+#: each with where it comes from.
 PAPER_CLAIMS = (
+    {"claim": "compute density vs an FP16 MAC tensor core with dequantisation, W1 x FP16 (v1)",
+     "ratio": f"{PAPER_W1_FP16['tops_per_mm2']}x", "source": PAPER_W1_FP16["source"]},
+    {"claim": "energy efficiency vs an FP16 MAC tensor core with dequantisation, W1 x FP16 (v1)",
+     "ratio": f"{PAPER_W1_FP16['tops_per_w']}x", "source": PAPER_W1_FP16["source"]},
     {"claim": "compute density and energy efficiency vs a MAC/dequantisation tensor core, low-bit LLMs",
      "ratio": ">10x", "source": "arXiv:2408.06003v1 abstract ('more than a magnitude of improvements on both "
      "compute density and energy efficiency')"},
@@ -254,8 +265,9 @@ def default_workloads() -> dict:
 
 
 def compare(base: LutConfig | None = None, w_bits=(1, 2, 4), workloads: dict | None = None,
-            node_nm: int = 45) -> list[dict]:
-    """Tidy rows: one per (workload, weight bits, core), plus the LUT/MAC ratios.
+            node_nm: int = 45, act_formats=("int8",)) -> list[dict]:
+    """Tidy rows: one per (workload, activation format, weight bits, core), plus the
+    LUT/MAC ratios (``paper_*`` keys: the paper's W1 x FP16 figures on those rows).
 
     Every figure is read from the :class:`~hwsim.evaluate.Record` a sweep stores for the
     same design and workload (:func:`core_row`): energies activity-calibrated (the pinned
@@ -270,10 +282,10 @@ def compare(base: LutConfig | None = None, w_bits=(1, 2, 4), workloads: dict | N
     rows = []
     for wl, ops in workloads.items():
         work = Workload.from_gemms(wl, ops)
-        for b in w_bits:
+        for fmt, b in ((f, b) for f in act_formats for b in w_bits):
             if wl.startswith("bitnet") and b != 2:
                 continue
-            cfg = replace(base, w_bits=b, weight_mode=MODE_FOR_BITS[b])
+            cfg = replace(base, w_bits=b, weight_mode=MODE_FOR_BITS[b], act_format=fmt)
             res = {}
             for core in CORES:
                 design = replace(cfg, core=core).to_dict()
@@ -292,33 +304,46 @@ def compare(base: LutConfig | None = None, w_bits=(1, 2, 4), workloads: dict | N
                 "tops_per_w_ratio": lut["tops_per_w"] / mac["tops_per_w"],
                 "core_energy_ratio": mac["core_pj_per_mac"] / lut["core_pj_per_mac"],
                 "core_tops_per_w_ratio_table": lut["core_tops_per_w_table"] / mac["core_tops_per_w_table"],
+                **paper_figures(b, fmt),
             })
     return rows
 
 
+def paper_figures(w_bits: int, act_format: str) -> dict:
+    """The paper's LUT/MAC ratios for this precision, where it published one."""
+    if w_bits == 1 and act_format == "fp16":
+        return {"paper_tops_per_mm2_ratio": PAPER_W1_FP16["tops_per_mm2"],
+                "paper_tops_per_w_ratio": PAPER_W1_FP16["tops_per_w"]}
+    return {}
+
+
 def markdown(rows: list[dict]) -> str:
     """A Markdown report of :func:`compare` rows, with the paper's claims beside ours."""
-    lines = ["## LUT tensor core vs MAC tensor core (same tile, INT8 activations)", "",
-             "Energies are activity-calibrated (gate-level runs of both tiles, "
-             "`hwsim/families/lut/data/calibration.json`); *table* columns are the technology table alone.", "",
-             "| workload | W bits | core | compute cycles | cycles (DRAM-bound) | area um^2 | core pJ/MAC | core pJ/MAC (table) | TOPS/mm^2 | core TOPS/W | TOPS/W (with memory) |",
-             "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    lines = ["## LUT tensor core vs MAC tensor core (same tile)", "",
+             "INT8 energies are activity-calibrated (gate-level runs of both tiles, "
+             "`hwsim/families/lut/data/calibration.json`); FP16 energies and every *table* column are the "
+             "technology table alone.", "",
+             "| workload | A | W bits | core | compute cycles | cycles (DRAM-bound) | area um^2 | core pJ/MAC | core pJ/MAC (table) | TOPS/mm^2 | core TOPS/W | TOPS/W (with memory) |",
+             "|---|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for r in rows:
         if r["core"] == "lut/mac":
             continue
-        lines.append(f"| {r['workload']} | {r['w_bits']} | {r['core']} | {r['compute_cycles']:,} | {r['cycles']:,} | "
+        lines.append(f"| {r['workload']} | {r['a_format']} | {r['w_bits']} | {r['core']} | {r['compute_cycles']:,} | {r['cycles']:,} | "
                      f"{r['area_um2']:,.0f} | "
                      f"{r['core_pj_per_mac']:.3f} | {r['core_pj_per_mac_table']:.3f} | {r['tops_per_mm2']:.2f} | "
                      f"{r['core_tops_per_w']:.2f} | "
                      f"{r['tops_per_w']:.2f} |")
     lines += ["", "### Ratios (LUT over MAC; > 1 favours the LUT core)", "",
-              "| workload | W bits | MAC/LUT area | speed-up | TOPS/mm^2 | core TOPS/W | core TOPS/W (table) | TOPS/W with memory |",
-              "|---|---|---:|---:|---:|---:|---:|---:|"]
+              "| workload | A | W bits | MAC/LUT area | speed-up | TOPS/mm^2 | paper TOPS/mm^2 | core TOPS/W | paper TOPS/W | core TOPS/W (table) | TOPS/W with memory |",
+              "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for r in rows:
         if r["core"] != "lut/mac":
             continue
-        lines.append(f"| {r['workload']} | {r['w_bits']} | {r['area_ratio']:.2f} | {r['speedup']:.2f} | "
-                     f"{r['tops_per_mm2_ratio']:.2f} | {r['core_tops_per_w_ratio']:.2f} | "
+        pd_ = r.get("paper_tops_per_mm2_ratio")
+        pe_ = r.get("paper_tops_per_w_ratio")
+        lines.append(f"| {r['workload']} | {r['a_format']} | {r['w_bits']} | {r['area_ratio']:.2f} | {r['speedup']:.2f} | "
+                     f"{r['tops_per_mm2_ratio']:.2f} | {'-' if pd_ is None else f'{pd_:.1f}'} | "
+                     f"{r['core_tops_per_w_ratio']:.2f} | {'-' if pe_ is None else f'{pe_:.1f}'} | "
                      f"{r['core_tops_per_w_ratio_table']:.2f} | {r['tops_per_w_ratio']:.2f} |")
     lines += ["", "### The paper's published figures", "", "| claim | ratio | source |", "|---|---|---|"]
     for c in PAPER_CLAIMS:
@@ -358,5 +383,5 @@ GAP_NOTES = """\
 """
 
 
-__all__ = ["PAPER_CLAIMS", "compare", "core_row", "cost_design", "cost_inputs", "default_workloads", "markdown", "pe_array_area",
+__all__ = ["Fp16Datapath", "PAPER_CLAIMS", "PAPER_W1_FP16", "compare", "paper_figures", "core_row", "cost_design", "cost_inputs", "default_workloads", "markdown", "pe_array_area",
            "tile_area", "tile_fpga"]

@@ -71,10 +71,14 @@ from hwsim.families.lut.config import LutConfig
 from hwsim.families.lut.golden import bit_planes, pattern_signs, weight_values
 
 SIGN = 0x8000
+#: Unit roundoff of binary16 (round to nearest).
+U_FP16 = 2.0**-11
+#: Largest absolute error of one rounding in the subnormal range (half its spacing).
+SUBNORMAL_HALF_ULP = 2.0**-25
 #: binary16 ``1.0``: the MAC tile's scale when a job gives none.
 ONE = 0x3C00
 
-__all__ = ["ONE", "fp16_patterns", "golden_fp16_gemm", "lookup_fp16", "mac_fp16_gemm", "mac_lanes",
+__all__ = ["ONE", "U_FP16", "error_bound", "error_stats", "fp16_patterns", "golden_fp16_gemm", "lookup_fp16", "mac_fp16_gemm", "mac_lanes",
            "lut_fp16_gemm", "reference_gemm", "step_tables", "values"]
 
 
@@ -297,3 +301,66 @@ def reference_gemm(cfg: LutConfig, a, q, scales=None, group_size: int | None = N
         s = values(fp16_patterns("scales", scales))
         w = w * s[np.arange(q.shape[0]) // int(group_size)]
     return values(a) @ w
+
+
+def _gamma(n) -> np.ndarray:
+    n = np.asarray(n, dtype=np.float64)
+    return n * U_FP16 / (1 - n * U_FP16)
+
+
+def error_bound(cfg: LutConfig, a, q, scales=None, group_size: int | None = None) -> np.ndarray:
+    """A bound ``[M, N]`` on ``|golden - reference_gemm|`` from the order of operations,
+    for results without overflow.
+
+    A sum computed by additions that each round to nearest (relative error at most
+    ``u = 2**-11``) differs from the exact sum by at most ``gamma_d * sum |terms|``, with
+    ``gamma_d = d u / (1 - d u)`` and ``d`` the most roundings any term passes through
+    (Higham, *Accuracy and Stability of Numerical Algorithms*, 2nd ed., section 4.2);
+    exact scalings by powers of two do not count. Each rounding in the subnormal range
+    may add up to ``2**-25`` absolutely, counted once per operation.
+
+    LUT tile: the terms are ``+/-a_k 2**b`` (sum of magnitudes ``(2**B - 1) sum |a|``)
+    through ``k_group - 1`` table adds, ``groups - 1`` group adds, up to ``steps * B``
+    accumulator adds and the output add; the row sum's terms ``a_k`` (times ``2**B + 1``
+    for unsigned weights, whose correction is ``2**B rowsum - rowsum``) through the table,
+    group and row-sum adds, the correction and the output add. The halving is exact (a
+    subnormal result is counted). MAC tile: the terms are ``a_k w_k`` with ``w_k`` and the
+    product each rounded once, through up to ``K_padded`` accumulator adds.
+    """
+    a, q = _check(cfg, a, q)
+    av = np.abs(values(a))
+    kp = -(-a.shape[1] // cfg.tile_k) * cfg.tile_k
+    steps = kp // cfg.tile_k
+    b = cfg.w_bits
+    if cfg.core == "mac":
+        w = np.abs(weight_values(cfg, q)).astype(np.float64)
+        if scales is not None:
+            w = w * values(fp16_patterns("scales", scales))[np.arange(q.shape[0]) // int(group_size)]
+        d = kp + 2
+        return _gamma(d) * (av @ w) + (kp + 2 * a.shape[1]) * SUBNORMAL_HALF_ULP * (1 + w.max(initial=0))
+    g = cfg.tables_per_row
+    row = av.sum(axis=1, keepdims=True)
+    d_acc = (cfg.k_group - 1) + (g - 1) + steps * b + 1
+    bound = _gamma(d_acc) * ((1 << b) - 1) * row
+    ops = kp * (1 << b) + steps * b * (g + 1) + 2
+    if cfg.weight_mode != "symmetric":
+        d_rs = (cfg.k_group - 1) + (g - 1) + steps + 2
+        coeff = 1 if cfg.weight_mode == "signed" else (1 << b) + 1
+        bound = bound + _gamma(d_rs) * coeff * row
+        ops += steps * (g + 1) + 3
+    return np.broadcast_to(bound + ops * SUBNORMAL_HALF_ULP * (1 << b), (a.shape[0], q.shape[1]))
+
+
+def error_stats(cfg: LutConfig, shape=(16, 4096, 64), seed: int = 0) -> dict:
+    """Measured error of ``cfg.core``'s binary16 result against float64 ``A @ W`` on seeded
+    standard normal activations (rounded to binary16) and uniform weight codes:
+    ``rel_rms`` (RMS error over RMS result), ``max_abs``, ``max_over_bound`` (the largest
+    error as a fraction of :func:`error_bound`)."""
+    rng = np.random.default_rng(seed)
+    m, k, n = shape
+    a = rng.standard_normal((m, k)).astype(np.float16)
+    q = rng.integers(0, 1 << cfg.w_bits, (k, n))
+    ref = reference_gemm(cfg, a, q)
+    err = np.abs(values(golden_fp16_gemm(cfg, a, q)) - ref)
+    return {"rel_rms": float(np.sqrt(np.mean(err**2)) / np.sqrt(np.mean(ref**2))), "max_abs": float(err.max()),
+            "max_over_bound": float((err / error_bound(cfg, a, q)).max()), "shape": list(shape), "seed": seed}

@@ -144,7 +144,7 @@ def unpack_output(cfg: LutConfig, beats: list[str], m: int, n: int) -> np.ndarra
 
 
 def run_jobs(cfg: LutConfig, kind: str, gemms, work_dir: str | Path | None = None,
-             bench_module: str = BENCH_MODULE) -> list[dict]:
+             bench_module: str = BENCH_MODULE, precisions=None) -> list[dict]:
     """Run a batch of GEMMs on the Verilated tile in one simulator run.
 
     Parameters
@@ -158,6 +158,9 @@ def run_jobs(cfg: LutConfig, kind: str, gemms, work_dir: str | Path | None = Non
         and optionally ``{"scales": ..., "group_size": ...}`` (the FP16 MAC tile's group scales).
     work_dir : path, optional
         Where the job/result files and the simulator log go (default: a temp folder).
+    precisions : list of (w_bits, weight_mode), optional
+        One per GEMM: the run-time inputs the bench sets before it, so GEMMs of every
+        precision share one build and one simulator run (default: ``cfg``'s for all).
 
     Returns
     -------
@@ -167,11 +170,22 @@ def run_jobs(cfg: LutConfig, kind: str, gemms, work_dir: str | Path | None = Non
 
     if kind not in KINDS:
         raise ConfigError("kind", f"must be one of {', '.join(map(repr, KINDS))}, not {kind!r}")
+    from dataclasses import replace
+
+    gemms = list(gemms)
+    if precisions is not None and len(precisions) != len(gemms):
+        raise ConfigError("precisions", f"needs one (w_bits, weight_mode) per GEMM ({len(gemms)}), "
+                          f"not {len(precisions)}")
     jobs = []
-    for g in gemms:
+    for i, g in enumerate(gemms):
         a, q = g[0], g[1]
         sc = g[3] if len(g) > 3 and g[3] else {}
-        beats = feed(cfg, kind, a, q, sc.get("scales"), sc.get("group_size"))
+        c = cfg
+        if precisions is not None:
+            c = replace(cfg, w_bits=precisions[i][0], weight_mode=precisions[i][1])
+        beats = feed(c, kind, a, q, sc.get("scales"), sc.get("group_size"))
+        if precisions is not None:  # the bench sets the static inputs before this GEMM
+            beats.update(w_bits=c.w_bits, mode=MODE_CODES[c.weight_mode])
         if len(g) > 2 and g[2]:
             beats.update({key: g[2][key] for key in ("act_en", "wgt_en", "out_en") if key in g[2]})
         jobs.append(beats)
