@@ -304,8 +304,9 @@ def reference_gemm(cfg: LutConfig, a, q, scales=None, group_size: int | None = N
 
 
 def _gamma(n) -> np.ndarray:
-    n = np.asarray(n, dtype=np.float64)
-    return n * U_FP16 / (1 - n * U_FP16)
+    """``n u / (1 - n u)``; infinite (no bound) once ``n u >= 1``, i.e. past 2048 roundings."""
+    nu = np.asarray(n, dtype=np.float64) * U_FP16
+    return np.where(nu < 1, nu / np.maximum(1 - nu, 1e-300), np.inf)
 
 
 def error_bound(cfg: LutConfig, a, q, scales=None, group_size: int | None = None) -> np.ndarray:
@@ -317,7 +318,9 @@ def error_bound(cfg: LutConfig, a, q, scales=None, group_size: int | None = None
     ``gamma_d = d u / (1 - d u)`` and ``d`` the most roundings any term passes through
     (Higham, *Accuracy and Stability of Numerical Algorithms*, 2nd ed., section 4.2);
     exact scalings by powers of two do not count. Each rounding in the subnormal range
-    may add up to ``2**-25`` absolutely, counted once per operation.
+    may add up to ``2**-25`` absolutely, counted once per operation. The bound is infinite
+    (says nothing) once a term can pass through 2048 roundings or more, as in a binary16
+    accumulation over K of about 2048 per bit plane.
 
     LUT tile: the terms are ``+/-a_k 2**b`` (sum of magnitudes ``(2**B - 1) sum |a|``)
     through ``k_group - 1`` table adds, ``groups - 1`` group adds, up to ``steps * B``
@@ -355,7 +358,7 @@ def error_stats(cfg: LutConfig, shape=(16, 4096, 64), seed: int = 0) -> dict:
     """Measured error of ``cfg.core``'s binary16 result against float64 ``A @ W`` on seeded
     standard normal activations (rounded to binary16) and uniform weight codes:
     ``rel_rms`` (RMS error over RMS result), ``max_abs``, ``max_over_bound`` (the largest
-    error as a fraction of :func:`error_bound`)."""
+    error as a fraction of :func:`error_bound`; 0 where the bound is infinite)."""
     rng = np.random.default_rng(seed)
     m, k, n = shape
     a = rng.standard_normal((m, k)).astype(np.float16)
