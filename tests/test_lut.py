@@ -339,7 +339,7 @@ def test_comparison_advantage_shrinks_with_weight_bits():
         assert r1["core_tops_per_w_ratio"] > r2["core_tops_per_w_ratio"] > r4["core_tops_per_w_ratio"]
         assert r1["core_tops_per_w_ratio"] > 1 and r1["speedup"] == pytest.approx(1, abs=1e-3)
     text = markdown(rows)
-    assert "arXiv:2408.06003" in text and "| gemv | 1 | lut |" in text
+    assert "arXiv:2408.06003" in text and "| gemv | int8 | 1 | lut |" in text
 
 
 @pytest.mark.slow
