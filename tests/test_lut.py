@@ -266,8 +266,8 @@ def test_cli_run_reports_cost_from_synthesis_and_activity(capsys):
     (["--core", "dsp"], "hwsim run: error: --core: must be one of 'lut', 'mac', not 'dsp'"),
     (["--weight-mode", "x"], "hwsim run: error: --weight-mode: must be one of 'symmetric', 'signed', 'unsigned', not 'x'"),
     (["--fidelity", "rtl"], "hwsim run: error: --fidelity: must be one of 'model', 'cycle', not 'rtl'"),
-    (["--act-format", "fp16", "--synth", "asic"],
-     "hwsim run: error: --act-format: the RTL supports integer activations only, not 'fp16'"),
+    (["--act-format", "fp16", "--table-bits", "8"],
+     "hwsim run: error: --table-bits: applies to integer activations only (fp16 table entries are binary16)"),
     (["--node-nm", "3"], None),
     (["--dram-bw", "0"], None),
 ])
@@ -305,8 +305,13 @@ def test_sweep_spec_evaluates():
     from hwsim.sweep.spec import load_spec
 
     spec = load_spec(Path(__file__).parents[1] / "sweeps" / "lut_vs_mac.toml")
-    assert spec.grid_size == 6 and len(spec.workloads) == 4
-    designs = list(spec.grid_designs())
+    assert spec.grid_size == 12 and len(spec.workloads) == 4
+    all_designs = list(spec.grid_designs())
+    # W1 x FP16 and W2 x FP16, where the paper measured its headline, are in the grid (their
+    # records are checked in tests/test_lut_fp16.py, which synthesises the FP16 tiles)
+    assert {(d["core"], d["w_bits"]) for d in all_designs if d["act_format"] == "fp16"} >= \
+        {(c, b) for c in ("lut", "mac") for b in (1, 2)}
+    designs = [d for d in all_designs if d["act_format"] == "int8"]
     wl = spec.build_workloads()[1]  # llama-2-7b decode
     recs = {(d["core"], d["w_bits"]): evaluate(pt) for d in designs for pt in spec.points([d], [wl])}
     fixed = 2 * sum(op.count for op in wl.ops)  # table + output latency per GEMM
@@ -334,7 +339,7 @@ def test_comparison_advantage_shrinks_with_weight_bits():
         assert r1["core_tops_per_w_ratio"] > r2["core_tops_per_w_ratio"] > r4["core_tops_per_w_ratio"]
         assert r1["core_tops_per_w_ratio"] > 1 and r1["speedup"] == pytest.approx(1, abs=1e-3)
     text = markdown(rows)
-    assert "arXiv:2408.06003" in text and "| gemv | 1 | lut |" in text
+    assert "arXiv:2408.06003" in text and "| gemv | int8 | 1 | lut |" in text
 
 
 @pytest.mark.slow
@@ -377,13 +382,15 @@ def test_report_study_puts_our_ratios_beside_the_paper():
 
     spec = load_spec(Path(__file__).parents[1] / "sweeps" / "lut_vs_mac.toml")
     wl = spec.build_workloads()[1]
-    recs = [evaluate(pt).to_dict() for d in spec.grid_designs() for pt in spec.points([d], [wl])]
+    int8 = [d for d in spec.grid_designs() if d["act_format"] == "int8"]  # FP16: tests/test_lut_fp16.py
+    recs = [evaluate(pt).to_dict() for d in int8 for pt in spec.points([d], [wl])]
     items = {it.id: it for it in lut_vs_mac_items(flatten(recs), Item)}
     assert set(items) == {"lut-vs-mac", "lut-activity", "lut-paper", "lut-gap"}
     table = items["lut-vs-mac"].table
-    dens = {row[1]: float(row[2]) for row in table[1:]}
+    head = table[0]
+    dens = {row[1]: float(row[head.index("tile TOPS/mm^2 LUT/MAC")]) for row in table[1:]}
     assert dens[1] > dens[2] > dens[4]  # the advantage shrinks as weight bits grow
-    eff = {row[1]: float(row[3]) for row in table[1:]}
+    eff = {row[1]: float(row[head.index("core TOPS/W LUT/MAC")]) for row in table[1:]}
     assert eff[1] > eff[2] > eff[4]  # so does the (activity-calibrated) energy efficiency
     act = items["lut-activity"].table
     assert [row[0] for row in act[1:]] == [1, 2, 3, 4]

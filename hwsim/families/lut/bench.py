@@ -1,7 +1,7 @@
 """cocotb bench for the LUT tensor core tiles (LUT and MAC baseline).
 
 The job (``$HWSIM_JOB``, written by :func:`hwsim.families.lut.rtl.run_jobs`) holds the static
-inputs and a list of GEMMs, each already cut into stream beats by the feeder
+inputs (which a GEMM may override with its own ``w_bits`` and ``mode``) and a list of GEMMs, each already cut into stream beats by the feeder
 (:func:`hwsim.families.lut.rtl.feed`): activation beats with their ``last`` flags, weight beats
 and the number of output beats expected, plus optional per-cycle enable patterns for the
 two input streams and the output's ready. The bench drives the streams (driver), collects
@@ -81,6 +81,9 @@ async def run_job(dut):
     dut.rst.value = 0
     results = []
     for g in job["gemms"]:
+        for key in ("w_bits", "mode"):  # a GEMM may set its own precision (the tile is idle here)
+            if key in g:
+                getattr(dut, key).value = g[key]
         results.append(await _run_gemm(dut, g, job.get("max_cycles", 1_000_000)))
         for _ in range(2):
             await FallingEdge(dut.clk)

@@ -10,8 +10,9 @@ from hwsim.mapping.fields import check_mapping_fields, mapping_param, objective_
 from hwsim.families.contract import param
 from hwsim.errors import ConfigError, check_choice, check_int
 
-#: Activation formats. Golden and RTL handle the integer ones; ``fp16`` is modelled
-#: (cycles, action counts) only.
+#: Activation formats. ``fp16`` (IEEE binary16) has its own golden model and RTL
+#: (:mod:`hwsim.families.lut.golden_fp16`, :mod:`hwsim.families.lut.hdl_fp16`): tables,
+#: accumulator and output are binary16, so ``acc_bits`` and ``table_bits`` do not apply.
 ACT_FORMATS = ("int8", "int16", "fp16")
 
 #: How the weight codes ``q`` (unsigned, ``w_bits`` wide) map to weight values ``w``:
@@ -59,7 +60,10 @@ class LutConfig(ConfigMixin):
     weight_mode : {"symmetric", "signed", "unsigned"}
         How weight codes map to values (see :data:`WEIGHT_MODES`).
     act_format : {"int8", "int16", "fp16"}
-        Activation format. ``fp16`` is supported by the models only.
+        Activation format. With ``fp16`` the table entries, the accumulator and the output
+        are IEEE binary16 (round to nearest even after every add; see
+        :mod:`hwsim.families.lut.golden_fp16`), and the MAC baseline dequantises each
+        weight to binary16 before a binary16 multiplier.
     k_group : int
         Activations per table (K of the paper), 1..6.
     symmetric_table : bool
@@ -78,6 +82,7 @@ class LutConfig(ConfigMixin):
         and the accumulated sum is shifted back at the output.
     acc_bits : int
         Accumulator and output width; sums wrap modulo ``2**acc_bits`` like the RTL's.
+        Integer formats only (an ``fp16`` tile accumulates in binary16).
     act_sram_kb, weight_sram_kb, out_sram_kb : int
         On-chip buffer sizes in KiB (for DRAM traffic and cost).
     dram_bw_bytes_per_cycle : float
@@ -106,7 +111,7 @@ class LutConfig(ConfigMixin):
                       choices=CORES)
     w_bits: int = param(2, help="weight bits", unit="bits", range=(1, MAX_W_BITS))
     weight_mode: str = param("signed", help="how weight codes map to values", choices=WEIGHT_MODES)
-    act_format: str = param("int8", help="activation format; fp16 is modelled only", choices=ACT_FORMATS)
+    act_format: str = param("int8", help="activation format (fp16: binary16 tables, accumulator and output)", choices=ACT_FORMATS)
     k_group: int = param(4, help="activations per table", range=(1, 6))
     symmetric_table: bool = param(True, help="store all 2^K table entries (default: the symmetric half, "
                                   "negated on lookup)", cli="--full-table", cli_flag_inverts=True)
@@ -143,6 +148,8 @@ class LutConfig(ConfigMixin):
         if self.lookup_units is not None:
             check_int("lookup_units", self.lookup_units, 1, self.full_lookup_units)
         if self.table_bits is not None:
+            if self.act_format == "fp16":
+                raise ConfigError("table_bits", "applies to integer activations only (fp16 table entries are binary16)")
             check_int("table_bits", self.table_bits, 2, self.table_bits_exact)
         check_int("acc_bits", self.acc_bits, 2, 64)
         need = self.a_bits + self.w_bits + 1
@@ -166,6 +173,11 @@ class LutConfig(ConfigMixin):
         return self.act_format != "fp16"
 
     @property
+    def out_bits(self) -> int:
+        """Width of one accumulator and output element: ``acc_bits``, or 16 (binary16) for fp16."""
+        return self.acc_bits if self.is_integer else 16
+
+    @property
     def table_entries(self) -> int:
         """Stored entries per table: ``2**(k_group-1)`` symmetric, ``2**k_group`` otherwise."""
         return 1 << (self.k_group - 1 if self.symmetric_table else self.k_group)
@@ -181,12 +193,14 @@ class LutConfig(ConfigMixin):
 
     @property
     def stored_table_bits(self) -> int:
+        if not self.is_integer:
+            return 16  # a binary16 pattern
         return self.table_bits_exact if self.table_bits is None else self.table_bits
 
     @property
     def table_shift(self) -> int:
         """Low bits dropped from each table entry (0 when the table is exact)."""
-        return self.table_bits_exact - self.stored_table_bits
+        return self.table_bits_exact - self.stored_table_bits if self.is_integer else 0
 
     @property
     def full_lookup_units(self) -> int:

@@ -71,6 +71,47 @@ def _finish(cfg, a, q, outs, first_in, last_out, closed) -> tuple[np.ndarray, in
     return c[:m, :n], last_out - first_in + 1
 
 
+def _operands(cfg: LutConfig, a, q):
+    if cfg.is_integer:
+        a = np.asarray(a, dtype=np.int64)
+        q = np.asarray(q, dtype=np.int64)
+        check_operands(cfg, a, q)
+        return a, q
+    from hwsim.families.lut.golden_fp16 import _check
+
+    return _check(cfg, a, q)
+
+
+def _out(cfg: LutConfig, c: np.ndarray) -> np.ndarray:
+    return c if cfg.is_integer else c.astype(np.uint16)
+
+
+class _Fp16Ops:
+    """The binary16 register updates of the LUT tile (:mod:`hwsim.families.lut.golden_fp16`)."""
+
+    def __init__(self, cfg: LutConfig):
+        self.cfg = cfg
+
+    def tables(self, blk, rowsum):
+        from hwsim.blocks.fp16 import fp16_add
+        from hwsim.families.lut.golden_fp16 import step_rowsum, step_tables
+
+        cfg = self.cfg
+        tab = step_tables(cfg, blk.reshape(cfg.tile_m, cfg.tables_per_row, cfg.k_group))
+        return tab, fp16_add(rowsum, step_rowsum(tab)).astype(np.int64)
+
+    def accumulate(self, acc, tab, patterns, plane):
+        from hwsim.blocks.fp16 import fp16_add
+        from hwsim.families.lut.golden_fp16 import plane_contribution
+
+        return fp16_add(acc, plane_contribution(self.cfg, tab, patterns, plane)).astype(np.int64)
+
+    def finalize(self, total, rowsum):
+        from hwsim.families.lut.golden_fp16 import finalize
+
+        return finalize(self.cfg, total, rowsum)
+
+
 def _perf(base: Perf, cycles: int) -> Perf:
     return replace(base, cycles=cycles, stall_cycles=cycles - base.compute_cycles,
                    utilization=base.utilization * base.cycles / cycles)
@@ -89,9 +130,8 @@ def simulate_lut(cfg: LutConfig, a, q, act_en: str | None = None, wgt_en: str | 
     >>> perf.cycles == model.estimate(cfg, (4, 16, 16)).cycles
     True
     """
-    a = np.asarray(a, dtype=np.int64)
-    q = np.asarray(q, dtype=np.int64)
-    check_operands(cfg, a, q)
+    a, q = _operands(cfg, a, q)
+    fp = _Fp16Ops(cfg) if not cfg.is_integer else None
     if cfg.lookup_units is not None and cfg.lookup_units != cfg.full_lookup_units:
         raise ConfigError("lookup_units", "the cycle-level model follows the RTL: one unit per lookup")
     k, b = cfg.k_group, cfg.w_bits
@@ -134,11 +174,14 @@ def simulate_lut(cfg: LutConfig, a, q, act_en: str | None = None, wgt_en: str | 
         out_done = out_valid and orr
         # --- register updates (all from this cycle's values) ---
         if lookup_fire:
-            vals = lookup(cfg, tab[:, :, None, :], wgts[wi][None, :, :]).sum(axis=1)  # (tm, tn)
-            total = acc + (vals << plane)
+            if fp is None:
+                vals = lookup(cfg, tab[:, :, None, :], wgts[wi][None, :, :]).sum(axis=1)  # (tm, tn)
+                total = acc + (vals << plane)
+            else:
+                total = fp.accumulate(acc, tab, wgts[wi], plane)
             wi += 1
             if finishing:
-                out_reg = (tab_pos, lut_output(cfg, total, rowsum))
+                out_reg = (tab_pos, lut_output(cfg, total, rowsum) if fp is None else fp.finalize(total, rowsum))
                 acc = np.zeros_like(acc)
                 rowsum = np.zeros_like(rowsum)
                 out_valid = True
@@ -153,8 +196,11 @@ def simulate_lut(cfg: LutConfig, a, q, act_en: str | None = None, wgt_en: str | 
             out_valid = False
         if act_fire:
             mi, ni, blk, last = acts[ai]
-            tab = build_tables(cfg, blk.reshape(cfg.tile_m, cfg.tables_per_row, k))  # (tm, G, E)
-            rowsum = rowsum - tab[:, :, 0].sum(axis=1)
+            if fp is None:
+                tab = build_tables(cfg, blk.reshape(cfg.tile_m, cfg.tables_per_row, k))  # (tm, G, E)
+                rowsum = rowsum - tab[:, :, 0].sum(axis=1)
+            else:
+                tab, rowsum = fp.tables(blk, rowsum)
             tab_valid, tab_last, tab_pos = True, last, (mi, ni)
             if first_in is None:
                 first_in = cycle
@@ -163,16 +209,23 @@ def simulate_lut(cfg: LutConfig, a, q, act_en: str | None = None, wgt_en: str | 
         if cycle >= max_cycles:
             raise RuntimeError(f"no progress after {cycle} cycles")
     c, cycles = _finish(cfg, a, q, outs, first_in, last_out, None)
-    return c, _perf(model.estimate(cfg, (a.shape[0], a.shape[1], q.shape[1])), cycles)
+    return _out(cfg, c), _perf(model.estimate(cfg, (a.shape[0], a.shape[1], q.shape[1])), cycles)
 
 
 def simulate_mac(cfg: LutConfig, a, q, act_en: str | None = None, wgt_en: str | None = None,
-                 out_en: str | None = None, max_cycles: int = 10_000_000) -> tuple[np.ndarray, Perf]:
-    """Run one GEMM through the MAC baseline tile cycle by cycle; return ``(C, Perf)``."""
-    a = np.asarray(a, dtype=np.int64)
-    q = np.asarray(q, dtype=np.int64)
-    check_operands(cfg, a, q)
-    steps = list(tile_steps(cfg, a, q))
+                 out_en: str | None = None, max_cycles: int = 10_000_000, scales=None,
+                 group_size: int | None = None) -> tuple[np.ndarray, Perf]:
+    """Run one GEMM through the MAC baseline tile cycle by cycle; return ``(C, Perf)``
+    (``scales``, ``group_size``: the FP16 tile's per-group weight scales)."""
+    a, q = _operands(cfg, a, q)
+    if cfg.is_integer:
+        if scales is not None or group_size is not None:
+            raise ConfigError("scales", "the integer tiles take no scales (see hwsim.families.lut.rescale)")
+        steps = list(tile_steps(cfg, a, q))
+    else:
+        from hwsim.families.lut.golden_fp16 import mac_lanes
+
+        steps = list(tile_steps(cfg, a, mac_lanes(cfg, q, scales, group_size)))
     ai = 0
     acc = np.zeros((cfg.tile_m, cfg.tile_n), dtype=np.int64)
     out_valid = False
@@ -194,7 +247,12 @@ def simulate_mac(cfg: LutConfig, a, q, act_en: str | None = None, wgt_en: str | 
             out_valid = False
         if go:
             mi, ni, ab, qb, _ = steps[ai]
-            total = wrap(acc + ab @ weight_values(cfg, qb), cfg.acc_bits)
+            if cfg.is_integer:
+                total = wrap(acc + ab @ weight_values(cfg, qb), cfg.acc_bits)
+            else:
+                from hwsim.families.lut.golden_fp16 import dequantise, mac_step
+
+                total = mac_step(acc, ab, dequantise(qb, cfg.weight_mode != "unsigned"))
             if last:
                 out_reg = ((mi, ni), total)
                 acc = np.zeros_like(acc)
@@ -208,7 +266,7 @@ def simulate_mac(cfg: LutConfig, a, q, act_en: str | None = None, wgt_en: str | 
         if cycle >= max_cycles:
             raise RuntimeError(f"no progress after {cycle} cycles")
     c, cycles = _finish(cfg, a, q, outs, first_in, last_out, None)
-    return c, _perf(model.estimate_mac(cfg, (a.shape[0], a.shape[1], q.shape[1])), cycles)
+    return _out(cfg, c), _perf(model.estimate_mac(cfg, (a.shape[0], a.shape[1], q.shape[1])), cycles)
 
 
 __all__ = ["simulate_lut", "simulate_mac", "tile_steps"]

@@ -23,8 +23,18 @@ _ENABLES = ("act_en", "wgt_en", "out_en")
 
 
 def golden(cfg: LutConfig, job) -> np.ndarray:
+    """The tile's result: integers, or binary16 patterns (``uint16``) for ``fp16``, where a
+    MAC job may carry per-group ``scales`` and their ``group_size``."""
+    if not cfg.is_integer:
+        from hwsim.families.lut.golden_fp16 import golden_fp16_gemm
+
+        return golden_fp16_gemm(cfg, job["a"], job["q"], job.get("scales"), job.get("group_size"))
     fn = golden_lut_gemm if cfg.core == "lut" else golden_mac_gemm
     return fn(cfg, job["a"], job["q"])
+
+
+def _scales(job) -> dict:
+    return {k: job[k] for k in ("scales", "group_size") if job.get(k) is not None}
 
 
 def run_golden(cfg, jobs, backpressure=None):
@@ -40,7 +50,7 @@ def run_model(cfg, jobs, backpressure=None):
     out = []
     for j in jobs:
         en = j.get("enables") or {}
-        c, perf = sim(cfg, j["a"], j["q"], **{k: en.get(k) for k in _ENABLES})
+        c, perf = sim(cfg, j["a"], j["q"], **{k: en.get(k) for k in _ENABLES}, **_scales(j))
         out.append(Result(c, perf.cycles, perf.stall_cycles))
     return out
 
@@ -48,7 +58,7 @@ def run_model(cfg, jobs, backpressure=None):
 def run_verilator(cfg, jobs, backpressure=None):
     from hwsim.families.lut.rtl import run_jobs
 
-    gemms = [(j["a"], j["q"], j.get("enables") or None) for j in jobs]
+    gemms = [(j["a"], j["q"], j.get("enables") or None, _scales(j)) for j in jobs]
     return [Result(r["c"], r["cycles"]) for r in run_jobs(cfg, cfg.core, gemms)]
 
 
@@ -61,8 +71,16 @@ def lut_vs_mac_items(df, item_cls) -> list:
 
 
 def stimulus(cfg: LutConfig, shape, rng: np.random.Generator) -> dict:
-    """Integer activations over the full ``a_bits`` range and weight codes over ``w_bits``."""
+    """Integer activations over the full ``a_bits`` range (``fp16``: standard normal values
+    rounded to binary16, as ``uint16`` patterns) and weight codes over ``w_bits``."""
     m, k, n = shape
+    if not cfg.is_integer:
+        from hwsim.families.lut.golden_fp16 import mac_lanes
+
+        q = rng.integers(0, 1 << cfg.w_bits, (k, n), dtype=np.int64)
+        if cfg.core == "mac":
+            mac_lanes(cfg, q)  # a weight mode the MAC tile's lane cannot carry is an error here
+        return {"a": rng.standard_normal((m, k)).astype(np.float16).view(np.uint16), "q": q}
     lim = 1 << (cfg.a_bits - 1)
     return {"a": rng.integers(-lim, lim, (m, k), dtype=np.int64),
             "q": rng.integers(0, 1 << cfg.w_bits, (k, n), dtype=np.int64)}
@@ -81,7 +99,7 @@ def top(cfg: LutConfig):
 
 FAMILY = Family(
     name="lut",
-    summary="LUT tensor core: low-bit weights x INT8/INT16 activations by table lookup (and its MAC baseline)",
+    summary="LUT tensor core: low-bit weights x INT8/INT16/FP16 activations by table lookup (and its MAC baseline)",
     package=package,
     config=LutConfig,
     golden=golden,
@@ -104,7 +122,12 @@ FAMILY = Family(
     studies={"lut_vs_mac": lut_vs_mac_items},
     rtl_tile=rtl_tile,
     # tile shapes of tests/test_lut_fidelity.py (weight precision is a run-time input of the
-    # tiles, so every precision shares one build per core)
+    # tiles, so every precision shares one build per core and activation format); the FP16
+    # tiles are the builds of tests/test_lut_fp16.py
     examples=(dict(core="lut", w_bits=2, weight_mode="signed", tile_m=2, tile_n=8, tile_k=4),
-              dict(core="mac", w_bits=4, weight_mode="unsigned", tile_m=2, tile_n=8, tile_k=4)),
+              dict(core="mac", w_bits=4, weight_mode="unsigned", tile_m=2, tile_n=8, tile_k=4),
+              dict(core="lut", act_format="fp16", w_bits=2, weight_mode="signed", tile_m=2, tile_n=4,
+                   tile_k=8),
+              dict(core="mac", act_format="fp16", w_bits=2, weight_mode="signed", tile_m=2, tile_n=4,
+                   tile_k=8)),
 )

@@ -42,7 +42,7 @@ def make_space(cfg: LutConfig, m: int, k: int, n: int, unit_energy=None) -> Spac
 
     a_bits = 8 * (cfg.a_bits // 8)
     return Space(m=np.array([m]), k=np.array([k]), n=np.array([n]), unit_m=cfg.tile_m, unit_k=cfg.tile_k,
-                 unit_n=cfg.tile_n, bits_a=a_bits, bits_b=cfg.w_bits, bits_c=cfg.acc_bits,
+                 unit_n=cfg.tile_n, bits_a=a_bits, bits_b=cfg.w_bits, bits_c=cfg.out_bits,
                  cap_a=cfg.act_sram_kb * 1024, cap_b=cfg.weight_sram_kb * 1024, cap_c=cfg.out_sram_kb * 1024,
                  bw=cfg.dram_bw_bytes_per_cycle, tile_cost=tile_cost, unit_energy=unit_energy)
 

@@ -81,7 +81,7 @@ def sram_widths(cfg: LutConfig, kind: str = "lut") -> dict:
     """Bits per access of each buffer as the ``sram_*`` actions count them."""
     w = cfg.tile_n * cfg.tile_k * (1 if kind == "lut" else cfg.w_bits)
     return {"act": cfg.tile_m * cfg.tile_k * cfg.a_bits, "weight": w,
-            "out": cfg.tile_m * cfg.tile_n * cfg.acc_bits}
+            "out": cfg.tile_m * cfg.tile_n * cfg.out_bits}
 
 
 def _shape(op) -> tuple[int, int, int, int]:
@@ -101,7 +101,7 @@ def _dram(cfg: LutConfig, m: int, k: int, n: int, w_bits: int) -> dict:
     a_reads = 1 if a_block <= cfg.act_sram_kb * 1024 else t["n_tiles"]
     w_total = math.ceil(k * n * w_bits / 8)
     w_reads = 1 if w_total <= cfg.weight_sram_kb * 1024 else t["m_tiles"]
-    return {"A": m * k * a_bytes * a_reads, "W": w_total * w_reads, "C": m * n * cfg.acc_bits // 8}
+    return {"A": m * k * a_bytes * a_reads, "W": w_total * w_reads, "C": m * n * cfg.out_bits // 8}
 
 
 #: ``mode`` of :func:`estimate`: the one timing there is. Which core is evaluated is the
@@ -210,7 +210,9 @@ def priced_actions(cfg: LutConfig, perf: Perf) -> dict:
     """
     a = dict(perf.actions)
     acc = cfg.acc_bits
-    if perf.mode == "lut":
+    if not cfg.is_integer and perf.mode in ("lut", "mac"):
+        out = _priced_fp16(cfg, perf.mode, a)
+    elif perf.mode == "lut":
         out = {
             "add_bits": a["table_build_adds"] * cfg.table_bits_exact + a["lut_negations"] * cfg.stored_table_bits
             + (a["rowsum_adds"] + a["adds"] + a["output_adds"]) * acc,
@@ -236,6 +238,27 @@ def priced_actions(cfg: LutConfig, perf: Perf) -> dict:
     out["fill_bytes:weight"] = perf.dram_bytes.get("W", 0)
     out["drain_bytes:out"] = perf.dram_bytes.get("C", 0)
     return out
+
+
+def _priced_fp16(cfg: LutConfig, mode: str, a: dict) -> dict:
+    """Datapath actions of the binary16 tiles (:mod:`hwsim.families.lut.hdl_fp16`).
+
+    LUT: every table-build, row-sum, group and accumulator add is one ``fp16_add``; the
+    output stage is one ``fp16_add`` and one ``fp16_shift`` (the halving) per output; each
+    bit-plane weight (planes > 0) one ``fp16_shift``; a symmetric-table negation flips one
+    bit (``add_bits``); table entries and accumulators are 16-bit register writes.
+    MAC: each product is an ``fp16_mult`` and an ``fp16_add``; each dequantisation an
+    ``fp16_mult`` (scale) and a 5-bit code-minus-zero subtract."""
+    if mode == "lut":
+        return {
+            "fp16_add": a["table_build_adds"] + a["rowsum_adds"] + a["adds"] + a["output_adds"],
+            "fp16_shift": a["shifts"] + a["output_adds"],
+            "add_bits": a["lut_negations"],
+            "reg_write_bits": (a["table_writes"] + a["acc_writes"]) * 16,
+            "lut_lookup": a["lut_lookups"],
+        }
+    return {"fp16_mult": a["mac"] + a["dequant"], "fp16_add": a["mac"], "add_bits": a["dequant"] * 5,
+            "reg_write_bits": a["acc_writes"] * 16}
 
 
 def estimate_priced(cfg: LutConfig, op, mode: str = "default") -> Perf:

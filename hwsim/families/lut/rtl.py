@@ -40,8 +40,19 @@ def component(cfg: LutConfig, kind: str):
     """The Amaranth component of one tile (``"lut"`` or ``"mac"``)."""
     if kind not in KINDS:
         raise ConfigError("kind", f"must be one of {', '.join(map(repr, KINDS))}, not {kind!r}")
+    if isinstance(cfg, LutConfig) and cfg.act_format == "fp16":
+        from hwsim.families.lut.hdl_fp16 import LutFp16Tile, MacFp16Tile
+
+        _check_units(cfg)
+        return LutFp16Tile(cfg) if kind == "lut" else MacFp16Tile(cfg)
     check_config(cfg)  # before construction: a half-built Elaboratable warns when collected
     return LutTile(cfg) if kind == "lut" else MacTile(cfg)
+
+
+def _check_units(cfg: LutConfig) -> None:
+    if cfg.lookup_units is not None and cfg.lookup_units != cfg.full_lookup_units:
+        raise ConfigError("lookup_units", f"the RTL builds one unit per lookup "
+                          f"({cfg.full_lookup_units}), not {cfg.lookup_units}")
 
 
 @lru_cache(maxsize=64)
@@ -63,14 +74,31 @@ def _pack(values, width: int) -> int:
     return word
 
 
-def feed(cfg: LutConfig, kind: str, a, q) -> dict:
-    """Stream beats of one GEMM ``a (M, K) x codes q (K, N)`` for tile ``kind``.
+def feed(cfg: LutConfig, kind: str, a, q, scales=None, group_size=None) -> dict:
+    """Stream beats of one GEMM ``a (M, K) x codes q (K, N)`` for tile ``kind``
+    (FP16 MAC tile: optional binary16 ``scales[ceil(K / group_size), N]`` per weight group,
+    see :func:`hwsim.families.lut.golden_fp16.mac_lanes`).
 
     Returns ``{"act": [hex], "wgt": [hex], "n_out": int}`` with beats in issue order.
     """
-    a = np.asarray(a, dtype=np.int64)
-    q = np.asarray(q, dtype=np.int64)
-    check_operands(cfg, a, q)
+    if cfg.act_format == "fp16":
+        from hwsim.families.lut.golden_fp16 import _check, mac_lanes
+        from hwsim.families.lut.hdl_fp16 import LANE_BITS
+
+        a, q = _check(cfg, a, q)
+        if kind == "mac":  # the MAC tile's weight stream carries dequantiser lanes
+            q = mac_lanes(cfg, q, scales, group_size)
+        elif scales is not None or group_size is not None:
+            raise ConfigError("scales", "the LUT tile computes unscaled sums; only the MAC baseline takes "
+                              "per-group scales")
+        code_bits = LANE_BITS
+    else:
+        a = np.asarray(a, dtype=np.int64)
+        q = np.asarray(q, dtype=np.int64)
+        check_operands(cfg, a, q)
+        if scales is not None or group_size is not None:
+            raise ConfigError("scales", "the integer tiles take no scales (see hwsim.families.lut.rescale)")
+        code_bits = MAC_CODE_BITS
     data_bits = cfg.tile_m * cfg.tile_k * cfg.a_bits
     acts, wgts = [], []
     n_out = 0
@@ -82,7 +110,7 @@ def feed(cfg: LutConfig, kind: str, a, q) -> dict:
             for plane in bit_planes(cfg, qb):
                 wgts.append(format(_pack(plane.T.reshape(-1), 1), "x"))
         else:
-            wgts.append(format(_pack(qb.T.reshape(-1), MAC_CODE_BITS), "x"))
+            wgts.append(format(_pack(qb.T.reshape(-1), code_bits), "x"))
     m, k = a.shape
     n = q.shape[1]
     return {"act": acts, "wgt": wgts, "n_out": n_out, "shape": [m, k, n]}
@@ -109,12 +137,14 @@ def unpack_blocks(beats: list[str], m: int, n: int, tile_m: int, tile_n: int, wi
 
 
 def unpack_output(cfg: LutConfig, beats: list[str], m: int, n: int) -> np.ndarray:
-    """Assemble output beats (tile order of :func:`feed`) into ``C[M, N]``."""
-    return unpack_blocks(beats, m, n, cfg.tile_m, cfg.tile_n, cfg.acc_bits)
+    """Assemble output beats (tile order of :func:`feed`) into ``C[M, N]`` (binary16
+    patterns as ``uint16`` for an fp16 tile)."""
+    c = unpack_blocks(beats, m, n, cfg.tile_m, cfg.tile_n, cfg.out_bits)
+    return c if cfg.is_integer else (c & 0xFFFF).astype(np.uint16)
 
 
 def run_jobs(cfg: LutConfig, kind: str, gemms, work_dir: str | Path | None = None,
-             bench_module: str = BENCH_MODULE) -> list[dict]:
+             bench_module: str = BENCH_MODULE, precisions=None) -> list[dict]:
     """Run a batch of GEMMs on the Verilated tile in one simulator run.
 
     Parameters
@@ -122,11 +152,15 @@ def run_jobs(cfg: LutConfig, kind: str, gemms, work_dir: str | Path | None = Non
     cfg : LutConfig
         The design; ``w_bits`` and ``weight_mode`` are applied as the tile's static inputs.
     kind : {"lut", "mac"}
-    gemms : iterable of (a, q) or (a, q, patterns)
-        Activations, weight codes and optionally a dict with ``act_en``, ``wgt_en``,
-        ``out_en`` strings of "0"/"1" (per-cycle valid/ready enables, "1" past the end).
+    gemms : iterable of (a, q) or (a, q, patterns) or (a, q, patterns, scales)
+        Activations, weight codes, optionally a dict with ``act_en``, ``wgt_en``,
+        ``out_en`` strings of "0"/"1" (per-cycle valid/ready enables, "1" past the end),
+        and optionally ``{"scales": ..., "group_size": ...}`` (the FP16 MAC tile's group scales).
     work_dir : path, optional
         Where the job/result files and the simulator log go (default: a temp folder).
+    precisions : list of (w_bits, weight_mode), optional
+        One per GEMM: the run-time inputs the bench sets before it, so GEMMs of every
+        precision share one build and one simulator run (default: ``cfg``'s for all).
 
     Returns
     -------
@@ -136,15 +170,27 @@ def run_jobs(cfg: LutConfig, kind: str, gemms, work_dir: str | Path | None = Non
 
     if kind not in KINDS:
         raise ConfigError("kind", f"must be one of {', '.join(map(repr, KINDS))}, not {kind!r}")
+    from dataclasses import replace
+
+    gemms = list(gemms)
+    if precisions is not None and len(precisions) != len(gemms):
+        raise ConfigError("precisions", f"needs one (w_bits, weight_mode) per GEMM ({len(gemms)}), "
+                          f"not {len(precisions)}")
     jobs = []
-    for g in gemms:
+    for i, g in enumerate(gemms):
         a, q = g[0], g[1]
-        beats = feed(cfg, kind, a, q)
+        sc = g[3] if len(g) > 3 and g[3] else {}
+        c = cfg
+        if precisions is not None:
+            c = replace(cfg, w_bits=precisions[i][0], weight_mode=precisions[i][1])
+        beats = feed(c, kind, a, q, sc.get("scales"), sc.get("group_size"))
+        if precisions is not None:  # the bench sets the static inputs before this GEMM
+            beats.update(w_bits=c.w_bits, mode=MODE_CODES[c.weight_mode])
         if len(g) > 2 and g[2]:
             beats.update({key: g[2][key] for key in ("act_en", "wgt_en", "out_en") if key in g[2]})
         jobs.append(beats)
     top = top_name(kind)
-    name = f"{top}_m{cfg.tile_m}n{cfg.tile_n}k{cfg.tile_k}"
+    name = f"{top}_m{cfg.tile_m}n{cfg.tile_n}k{cfg.tile_k}" + ("" if cfg.is_integer else "_fp16")
     bdir = build(verilog_text(cfg, kind), top, name)
     job = {"w_bits": cfg.w_bits, "mode": MODE_CODES[cfg.weight_mode], "gemms": jobs}
     tmp = None
@@ -184,10 +230,15 @@ def port_doc(cfg: LutConfig):
     M, N, K, ab = cfg.tile_m, cfg.tile_n, cfg.tile_k, cfg.a_bits
     lut = cfg.core == "lut"
     modes = ", ".join(f"{i} {m}" for m, i in MODE_CODES.items())
+    fp16 = not cfg.is_integer
+    lane = 24 if fp16 else MAC_CODE_BITS
+    fmt = "binary16 patterns" if fp16 else f"int{ab}"
     meaning = {
-        "act": f"one K step of activations: {M} rows x {K} elements of A (int{ab}) and the block's last flag",
+        "act": f"one K step of activations: {M} rows x {K} elements of A ({fmt}) and the block's last flag",
         "wgt": (f"one weight bit plane per beat ({N} x {K} bits)" if lut else
-                f"one K step of weight codes ({N} x {K} codes of {MAC_CODE_BITS} bits)"),
+                f"one K step of weight codes ({N} x {K} codes of {MAC_CODE_BITS} bits)" if not fp16 else
+                f"one K step of dequantiser lanes ({N} x {K} lanes of 24 bits: code in bits 0..3, zero point "
+                "in 4..7, binary16 scale in 8..23)"),
         "out": f"one {M} x {N} block of C per beat",
         "w_bits": f"run-time weight precision, 1..{MAX_W_BITS} (held during a GEMM; the hardware is the same "
                   "for every precision)",
@@ -199,10 +250,11 @@ def port_doc(cfg: LutConfig):
                "last marks the block's final K step. M, N and K are padded to tile multiples with zeros.",
         "wgt": (f"after each act beat, w_bits beats: bit planes 0 .. w_bits-1 of the step's codes, bit "
                 f"n*{K}+i = bit b of the code of W[k0+i, n0+n]." if lut else
-                f"one beat per act beat: the code of W[k0+i, n0+n] at bits [{MAC_CODE_BITS}*(n*{K}+i)+"
-                f"{MAC_CODE_BITS - 1}:{MAC_CODE_BITS}*(n*{K}+i)]."),
-        "out": f"element r*{N}+n = C[m0+r, n0+n] at bits [{cfg.acc_bits}*(r*{N}+n)+{cfg.acc_bits - 1}:"
-               f"{cfg.acc_bits}*(r*{N}+n)], signed, wrapping; one beat per block in act's tile order.",
+                f"one beat per act beat: the {'lane' if fp16 else 'code'} of W[k0+i, n0+n] at bits [{lane}*(n*{K}+i)+"
+                f"{lane - 1}:{lane}*(n*{K}+i)]."),
+        "out": f"element r*{N}+n = C[m0+r, n0+n] at bits [{cfg.out_bits}*(r*{N}+n)+{cfg.out_bits - 1}:"
+               f"{cfg.out_bits}*(r*{N}+n)], " + ("a binary16 pattern" if fp16 else "signed, wrapping")
+               + "; one beat per block in act's tile order.",
     }
     rules = ("valid/ready streams: a beat transfers in a cycle where valid and ready are both high; the "
              "tile waits for missing act/wgt beats and holds out__valid until the block is taken. w_bits and "
@@ -221,7 +273,7 @@ def test_vectors(cfg: LutConfig, jobs):
 
     acts, wgts, outs = [], [], []
     for job in jobs:
-        beats = feed(cfg, cfg.core, job["a"], job["q"])
+        beats = feed(cfg, cfg.core, job["a"], job["q"], job.get("scales"), job.get("group_size"))
         acts += [int(h, 16) for h in beats["act"]]
         wgts += [int(h, 16) for h in beats["wgt"]]
         c = np.asarray(golden(cfg, job), dtype=np.int64)
@@ -230,9 +282,10 @@ def test_vectors(cfg: LutConfig, jobs):
         cp = np.zeros((-(-m // tm) * tm, -(-n // tn) * tn), dtype=np.int64)
         used = np.zeros(cp.shape, dtype=bool)
         cp[:m, :n], used[:m, :n] = c, True
-        full = (1 << cfg.acc_bits) - 1
+        ob = cfg.out_bits
+        full = (1 << ob) - 1
         for mi in range(0, cp.shape[0], tm):
             for ni in range(0, cp.shape[1], tn):
                 blk, u = cp[mi:mi + tm, ni:ni + tn].reshape(-1), used[mi:mi + tm, ni:ni + tn].reshape(-1)
-                outs.append((pack(blk, cfg.acc_bits), pack([full if x else 0 for x in u], cfg.acc_bits)))
+                outs.append((pack(blk, ob), pack([full if x else 0 for x in u], ob)))
     return TestVectors(static=run_time_inputs(cfg), sources={"act": acts, "wgt": wgts}, sinks={"out": outs})

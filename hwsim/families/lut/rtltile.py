@@ -1,7 +1,7 @@
 """Workload tiles as jobs of the LUT (or MAC baseline) tile's RTL (the ``rtl_tile`` hook).
 
 A tile is ``tile_m x tile_n`` outputs of the op over its full K. Activations are quantised
-per token to the integer activation format; weights per output column to the ``w_bits``
+per token to the integer activation format (``fp16``: rounded to binary16, no scale); weights per output column to the ``w_bits``
 codes of the design's weight mode: each column is scaled so its largest magnitude meets
 the largest level magnitude, and every weight takes the nearest level
 (:func:`~hwsim.families.lut.golden.weight_values`); ``unsigned`` codes use min/max scales
@@ -37,15 +37,19 @@ def _nearest_codes(cfg: LutConfig, w: np.ndarray) -> tuple[np.ndarray, np.ndarra
 
 
 def rtl_tile(cfg: LutConfig, op, source: TileSource) -> RtlTile:
-    if not cfg.is_integer:
-        raise ConfigError("act_format", f"the RTL tile takes integer activations, not {cfg.act_format!r}")
     ops = source.operands(min(op.m, cfg.tile_m), min(op.n, cfg.tile_n))
-    qa = quantize_symmetric(ops.x, cfg.a_bits, k_axis=1)
-    sa = qa.scale.reshape(-1, 1)
+    if cfg.is_integer:
+        qa = quantize_symmetric(ops.x, cfg.a_bits, k_axis=1)
+        a_job, a_vals, sa = qa.q, qa.q.astype(np.float64), qa.scale.reshape(-1, 1)
+    else:  # binary16 activations as they are (rounded once), no activation scale
+        x16 = np.asarray(ops.x, dtype=np.float64).astype(np.float16)
+        if not np.all(np.isfinite(x16)):
+            raise ConfigError("act_format", "the tile's activations overflow binary16")
+        a_job, a_vals, sa = x16.view(np.uint16), x16.astype(np.float64), 1.0
     if cfg.weight_mode == "unsigned":
         qw = quantize_asymmetric(ops.w, cfg.w_bits, k_axis=0)
         q, sw, zw = qw.q, qw.scale.reshape(1, -1), qw.zero.reshape(1, -1)
-        rowsum = qa.q.sum(axis=1, keepdims=True)
+        rowsum = a_vals.sum(axis=1, keepdims=True)
         how = "min/max with a zero point"
     else:
         q, sw = _nearest_codes(cfg, ops.w.astype(np.float64))
@@ -53,12 +57,13 @@ def rtl_tile(cfg: LutConfig, op, source: TileSource) -> RtlTile:
         how = f"{cfg.weight_mode} levels, nearest"
 
     def to_float(c: np.ndarray) -> np.ndarray:
-        acc = np.asarray(c, np.float64)
+        acc = np.asarray(c, np.float64) if cfg.is_integer else np.asarray(c).astype(np.uint16).view(
+            np.float16).astype(np.float64)
         if zw is not None:
             acc = acc - zw * rowsum
         return acc * sa * sw
 
-    note = (f"A {cfg.act_format} per token, W {cfg.w_bits}-bit {how} per output column; "
-            "no K groups (the tile sums over all of K)")
-    return RtlTile(job={"a": qa.q, "q": q}, shape=ops.shape, operands=ops, to_float=to_float,
+    act = f"A {cfg.act_format} per token" if cfg.is_integer else "A rounded to binary16"
+    note = f"{act}, W {cfg.w_bits}-bit {how} per output column; no K groups (the tile sums over all of K)"
+    return RtlTile(job={"a": a_job, "q": q}, shape=ops.shape, operands=ops, to_float=to_float,
                    quantisation=note)

@@ -20,7 +20,7 @@ def _core_pj(parts) -> float:
 
 def lut_vs_mac_items(df: pd.DataFrame, Item) -> list:
     """LUT/MAC ratios per (workload, weight bits), with the LUT Tensor Core paper's claims."""
-    from hwsim.families.lut.compare import GAP_NOTES, PAPER_CLAIMS
+    from hwsim.families.lut.compare import GAP_NOTES, PAPER_CLAIMS, paper_figures
 
     need = {"design.core", "design.w_bits"}
     if not need <= set(df.columns) or set(df["design.core"]) != {"lut", "mac"}:
@@ -35,7 +35,8 @@ def lut_vs_mac_items(df: pd.DataFrame, Item) -> list:
     other = [c for c in d.columns if c.startswith("design.") and c not in need and d[c].nunique() > 1]
     keys = ["workload", "design.w_bits"] + other
     rows = [["workload", "W bits"] + [c[len("design."):] for c in other]
-            + ["tile TOPS/mm^2 LUT/MAC", "core TOPS/W LUT/MAC", "TOPS/W with memory LUT/MAC", "speed-up LUT/MAC"]]
+            + ["tile TOPS/mm^2 LUT/MAC", "paper TOPS/mm^2", "core TOPS/W LUT/MAC", "paper TOPS/W",
+               "TOPS/W with memory LUT/MAC", "speed-up LUT/MAC"]]
     plot_rows = []
     for key, g in d.groupby(keys, sort=True):
         by = {r["design.core"]: r for _, r in g.iterrows()}
@@ -47,8 +48,12 @@ def lut_vs_mac_items(df: pd.DataFrame, Item) -> list:
         sys_ = lut["tops_per_w"] / mac["tops_per_w"] if mac["tops_per_w"] else float("nan")
         speed = mac["compute_cycles"] / lut["compute_cycles"]
         key = key if isinstance(key, tuple) else (key,)
-        rows.append([key[0], int(key[1])] + list(key[2:]) + [f"{dens:.2f}", f"{core:.2f}", f"{sys_:.2f}",
-                                                             f"{speed:.2f}"])
+        fmt = lut.get("design.act_format", "int8")
+        paper = paper_figures(int(key[1]), fmt)
+        pd_, pe_ = paper.get("paper_tops_per_mm2_ratio"), paper.get("paper_tops_per_w_ratio")
+        rows.append([key[0], int(key[1])] + list(key[2:]) + [
+            f"{dens:.2f}", "-" if pd_ is None else f"{pd_:.1f}", f"{core:.2f}", "-" if pe_ is None else f"{pe_:.1f}",
+            f"{sys_:.2f}", f"{speed:.2f}"])
         plot_rows.append((key[0], int(key[1]), dens, core))
     if len(rows) == 1:
         return []
@@ -59,17 +64,19 @@ def lut_vs_mac_items(df: pd.DataFrame, Item) -> list:
             "SRAM and DRAM), compute_cycles", "area": "synthesised tiles (cost provenance of each record)",
             "paper": "hwsim.families.lut.compare.PAPER_CLAIMS"}
     items.append(Item("lut-vs-mac", "LUT tensor core vs MAC tensor core: our ratios beside the paper's",
-                      "LUT over MAC for the same tile (> 1 favours the LUT core), from the stored records. "
+                      "LUT over MAC for the same tile (> 1 favours the LUT core), from the stored records, with "
+                      "the paper's tensor-core ratios beside ours where it published one (W1 x FP16). "
                       "Compute density uses the compute cycles and the synthesised tile area; core energy "
                       "efficiency counts the tile's arithmetic, registers and control only, priced by the table "
-                      "and scaled by each tile's gate-level activity factor (see the next section).",
+                      "and, for INT8, scaled by each tile's gate-level activity factor (see the next section; "
+                      "FP16 designs are priced by the table alone).",
                       prov, png=plots.to_png(fig) if fig is not None else None, table=rows))
     act = _lut_activity_item(Item)
     if act is not None:
         items.append(act)
     items.append(Item("lut-paper", "The LUT Tensor Core paper's published figures",
-                      "Headline claims as published (per-precision tensor-core ratios are not in the text "
-                      "available to us).", {"source": "hwsim.families.lut.compare.PAPER_CLAIMS"}, table=claims))
+                      "Headline claims as published, each with its source.",
+                      {"source": "hwsim.families.lut.compare.PAPER_CLAIMS"}, table=claims))
     items.append(Item("lut-gap", "Why our ratios differ from the paper's",
                       " ".join(line.strip() for line in GAP_NOTES.splitlines()).replace("* ", "\u2022 "),
                       {"source": "hwsim.families.lut.compare.GAP_NOTES"}))
