@@ -37,28 +37,38 @@ def register(sub) -> None:
 
     r = sub.add_parser(
         "report",
-        help="write an HTML report and a Markdown summary from a sweep store",
-        description="Read the records of a sweep store and write index.html (self-contained, "
-        "plots embedded) and summary.md: Pareto fronts, breakdowns, rooflines, utilisation "
-        "heatmaps, the best designs and the provenance of every figure.",
+        help="write an HTML report and a Markdown summary from one or more sweep stores",
+        description="Read the records of one or more sweep stores and write index.html (interactive "
+        "plots, works offline with its assets/ folder) and summary.md (static PNGs): which design wins "
+        "for which objective and workload and why, the balanced choice, the swept space, Pareto fronts, "
+        "per-layer results, energy and area by component, sensitivity, the families' paper "
+        "comparisons, fidelity and provenance. Several stores are compared: the same metrics aligned "
+        "per study.",
     )
-    r.add_argument("store", metavar="STORE", help="sweep store written by hwsim sweep")
+    r.add_argument("store", nargs="+", metavar="STORE", help="sweep store(s) written by hwsim sweep")
     r.add_argument("-o", "--output", required=True, metavar="DIR", help="output folder")
+    r.add_argument("--family", action="append", default=None, metavar="NAME",
+                   help="report only this family's records (repeatable)")
     r.add_argument("--objective", action="append", default=None, metavar="METRIC:min|max",
-                   help="Pareto objective (repeatable; default: the spec's objectives)")
+                   help="Pareto objective (repeatable; default: the specs' objectives)")
     r.add_argument("--constraint", action="append", default=None, metavar="METRIC<=X|METRIC>=X",
-                   help="feasibility bound (repeatable; default: the spec's constraints)")
+                   help="feasibility bound (repeatable; default: the specs' constraints)")
     r.add_argument("--top", type=int, default=5, help="designs in the best-design table (default 5)")
     r.set_defaults(func=cmd_report)
 
     e = sub.add_parser(
         "export",
-        help="export a sweep store as CSV or Parquet (one row per record)",
-        description="Write every record of a sweep store as one row of a CSV or Parquet file "
-        "(chosen by the extension); design fields become design.<name> columns.",
+        help="export sweep stores as tidy CSV or Parquet tables",
+        description="Write every record of one or more sweep stores as one row of scalars of a CSV or "
+        "Parquet file (chosen by the extension; design fields become design.<name> columns) and, "
+        "beside it, long-format tables keyed by point_key: FILE.layers (one row per op), "
+        "FILE.layer_energy, FILE.breakdown (energy and area by part), FILE.actions, FILE.rtl_check, "
+        "and FILE.provenance (each store's meta data and runs, and each cost provenance once).",
     )
-    e.add_argument("store", metavar="STORE")
+    e.add_argument("store", nargs="+", metavar="STORE")
     e.add_argument("-o", "--output", required=True, metavar="FILE", help="FILE.csv or FILE.parquet")
+    e.add_argument("--family", action="append", default=None, metavar="NAME",
+                   help="export only this family's records (repeatable)")
     e.set_defaults(func=cmd_export)
 
 
@@ -126,17 +136,29 @@ def cmd_report(args) -> int:
     # Everything the user typed is checked before the store is read or a plot is drawn.
     objectives = parse_objectives(args.objective)
     constraints = parse_constraints(args.constraint)
+    _check_families(args.family)
     check_output_dir(args.output, "--output")
     out = write_report(args.store, args.output, objectives=objectives,
-                       constraints=constraints, top=args.top)
+                       constraints=constraints, top=args.top, family=args.family)
     print(f"report: {out / 'index.html'} and {out / 'summary.md'}")
     return 0
 
 
-def cmd_export(args) -> int:
-    from hwsim.report.data import export, layers_path
+def _check_families(names) -> None:
+    from hwsim.families import registry
 
+    for n in names or ():
+        if n not in registry():
+            raise ConfigError("--family", f"unknown family {shorten(n)} (expected one of "
+                              f"{', '.join(registry())})")
+
+
+def cmd_export(args) -> int:
+    from hwsim.report.data import export, table_path
+
+    _check_families(args.family)
     check_output_file(args.output, "--output")
-    n = export(args.store, args.output)
-    print(f"export: {n} records -> {args.output}, their per-op rows -> {layers_path(args.output)}")
+    n = export(args.store, args.output, family=args.family)
+    print(f"export: {n} records -> {args.output}; per-op rows, energy and area by part, actions, RTL "
+          f"checks and provenance beside it ({table_path(args.output, '<table>').name})")
     return 0
