@@ -335,7 +335,7 @@ def test_every_family_prices_dram_bytes_as_the_dram_interface_does():
     """Each registered family's cost inputs charge a DRAM byte exactly as
     :class:`DramInterface` of the same kind does (LPDDR4 by default, HBM2 for the
     processing-in-memory families)."""
-    from hwsim.families import FAMILIES
+    from hwsim.evaluate import FAMILIES
 
     for name, fam in FAMILIES.items():
         cfg = fam.make_config({})

@@ -818,7 +818,7 @@ class FittedArea:
 
     def describe(self) -> str:
         sizes = ", ".join(f"{r}x{c}" for r, c in self.fit.sizes)
-        where = (f"extrapolated beyond the fitted sizes" if self.extrapolated else "within the fitted sizes")
+        where = ("extrapolated beyond the fitted sizes" if self.extrapolated else "within the fitted sizes")
         return (f"{self.what} growth fit at {self.rows}x{self.cols} ({where}): quadratic in rows and cols "
                 f"least-squares fitted to yosys syntheses at {sizes} (runs {', '.join(self.fit.runs)}), "
                 f"largest residual {100 * self.fit.max_rel_residual:.1f} %")
