@@ -34,6 +34,21 @@ def test_growth_fit_recovers_a_quadratic_and_says_when_it_extrapolates():
     # noisy data: the residual is reported, not hidden
     noisy = fit_growth(sizes, [area(r, c) * (1.03 if (r, c) == (4, 4) else 1.0) for r, c in sizes])
     assert 0.005 < noisy.max_rel_residual < 0.03
+    # a synthesised size is priced as synthesised, other sizes from the fit
+    assert noisy.area_um2(4, 4) == pytest.approx(1.03 * area(4, 4))
+    assert noisy.area_um2(16, 16) != pytest.approx(area(16, 16), rel=1e-6)
+    assert "a synthesised size" in noisy.at(4, 4).describe()
+
+
+def test_height_fit_log_growth():
+    from hwsim.eda.synth import fit_height
+
+    hs = (2, 4, 8, 16)
+    f = fit_height(hs, [90 + 700 * h + 60 * h * (h.bit_length() - 1) for h in hs])
+    assert f.coef == pytest.approx((90, 700, 60), rel=1e-9) and f.covers(8) and not f.covers(32)
+    assert f.area_um2(32) == pytest.approx(90 + 700 * 32 + 60 * 32 * 5)
+    with pytest.raises(ConfigError, match="more than 3 distinct heights"):
+        fit_height((2, 4, 8), (1.0, 2.0, 3.0))
 
 
 def test_growth_fit_needs_more_sizes_than_terms():

