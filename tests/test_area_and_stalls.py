@@ -160,3 +160,24 @@ def test_cli_run_table_area_and_default_synthesis():
     table, synth = run("--table-area"), run()
     assert "periphery" in synth["area_um2_by_part"] and "periphery" not in table["area_um2_by_part"]
     assert synth["energy_pj"] == pytest.approx(table["energy_pj"])
+
+
+def test_pinned_area_fits_match_the_generator():
+    """The shipped fits (hwsim/families/systolic/data/area_fits.json) were measured on
+    today's generator, flows and cells; after a change, re-run
+    ``python -m hwsim.families.systolic.cost`` (until then fresh caches synthesise)."""
+    from hwsim.families.systolic.cost import PINNED_DATAFLOWS, _pinned_fits, generator_key
+
+    pinned = _pinned_fits()
+    assert pinned["generator_key"] == generator_key()
+    assert [c["fields"]["dataflow"] for c in pinned["configs"]] == list(PINNED_DATAFLOWS)
+
+
+@pytest.mark.slow
+def test_pinned_area_fits_match_a_fresh_measurement():
+    from hwsim.families.systolic.cost import _measure_fits, _pinned_fits
+
+    for want in _pinned_fits()["configs"][:2]:
+        got = _measure_fits(SystolicConfig(dataflow=want["fields"]["dataflow"]))
+        for part in ("periphery", "column", "east"):
+            assert got[part]["areas_um2"] == pytest.approx(want[part]["areas_um2"], rel=1e-9), part

