@@ -37,6 +37,7 @@ import dataclasses
 import hashlib
 import importlib
 import importlib.util
+import inspect
 import json
 import logging
 from collections.abc import Mapping
@@ -327,17 +328,23 @@ class Pricing:
         DRAM type priced for off-chip traffic (``None``: the family's default).
     synthesised_area : bool
         Price the compute array from a synthesis of the generated RTL (cached by content
-        hash) where the family offers it, instead of the MAC area table.
+        hash) where the family offers it (the default); ``False`` prices it from the MAC
+        area table alone, and the record's ``cost_provenance["area_mode"]`` says so.
     calibrated : bool
         Scale the table's dynamic energy by the family's pinned gate-level activity
         factors where it has them (the default); ``False`` prices from the table alone
         (the record's ``cost_provenance["calibration"]`` is then empty).
+    clock_gating : {"none", "icg"}
+        Whether the array's clock enable gates the clock in stalled cycles: ``"none"``
+        (the default: the RTL as written, every flip-flop still clocked) or ``"icg"``
+        (clock-gating cells); for families whose cost inputs take it.
     """
 
     node_nm: int = 45
     dram: str | None = None
-    synthesised_area: bool = False
+    synthesised_area: bool = True
     calibrated: bool = True
+    clock_gating: str = "none"
 
     def key_dict(self) -> dict:
         """The non-default settings (part of the point key)."""
@@ -601,6 +608,7 @@ def _compact_provenance(c: dict) -> dict:
         "leakage_sources": [{k: ln.get(k) for k in ("component", "source")}
                             for ln in p.get("leakage_lines", [])],
         "calibration": p.get("calibration"),
+        "area_mode": p.get("area_mode"),
         "synthesis_run_id": p.get("synthesis_run_id"),
         "tools": p.get("tools"),
     }
@@ -657,11 +665,15 @@ def _pricer(point: Point, fam: Family, cfg, design: dict):
     # hwsim.cost prices a run's action counts with the family's components
     pr = point.pricing
     tech = _tech(pr.node_nm)
-    if pr.dram is None:
-        inputs = fam.cost.inputs(cfg)
-    else:
+    kw = {}
+    if pr.dram is not None:
         tech.dram_energy_per_bit(pr.dram)  # an unknown DRAM type is an error naming "dram"
-        inputs = fam.cost.inputs(cfg, dram=pr.dram)
+        kw["dram"] = pr.dram
+    if pr.clock_gating != "none":
+        if "clock_gating" not in inspect.signature(fam.cost.inputs).parameters:
+            raise ConfigError("clock_gating", f"family {point.family!r} prices no clock-gating choice")
+        kw["clock_gating"] = pr.clock_gating
+    inputs = fam.cost.inputs(cfg, **kw)
     area = fam.cost.pe_array_area(cfg) if fam.cost.pe_array_area else None
     extra = None
     if pr.synthesised_area and fam.cost.synthesised_area is not None:

@@ -316,3 +316,48 @@ def test_cli_cost_errors(capsys):
 
     assert main(["cost", "sram", "--size-kb", "65536", "--width-bits", "64"]) == 2
     assert "--size-kb: must be from 256" in capsys.readouterr().err
+
+
+def _per_count(inputs, action):
+    """pJ per count of a model action under a family's cost inputs, whichever way the
+    family is priced (components or the keyword widths)."""
+    from hwsim.cost.energy import action_energy
+    from hwsim.cost.report import energy_coefficients
+
+    co = energy_coefficients(T45, inputs)
+    if co is not None:
+        return sum(co[0][action].values())
+    return action_energy(action, T45, a_bits=inputs.a_bits, b_bits=inputs.b_bits, acc_bits=inputs.acc_bits,
+                         sram=inputs.sram, dram=inputs.dram)[1].value
+
+
+def test_every_family_prices_dram_bytes_as_the_dram_interface_does():
+    """Each registered family's cost inputs charge a DRAM byte exactly as
+    :class:`DramInterface` of the same kind does (LPDDR4 by default, HBM2 for the
+    processing-in-memory families)."""
+    from hwsim.evaluate import FAMILIES
+
+    for name, fam in FAMILIES.items():
+        cfg = fam.make_config({})
+        inputs = fam.cost.inputs(cfg)
+        want = DramInterface("dram", kind=inputs.dram)
+        for action, comp_action in (("dram_read_bytes", "read_bytes"), ("dram_write_bytes", "write_bytes")):
+            assert _per_count(inputs, action) == pytest.approx(want.action_energy(comp_action, T45).value,
+                                                               rel=1e-12), (name, action)
+
+
+def test_the_same_sram_macro_in_systolic_lut_and_sram_gemv():
+    """A 64 KiB SRAM read 256 bits at a time at 1 GHz: the systolic ifmap buffer, the
+    LUT family's activation buffer at the same geometry and the SRAM LUT-GEMV family's
+    compute array (2048 x 256 bitcells) are one macro with one price."""
+    from hwsim.families.sram_gemv.config import SramGemvConfig
+    from hwsim.families.sram_gemv.cost import cost_design as gemv_design
+    from hwsim.families.systolic.cost import systolic_design
+
+    s = systolic_design(_systolic(rows=32, cols=32, a_bits=8, b_bits=8, acc_bits=32), "lpddr4").component("ifmap")
+    g = gemv_design(SramGemvConfig(rows=2048, cols=256, freq_mhz=1000.0)).component("carray").inner
+    assert (s.size_bytes, s.width_bits, s.freq_mhz) == (g.size_bytes, g.width_bits, g.freq_mhz) == (65536, 256, 1000.0)
+    for action in ("read", "write"):
+        assert s.action_energy(action, T45) == g.action_energy(action, T45)
+    assert s.area(T45) == g.area(T45) and s.leakage(T45) == g.leakage(T45)
+    assert s.macro(T45).banks == g.macro(T45).banks >= 2  # one 64 KiB bank cannot cycle at 1 GHz

@@ -15,23 +15,21 @@ pytestmark = pytest.mark.slow
 
 
 def test_composed_area_agrees_with_flat_synthesis():
-    """One PE x rows*cols + periphery vs the whole array synthesised at once.
-
-    Composition over-estimates slightly: in the whole array Yosys removes the edge PEs'
-    unused forwarding logic. Measured on 2x2 and 4x4 int8 OS arrays: +4.3 % and +2.4 %.
-    """
+    """PE columns + periphery vs the whole array synthesised at once (OS: no memory).
+    Measured on 2x2 and 4x4 int8 OS arrays: -3.1 % and -1.8 %."""
     for r in (2, 4):
         cfg = SystolicConfig(rows=r, cols=r)
         comp = asic_area(cfg, "composed")
         flat = asic_area(cfg, "flat")
         gap = comp.area_um2 / flat.area_um2 - 1
-        assert 0 <= gap < 0.06, (r, comp.area_um2, flat.area_um2)
+        assert abs(gap) < 0.05, (r, comp.area_um2, flat.area_um2)
 
 
 def test_area_grows_with_pes_and_falls_with_width():
     a4 = asic_area(SystolicConfig(rows=4, cols=4))
     a8 = asic_area(SystolicConfig(rows=8, cols=8))
-    assert a8.by_part["pe_array"] == pytest.approx(4 * a4.by_part["pe_array"])
+    # four times the PEs; columns twice as tall share the same edges
+    assert a8.by_part["pe_array"] == pytest.approx(4 * a4.by_part["pe_array"], rel=0.03)
     assert 3.5 < a8.area_um2 / a4.area_um2 < 4.2
     a4_int4 = asic_area(SystolicConfig(rows=4, cols=4, a_bits=4, b_bits=4, acc_bits=16))
     assert a4_int4.unit_area_um2 < 0.6 * a4.unit_area_um2

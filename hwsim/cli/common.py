@@ -46,7 +46,7 @@ _SAMPLE_OPTIONS = {"rtl_sample.tiles": "--rtl-tiles", "rtl_sample.seed": "--rtl-
 
 
 def run_record(family: str, cfg, workload, *, mode: str | None = None, node_nm: int = 45,
-               dram: str | None = None, synthesised_area: bool = False, fidelity: str = "model",
+               dram: str | None = None, synthesised_area: bool | None = None, fidelity: str = "model",
                rtl_tiles: int = 1, rtl_seed: int = 0):
     """The :class:`~hwsim.evaluate.Record` of one design on one workload (a
     :class:`~hwsim.evaluate.Workload`, or one op): ``hwsim run`` prints exactly what a
@@ -66,7 +66,8 @@ def run_record(family: str, cfg, workload, *, mode: str | None = None, node_nm: 
 
             sample = RtlSample(rtl_tiles, rtl_seed)
         point = Point(family, cfg.to_dict(), workload, fidelity=fidelity, mode=mode,
-                      pricing=Pricing(node_nm, dram, synthesised_area), rtl_sample=sample)
+                      pricing=Pricing(node_nm, dram) if synthesised_area is None
+                      else Pricing(node_nm, dram, synthesised_area), rtl_sample=sample)
         return evaluate(point)
     except ConfigError as e:
         key = _SAMPLE_OPTIONS.get(e.key) or ("--rtl-check" if e.key == "fidelity" else None)

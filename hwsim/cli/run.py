@@ -64,6 +64,9 @@ def add_family_parser(sub, family):
     add_config_options(p, family.config, title=f"{family.name} configuration")
     pr = p.add_argument_group("pricing")
     pr.add_argument("--node-nm", type=int, default=45, help="technology node for area/energy, nm (default 45)")
+    pr.add_argument("--table-area", action="store_true",
+                    help="price the compute array from the MAC area table instead of a synthesis of its RTL "
+                         "(the default where the family has one; the record says which)")
     taken = {o for a in p._actions for o in a.option_strings}
     if "--dram" not in taken:  # a design with a DRAM field of its own prices that one
         pr.add_argument("--dram", dest="pricing_dram", default=None,
@@ -117,6 +120,16 @@ def workload_from_args(args):
         raise ConfigError(_WORKLOAD_KEYS.get(field, field), e.reason) from None
 
 
+def _area_choice(args, extras) -> bool | None:
+    """``Pricing.synthesised_area`` from ``--table-area`` and the family's own options
+    (``None``: the pricing default)."""
+    if args.table_area:
+        if extras.synthesised_area:
+            raise ConfigError("--table-area", "contradicts the family's option that asks for a synthesised area")
+        return False
+    return True if extras.synthesised_area else None
+
+
 def cmd_run(family, args) -> int:
     from hwsim.cli.common import fidelity_kwargs, print_json, print_layers, print_record, record_json, run_record
     from hwsim.cli.options import config_from_args
@@ -129,7 +142,7 @@ def cmd_run(family, args) -> int:
     extras = family.cli.run_extras(args, cfg, workload) if family.cli.run_extras else RunExtras()
     rec = run_record(family.name, cfg, workload, mode=extras.mode, node_nm=args.node_nm,
                      dram=getattr(args, "pricing_dram", None),
-                     synthesised_area=extras.synthesised_area, **fidelity_kwargs(args))
+                     synthesised_area=_area_choice(args, extras), **fidelity_kwargs(args))
     d = record_json(rec)
     if args.wl_gemm is not None:
         op = workload.ops[0]

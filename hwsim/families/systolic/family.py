@@ -50,12 +50,11 @@ def run_verilator(cfg, jobs, backpressure=None):
 
 
 def synthesised_area(cfg: SystolicConfig):
-    """The PE array composed from one synthesised PE, and the periphery synthesised once
-    (:func:`hwsim.families.systolic.synth.asic_parts`, cached by content hash)."""
-    from hwsim.families.systolic.synth import asic_parts
+    """The PE array composed from one synthesised PE, and the periphery from its growth
+    fit (:func:`hwsim.families.systolic.cost.synthesised_area`, cached by content hash)."""
+    from hwsim.families.systolic.cost import synthesised_area as area
 
-    array, periphery = asic_parts(cfg)
-    return array, {"periphery": periphery}
+    return area(cfg)
 
 
 def fp16_operands(rng: np.random.Generator, size) -> np.ndarray:

@@ -206,7 +206,8 @@ def estimate(cfg: SystolicConfig, op: GemmOp, mode: str = "hardware") -> Perf:
         sram_reads={b: rep[f"sram_read:{b}"] for b in ("ifmap", "filter", "acc", "ofmap")},
         sram_writes={b: rep[f"sram_write:{b}"] for b in ("acc", "ofmap")},
         dram_bytes={"a": rep["_dram_a"], "b": rep["_dram_b"], "c": rep["_dram_c"]},
-        actions={key: v for key, v in rep.items() if not key.startswith("_")},
+        actions={**{key: v for key, v in rep.items() if not key.startswith("_")},
+                 "stalled_cycles": (cyc1 - comp) * cnt},
         compute_cycles=comp * cnt,
         stall_cycles=(cyc1 - comp) * cnt,
         mode=mode,
@@ -234,6 +235,7 @@ def _estimate_searched(cfg: SystolicConfig, op: GemmOp, mode: str) -> Perf:
     acts = {key: int(v) * cnt for key, v in actions_of(tot).items()}
     rep = {key: acts[key] for key in _ACTION_KEYS}
     cycles, comp = int(tot["cycles"]) * cnt, int(tot["compute_cycles"]) * cnt
+    rep["stalled_cycles"] = cycles - comp  # charged by the cost components (clock enable held)
     macs = op.macs * cnt
     return Perf(
         cycles=cycles,
@@ -392,6 +394,7 @@ def estimate_arrays(*, rows, cols, dataflow, m, k, n, count=1, a_bits=8, b_bits=
     res["cycles"] = cyc1 * count
     res["compute_cycles"] = comp * count
     res["stall_cycles"] = (cyc1 - comp) * count
+    res["stalled_cycles"] = res["stall_cycles"]  # the same, as an action the cost components charge
     res["macs"] = m * k * n * count
     res["utilization"] = res["macs"] / (res["cycles"] * rows * cols)
     res["folds"] = folds

@@ -18,7 +18,7 @@ from __future__ import annotations
 import logging
 
 from hwsim.families.systolic.config import SystolicConfig
-from hwsim.eda.synth import AsicResult, ComposedArea, FpgaResult, compose_area, synth_asic
+from hwsim.eda.synth import AsicResult, ComposedArea, FpgaResult, synth_asic
 from hwsim.errors import check_choice
 
 log = logging.getLogger(__name__)
@@ -39,8 +39,11 @@ def pe_verilog(cfg: SystolicConfig) -> tuple[str, str]:
 def asic_area(cfg: SystolicConfig, method: str = "composed", liberty=None) -> AsicResult | ComposedArea:
     """Standard-cell area of the array's logic (PEs + periphery), in um^2.
 
-    ``composed``: one PE synthesised and multiplied by ``rows * cols``, plus the
-    periphery synthesised with the PEs as black boxes. ``flat``: the whole array.
+    ``composed``: the PE columns synthesised flat (:func:`hwsim.families.systolic.cost.pe_array_synth`)
+    plus the periphery synthesised with the PEs as black boxes
+    (:func:`hwsim.families.systolic.cost.periphery_synth`; a ``ws``/``is`` accumulator
+    memory is left to the SRAM table). ``flat``: the whole array, memories mapped to
+    flip-flops as the RTL writes them.
     """
     from hwsim.families.systolic.rtl import top_name, verilog_text
 
@@ -53,22 +56,21 @@ def asic_area(cfg: SystolicConfig, method: str = "composed", liberty=None) -> As
         pe_array.area_um2 + periphery.area_um2, pe_array.unit_area_um2, cfg.pes,
         {"periphery": periphery.area_um2},
         {"estimator": "composed from synthesised units",
-         "runs": {"pe": pe_array.provenance["runs"]["pe_area"], "periphery": periphery.provenance["run_id"]}})
+         "runs": {**pe_array.provenance["runs"], "periphery": periphery.provenance["run_id"]}})
 
 
 def asic_parts(cfg: SystolicConfig, liberty=None) -> tuple[ComposedArea, AsicResult]:
-    """The PE grid (one synthesised PE x ``rows * cols``) and the periphery, separately.
+    """The PE grid (synthesised PE columns) and the periphery, separately.
 
-    This is what a cost record takes: ``pe_array_area`` and ``extra_area["periphery"]``.
+    This is what a cost record takes: ``pe_array_area`` and ``extra_area["periphery"]``
+    (sweeps take the periphery from its growth fit instead, see
+    :func:`hwsim.families.systolic.cost.synthesised_area`).
     """
-    from hwsim.families.systolic.rtl import top_name, verilog_text
+    from hwsim.families.systolic.cost import pe_array_synth, periphery_synth
 
-    top = top_name(cfg)
-    pv, ptop = pe_verilog(cfg)
-    pe = synth_asic(pv, ptop, liberty, name=ptop)
-    # the PEs are one shared module, <top>_pe, instantiated rows x cols times
-    periphery = synth_asic(verilog_text(cfg), top, liberty, blackbox=(f"{top}_pe",), name=f"{top}-periphery")
-    return compose_area(pe, cfg.pes), periphery
+    # the PE columns as a flat synthesis of the array sees them, and the periphery with
+    # the PEs as black boxes (the ws/is accumulator memory left to the SRAM table)
+    return pe_array_synth(cfg, liberty), periphery_synth(cfg, liberty)
 
 
 def fpga_resources(cfg: SystolicConfig, target: str = "ice40", pnr: bool = True) -> FpgaResult:
