@@ -36,6 +36,8 @@ import sqlite3
 from pathlib import Path
 from urllib.parse import quote
 
+import numpy as np
+
 from hwsim.errors import ConfigError, HwsimError, shorten
 from hwsim.evaluate import SCHEMA_VERSION
 
@@ -471,3 +473,85 @@ def encode(record_dict: dict) -> tuple:
             d[f] = {"blob": h}
     return (d["point_key"], d["design_id"], d["workload"], int(d["schema_version"]),
             d["code_version"], json.dumps(d, sort_keys=True, allow_nan=False), blobs, layer_rows)
+
+
+def _json_fragments(col) -> list:
+    """The JSON text of each value of a 1-D column (as :func:`json.dumps` writes it)."""
+    a = np.asarray(col)
+    if a.dtype.kind == "b":
+        return ["true" if x else "false" for x in a.tolist()]
+    if a.dtype.kind in "iu":
+        return [str(x) for x in a.tolist()]
+    if a.dtype.kind == "f":
+        if not np.isfinite(a).all():
+            raise ValueError("Out of range float values are not JSON compliant")
+        return [repr(x) for x in a.tolist()]
+    memo: dict = {}
+    out = []
+    for x in a.tolist():
+        t = memo.get(x)
+        if t is None:
+            t = memo[x] = json.dumps(x, allow_nan=False)
+        out.append(t)
+    return out
+
+
+def _dict_texts(columns: dict, present: dict | None = None) -> list:
+    """``json.dumps({name: column[i]}, sort_keys=True)`` for every row ``i`` of equally
+    long 1-D columns, without building the dicts; ``present[name]`` (boolean columns)
+    leaves a name out of the rows where it is false."""
+    names = sorted(columns)
+    if not names:
+        return None
+    frags = []
+    for k in names:
+        head = json.dumps(k) + ": "
+        frags.append([head + t for t in _json_fragments(columns[k])])
+    if present is None or all(bool(np.all(present[k])) for k in names):
+        return ["{" + ", ".join(row) + "}" for row in zip(*frags)]
+    masks = [np.asarray(present[k]).tolist() for k in names]
+    return ["{" + ", ".join(f for f, keep in zip(row, keep_row) if keep) + "}"
+            for row, keep_row in zip(zip(*frags), zip(*masks))]
+
+
+def encode_block(block, blob_memo: dict | None = None) -> list[tuple]:
+    """The records of a :class:`hwsim.evaluate.Block` encoded for :meth:`Store.put_rows`,
+    as :func:`encode` encodes each (the same rows; the layer rows built column-wise).
+
+    ``blob_memo`` may be shared by the blocks of one task: a design's cost provenance
+    (one object shared by its records) is then written to JSON once."""
+    lb = block.layers
+    P, O = lb.cycles.shape
+    if P == 0:
+        return []
+    flat = lambda a: np.asarray(a).reshape(-1)  # noqa: E731 - row-major: record, then op
+    cols = [flat(lb.cycles).tolist(), flat(lb.compute_cycles).tolist(), flat(lb.stall_cycles).tolist(),
+            flat(lb.macs).tolist(), flat(lb.utilization).tolist(), flat(lb.dram_bytes).tolist(),
+            flat(lb.energy_pj).tolist() if lb.energy_pj is not None else [None] * (P * O)]
+    ebp = _dict_texts({p: flat(v) for p, v in lb.energy_parts.items()},
+                      {p: flat(v) for p, v in lb.energy_present.items()}) or ["{}"] * (P * O)
+    mapping = _dict_texts({f: flat(v) for f, v in lb.mapping.items()}) or ["{}"] * (P * O)
+    shapes = [(op.name, int(op.m), int(op.k), int(op.n), int(op.count)) for op in lb.ops]
+    blob_memo = {} if blob_memo is None else blob_memo
+    out = []
+    for j, rec in enumerate(block.records):
+        d = dict(rec)
+        key = d["point_key"]
+        blobs = []
+        for f in _BLOB_FIELDS:
+            v = d.get(f)
+            if isinstance(v, dict) and len(v) > 1:
+                hb = blob_memo.get(id(v))
+                if hb is None:
+                    text = json.dumps(v, sort_keys=True, allow_nan=False)
+                    hb = blob_memo[id(v)] = (hashlib.sha256(text.encode()).hexdigest()[:24], text, v)
+                blobs.append(hb[:2])
+                d[f] = {"blob": hb[0]}
+        base = j * O
+        layer_rows = [(key, i) + shapes[i] + (cols[0][base + i], cols[1][base + i], cols[2][base + i],
+                                              cols[3][base + i], cols[4][base + i], cols[5][base + i],
+                                              cols[6][base + i], ebp[base + i], mapping[base + i])
+                      for i in range(O)]
+        out.append((key, d["design_id"], d["workload"], int(d["schema_version"]), d["code_version"],
+                    json.dumps(d, sort_keys=True, allow_nan=False), blobs, layer_rows))
+    return out
