@@ -578,35 +578,47 @@ def _tech(node_nm: int = 45):
         raise ConfigError("node_nm", e.reason) from None
 
 
+#: Methods of :class:`hwsim.cost.tech.Tech` memoised by :func:`_memo_tech`: lookups and
+#: arithmetic on the tables, pure functions of their arguments.
+_TECH_MEMO = ("sram", "op", "mult_energy", "mult_area", "add_energy", "add_area", "mac_energy",
+              "mac_area", "mac_leakage", "reg_bit_energy", "reg_bit_area", "reg_bit_leakage",
+              "rf_bit_energy", "shift_energy", "lut_lookup_energy", "dram_energy_per_bit", "source",
+              "provenance")
+
+
 def _memo_tech(tech):
-    """``tech`` with its SRAM and operation lookups memoised: both are pure functions of
-    their arguments and the tables, and pricing a design asks for the same few macros
-    dozens of times (every action, area and leakage of every buffer)."""
+    """``tech`` with its table lookups memoised (:data:`_TECH_MEMO`): each is a pure
+    function of its arguments and the tables, and pricing a design asks for the same few
+    figures dozens of times (every action, area and leakage of every component). A
+    lookup that raises is not memoised."""
     base = type(tech)
+    memo: dict = {}
 
-    class MemoTech(base):
-        def __init__(self, t):  # noqa: D401 - shares the tables of ``t``
-            self.__dict__.update(t.__dict__)
-            self._memo = {}
+    def wrap(name):
+        fn = getattr(base, name)
 
-        def sram(self, size_bytes, width_bits, *, freq_mhz=None, banks=None):
-            k = ("sram", size_bytes, width_bits, freq_mhz, banks)
-            v = self._memo.get(k)
-            if v is None:
-                if len(self._memo) > 65536:
-                    self._memo.clear()
-                v = self._memo[k] = base.sram(self, size_bytes, width_bits, freq_mhz=freq_mhz, banks=banks)
+        def method(self, *args, **kw):
+            k = (name, args, tuple(sorted(kw.items())))
+            try:
+                return memo[k]
+            except KeyError:
+                pass
+            except TypeError:  # an unhashable argument: not memoised
+                return fn(self, *args, **kw)
+            if len(memo) > 65536:
+                memo.clear()
+            v = memo[k] = fn(self, *args, **kw)
             return v
 
-        def op(self, name):
-            k = ("op", name)
-            v = self._memo.get(k)
-            if v is None:
-                v = self._memo[k] = base.op(self, name)
-            return v
+        method.__name__ = name
+        method.__doc__ = fn.__doc__
+        return method
 
-    MemoTech.__name__ = MemoTech.__qualname__ = base.__name__
-    return MemoTech(tech)
+    ns = {name: wrap(name) for name in _TECH_MEMO if callable(getattr(base, name, None))}
+    cls = type(base.__name__, (base,), ns)
+    out = cls.__new__(cls)
+    out.__dict__.update(tech.__dict__)
+    return out
 
 
 def cost_status(family: str | None = None) -> str:

@@ -239,3 +239,24 @@ def test_int64_overflow_guard_falls_back_to_the_scalar_path(monkeypatch):
     assert not blocks and len(others) == 2
     assert {r.point_key for r in others} == {Point("systolic", designs[0], w).key for w in wls}
     assert np.all([r.energy_pj is not None for r in others])
+
+
+def test_invalid_design_found_by_a_worker_is_the_same_one_line_error(tmp_path, monkeypatch):
+    import hwsim.sweep.run as run_mod
+    from hwsim.errors import ConfigError
+
+    p = tmp_path / "s.toml"
+    p.write_text(SPEC.replace('cols = [4, 8, 16]', 'cols = [4, 8, 16]\nfilter_sram_kb = [64, 32768]'))
+    spec = load_spec(p)
+    with pytest.raises(ConfigError) as ahead:
+        run_sweep(spec, tmp_path / "a.db", jobs=1)
+    assert not (tmp_path / "a.db").exists()  # checked before the store was touched
+    # a grid too large to check ahead: the workers check their chunks, and the error
+    # (which cannot be pickled as it is) crosses back to the sweep unchanged
+    res = evaluate_task(Task("systolic", tuple(spec.grid_designs()), tuple(spec.build_workloads()), spec=spec))
+    assert res.rows == [] and res.error is not None
+    monkeypatch.setattr(run_mod, "CHECK_AHEAD", 0)
+    with pytest.raises(ConfigError) as late:
+        run_sweep(spec, tmp_path / "b.db", jobs=1)
+    assert str(late.value) == str(ahead.value)
+    assert "space.filter_sram_kb" in str(late.value) and str(p) in str(late.value)

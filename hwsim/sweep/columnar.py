@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from hwsim.errors import ConfigError
 from hwsim.evaluate import Pricing, code_version, evaluate_designs
 from hwsim.sweep.store import encode, encode_block
 
@@ -39,6 +40,9 @@ class Task:
         When given, every design is checked with :meth:`SweepSpec.check_design` (errors
         name the spec file and the field) before anything is evaluated; ``None`` when
         the sweep checked them before it started.
+    check_only : bool
+        Only check the designs (with ``spec``): the sweep's check of its whole plan
+        before it touches the store, spread over the workers.
     """
 
     family: str
@@ -50,6 +54,7 @@ class Task:
     pricing: Pricing = field(default_factory=Pricing)
     rtl_sample: object = None
     spec: object = None
+    check_only: bool = False
 
     @property
     def n_points(self) -> int:
@@ -63,13 +68,29 @@ class TaskResult:
 
     code_version: str
     rows: list
+    #: ``(key, reason, source)`` of the ConfigError a design raised (an exception with
+    #: its own constructor does not cross a process boundary; the sweep raises it again)
+    error: tuple | None = None
+
+    def raise_error(self) -> None:
+        if self.error is not None:
+            raise ConfigError(*self.error)
 
 
 def evaluate_task(task: Task) -> TaskResult:
     """Evaluate every point of ``task`` and encode the records for the store."""
+    try:
+        return _evaluate_task(task)
+    except ConfigError as e:
+        return TaskResult(code_version(task.family), [], (e.key, e.reason, e.source))
+
+
+def _evaluate_task(task: Task) -> TaskResult:
     cfgs = None
     if task.spec is not None:
         cfgs = [task.spec.check_design(d) for d in task.designs]
+    if task.check_only:
+        return TaskResult(code_version(task.family), [])
     blocks, others = evaluate_designs(task.family, task.designs, task.workloads, fidelity=task.fidelity,
                                       mode=task.mode, seed=task.seed, pricing=task.pricing,
                                       rtl_sample=task.rtl_sample, configs=cfgs)

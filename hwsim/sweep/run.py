@@ -122,12 +122,26 @@ class _Plan:
                         yield self._task(part, self.workloads[wl0:wl0 + self.chunk_size])
 
 
+def _check_ahead(spec: SweepSpec, designs, exe) -> None:
+    """Check every design of the plan (spread over the executor's workers) before the
+    store is touched; the first invalid one raises its ConfigError."""
+    per = max(64, math.ceil(CHECK_AHEAD / 64))
+    if exe.workers > 1:
+        designs = list(designs)
+        per = max(64, math.ceil(len(designs) / (2 * exe.workers)))
+    tasks = (Task(family=spec.family, designs=tuple(c), workloads=(), spec=spec, check_only=True)
+             for c in design_chunks(designs, per))
+    for _, res in exe.imap(tasks):
+        res.raise_error()
+
+
 def _evaluate(tasks, store: Store, executor, run_id: int, bar) -> int:
     """Evaluate ``tasks`` and commit each one's rows in one transaction; return how many
     points were newly stored."""
     done = 0
     want = None
     for task, res in executor.imap(tasks):
+        res.raise_error()
         if want is None:
             want = code_version(task.family)
         if res.code_version != want:
@@ -185,13 +199,12 @@ def run_sweep(spec: SweepSpec, store_path, *, executor: str = "local", jobs: int
             idx = spec.random_indices()
             n_designs = len(idx)
             designs = lambda: designs_at(spec, idx)  # noqa: E731
-        if n_designs <= CHECK_AHEAD:
-            for d in designs():
-                spec.check_design(d)
     exe = make_executor(executor, jobs, scheduler)
     store = None
     run_id = None
     try:
+        if spec.strategy != "nsga2" and n_designs <= CHECK_AHEAD:
+            _check_ahead(spec, designs(), exe)
         store = Store.open_writer(store_path)
         store.bind_spec(spec.name, spec.text_hash, spec.text, spec.source)
         run_id = store.start_run(executor=exe.name if executor == "local" else "dask",

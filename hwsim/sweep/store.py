@@ -496,22 +496,28 @@ def _json_fragments(col) -> list:
     return out
 
 
-def _dict_texts(columns: dict, present: dict | None = None) -> list:
+def _dict_texts(columns: dict, present: dict | None = None) -> list | None:
     """``json.dumps({name: column[i]}, sort_keys=True)`` for every row ``i`` of equally
     long 1-D columns, without building the dicts; ``present[name]`` (boolean columns)
-    leaves a name out of the rows where it is false."""
+    leaves a name out of the rows where it is false. ``None`` without columns."""
     names = sorted(columns)
     if not names:
         return None
-    frags = []
-    for k in names:
-        head = json.dumps(k) + ": "
-        frags.append([head + t for t in _json_fragments(columns[k])])
+    frags = [_json_fragments(columns[k]) for k in names]
+    heads = [json.dumps(k) + ": " for k in names]
+    # one format per row (the keys and separators in the template)
+    tpl = "{" + ", ".join(h.replace("%", "%%") + "%s" for h in heads) + "}"
     if present is None or all(bool(np.all(present[k])) for k in names):
-        return ["{" + ", ".join(row) + "}" for row in zip(*frags)]
-    masks = [np.asarray(present[k]).tolist() for k in names]
-    return ["{" + ", ".join(f for f, keep in zip(row, keep_row) if keep) + "}"
-            for row, keep_row in zip(zip(*frags), zip(*masks))]
+        return [tpl % row for row in zip(*frags)]
+    masks = np.stack([np.asarray(present[k], dtype=bool) for k in names], axis=1)
+    full = masks.all(axis=1).tolist()
+    out = []
+    for row, ok, keep in zip(zip(*frags), full, masks.tolist()):
+        if ok:
+            out.append(tpl % row)
+        else:
+            out.append("{" + ", ".join(h + f for h, f, k in zip(heads, row, keep) if k) + "}")
+    return out
 
 
 def encode_block(block, blob_memo: dict | None = None) -> list[tuple]:
