@@ -1069,6 +1069,47 @@ class _DesignCost:
     estimator: str
 
 
+#: Provenance parts seen in this process, by content: designs that share a part (the
+#: technology table's sources, one SRAM macro's energy line, a calibration) then share
+#: one object, which the store writes once (:func:`hwsim.sweep.store.encode_block`).
+_INTERNED: dict = {}
+
+
+def _frozen(v):
+    t = type(v)
+    if t is dict:
+        return ("d",) + tuple((k, _frozen(x)) for k, x in v.items())
+    if t is list or t is tuple:
+        return ("l",) + tuple(_frozen(x) for x in v)
+    return v
+
+
+def _intern(v):
+    try:
+        k = _frozen(v)
+        hit = _INTERNED.get(k)
+    except TypeError:  # unhashable leaf: not shared
+        return v
+    if hit is None:
+        if len(_INTERNED) > 100_000:
+            _INTERNED.clear()
+        hit = _INTERNED[k] = v
+    return hit
+
+
+def _shared_provenance(p: dict) -> dict:
+    """``p`` with its dict parts and the dict elements of its list parts interned."""
+    out = {}
+    for k, v in p.items():
+        if type(v) is dict and v:
+            out[k] = _intern(v)
+        elif type(v) is list:
+            out[k] = [_intern(x) if type(x) is dict else x for x in v]
+        else:
+            out[k] = v
+    return out
+
+
 def _design_cost(family, pricing, fam, cfg, design, act_keys) -> "_DesignCost | None":
     price, lin = _design_pricer(family, pricing, fam, cfg, design, cache=False)
     if price is None:
@@ -1076,7 +1117,8 @@ def _design_cost(family, pricing, fam, cfg, design, act_keys) -> "_DesignCost | 
     # the provenance lists one energy line per priced action (whatever its count) and the
     # per-cycle lines of a run of at least one cycle: a zero run gives every record's
     base = price(1, 0, dict.fromkeys(sorted(act_keys), 0))
-    return _DesignCost(price, lin, base, tuple(base["energy_pj_by_part"]), _compact_provenance(base),
+    return _DesignCost(price, lin, base, tuple(base["energy_pj_by_part"]),
+                       _shared_provenance(_compact_provenance(base)),
                        f"hwsim.cost.report.cost_record v{base.get('cost_record_version')} "
                        f"({base.get('node_nm')} nm table)")
 

@@ -38,14 +38,11 @@ def _close(a, b, path="record"):
 
 def _decoded(rows) -> dict:
     """Encoded store rows back to record dicts, as :meth:`Store.get` reads them."""
-    from hwsim.sweep.store import LAYER_COLUMNS
+    from hwsim.sweep.store import LAYER_COLUMNS, _expand
 
     out = {}
     for key, design_id, workload, schema, code, text, blobs, layer_rows in rows:
-        d = json.loads(text)
-        blob = dict(blobs)
-        if isinstance(d.get("cost_provenance"), dict) and set(d["cost_provenance"]) == {"blob"}:
-            d["cost_provenance"] = json.loads(blob[d["cost_provenance"]["blob"]])
+        d = _expand(json.loads(text), {h: json.loads(t) for h, t in blobs})
         layers = []
         for i, lr in enumerate(layer_rows):
             assert lr[:2] == (key, i)
@@ -169,7 +166,11 @@ def test_task_rows_commit_once_and_read_back(tmp_path):
     with Store.open_writer(tmp_path / "s.db") as st:
         run = st.start_run(executor="test", spec_name="s", spec_hash="h", strategy="grid",
                            code_version="c", planned=None)
-        assert st.put_rows(rows, run) == len(rows) == 6
+        # any row alone carries every blob it refers to (nested provenance parts included)
+        assert st.put_rows(rows[3:4], run) == 1
+        assert _decoded(rows[3:4])[rows[3][0]]["cost_provenance"] == st.get([rows[3][0]])[rows[3][0]][
+            "cost_provenance"]
+        assert st.put_rows(rows, run) == len(rows) - 1 == 5
         assert st.put_rows(rows, run) == 0
         got = st.get([r[0] for r in rows])
     want = _decoded(rows)

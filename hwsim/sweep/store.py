@@ -10,7 +10,9 @@
 * Readers take a snapshot in one read transaction (WAL lets them read while the sweep
   writes) and never lock the writer out.
 * Cost provenance, identical across many records, is stored once in a ``blobs`` table
-  and referenced by hash from each record (expanded again when records are read).
+  and referenced by hash from each record (expanded again when records are read); its
+  large parts (the technology table's sources, each energy line, a calibration) are
+  blobs of their own, so what designs share is stored once whatever the sweep's size.
 * The store records its layout version, the record schema version, the spec it holds
   and one row per run (start, end, pid, host, executor, code version, counts).
 
@@ -351,8 +353,9 @@ class Store:
         if out:
             blobs = self._blobs()
             layers = self._layers(list(out))
+            done: dict = {}
             for k, d in out.items():
-                _expand(d, blobs, self.path, k)
+                _expand(d, blobs, self.path, k, done)
                 d["layers"] = layers.get(k, [])
         return out
 
@@ -400,6 +403,7 @@ class Store:
                 runs = self.runs()
                 blobs = self._blobs()
                 layers = self._layers()
+                done: dict = {}
                 recs = []
                 for key, run_id, committed_at, data in c.execute(
                         "SELECT point_key, run_id, committed_at, data FROM records ORDER BY rowid"):
@@ -407,7 +411,7 @@ class Store:
                     if not isinstance(d, dict):
                         raise HwsimError(f"{self.path}: corrupt store: record {shorten(key, 30)} "
                                          "is not a JSON object")
-                    d = _expand(d, blobs, self.path, key)
+                    d = _expand(d, blobs, self.path, key, done)
                     d["layers"] = layers.get(key, [])
                     d["run_id"] = run_id
                     d["committed_at"] = committed_at
@@ -435,16 +439,94 @@ class _Txn:
 _BLOB_FIELDS = ("cost_provenance",)
 
 
-def _expand(d: dict, blobs: dict, path=None, key=None) -> dict:
+def _is_ref(v) -> bool:
+    return type(v) is dict and len(v) == 1 and "blob" in v
+
+
+def _resolve(v, blobs: dict, path, key, done: dict):
+    """``v`` with every ``{"blob": hash}`` inside it replaced by that blob (itself
+    resolved); ``done`` keeps each resolved blob so records share it."""
+    if _is_ref(v):
+        h = v["blob"]
+        if h in done:
+            return done[h]
+        try:
+            raw = blobs[h]
+        except (KeyError, TypeError):
+            raise HwsimError(f"{path}: corrupt store: record {shorten(key, 30)} refers to "
+                             f"blob {shorten(h, 30)}, which is missing") from None
+        out = done[h] = _resolve(raw, blobs, path, key, done)
+        return out
+    if type(v) is dict:
+        if not any(type(x) in (dict, list) for x in v.values()):
+            return v
+        return {k: _resolve(x, blobs, path, key, done) for k, x in v.items()}
+    if type(v) is list:
+        if not any(type(x) in (dict, list) for x in v):
+            return v
+        return [_resolve(x, blobs, path, key, done) for x in v]
+    return v
+
+
+def _expand(d: dict, blobs: dict, path=None, key=None, done: dict | None = None) -> dict:
+    """Replace the blob references of ``d``'s blob fields by their (nested) blobs."""
+    done = {} if done is None else done
     for f in _BLOB_FIELDS:
         v = d.get(f)
-        if isinstance(v, dict) and set(v) == {"blob"}:
-            try:
-                d[f] = blobs[v["blob"]]
-            except (KeyError, TypeError):
-                raise HwsimError(f"{path}: corrupt store: record {shorten(key, 30)} refers to "
-                                 f"blob {shorten(v['blob'], 30)}, which is missing") from None
+        if _is_ref(v):
+            d[f] = _resolve(v, blobs, path, key, done)
     return d
+
+
+def _blob_ref(v, out: list, memo: dict) -> dict:
+    """``{"blob": hash}`` of ``v``, its JSON and that of every blob it refers to appended
+    to ``out`` as ``(hash, text)`` (so that any subset of rows carries what it refers
+    to); ``memo`` (by object identity, the objects kept alive; a string by value) writes a
+    shared value once. A dict's long strings (sources) are blobs of their own."""
+    mk = v if type(v) is str else id(v)
+    hit = memo.get(mk)
+    if hit is None:
+        closure: list = []
+        w = v
+        if type(v) is dict and any(type(x) is str and len(x) > _LONG for x in v.values()):
+            w = {k: _blob_ref(x, closure, memo) if type(x) is str and len(x) > _LONG else x
+                 for k, x in v.items()}
+        text = json.dumps(w, sort_keys=True, allow_nan=False)
+        h = hashlib.sha256(text.encode()).hexdigest()[:24]
+        closure.append((h, text))
+        hit = memo[mk] = (h, closure, v)
+    out.extend(hit[1])
+    return {"blob": hit[0]}
+
+
+#: Strings longer than this inside a stored blob's dicts are blobs of their own.
+_LONG = 64
+
+
+def _stored_blob(v: dict, out: list, memo: dict) -> dict:
+    """A blob field (the cost provenance) as stored: one blob whose large parts are
+    blobs of their own (a dict value whole, a list value element by element), so that
+    what designs share (the technology table's sources, one SRAM macro's energy line, a
+    calibration) is stored once, not in every design's provenance."""
+    hit = memo.get(id(v))
+    if hit is not None:
+        out.extend(hit[3])
+        return {"blob": hit[0]}
+    parts: list = []
+    top = {}
+    for k, x in v.items():
+        if type(x) is dict and x:
+            top[k] = _blob_ref(x, parts, memo)
+        elif type(x) is list and any(type(e) is dict for e in x):
+            top[k] = [_blob_ref(e, parts, memo) if type(e) is dict else e for e in x]
+        else:
+            top[k] = x
+    text = json.dumps(top, sort_keys=True, allow_nan=False)
+    h = hashlib.sha256(text.encode()).hexdigest()[:24]
+    parts.append((h, text))
+    memo[id(v)] = (h, text, v, parts)
+    out.extend(parts)
+    return {"blob": h}
 
 
 def encode(record_dict: dict) -> tuple:
@@ -463,14 +545,12 @@ def encode(record_dict: dict) -> tuple:
             v = layer.get(c)
             row.append(json.dumps(v or {}, sort_keys=True, allow_nan=False) if c in _LAYER_JSON else v)
         layer_rows.append(tuple(row))
-    blobs = []
+    blobs: list = []
+    memo: dict = {}
     for f in _BLOB_FIELDS:
         v = d.get(f)
         if isinstance(v, dict) and len(v) > 1:
-            text = json.dumps(v, sort_keys=True, allow_nan=False)
-            h = hashlib.sha256(text.encode()).hexdigest()[:24]
-            blobs.append((h, text))
-            d[f] = {"blob": h}
+            d[f] = _stored_blob(v, blobs, memo)
     return (d["point_key"], d["design_id"], d["workload"], int(d["schema_version"]),
             d["code_version"], json.dumps(d, sort_keys=True, allow_nan=False), blobs, layer_rows)
 
@@ -543,16 +623,11 @@ def encode_block(block, blob_memo: dict | None = None) -> list[tuple]:
     for j, rec in enumerate(block.records):
         d = dict(rec)
         key = d["point_key"]
-        blobs = []
+        blobs: list = []
         for f in _BLOB_FIELDS:
             v = d.get(f)
             if isinstance(v, dict) and len(v) > 1:
-                hb = blob_memo.get(id(v))
-                if hb is None:
-                    text = json.dumps(v, sort_keys=True, allow_nan=False)
-                    hb = blob_memo[id(v)] = (hashlib.sha256(text.encode()).hexdigest()[:24], text, v)
-                blobs.append(hb[:2])
-                d[f] = {"blob": hb[0]}
+                d[f] = _stored_blob(v, blobs, blob_memo)
         base = j * O
         layer_rows = [(key, i) + shapes[i] + (cols[0][base + i], cols[1][base + i], cols[2][base + i],
                                               cols[3][base + i], cols[4][base + i], cols[5][base + i],
