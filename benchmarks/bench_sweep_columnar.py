@@ -2,7 +2,8 @@
 decode ctx 1024}) on a systolic grid, mapper on, evaluated and stored.
 
 Run ``python benchmarks/bench_sweep_columnar.py [--jobs 2] [--points N] [--per-point N]
-[--seconds S] [--dask]``. It prints, in one run:
+[--seconds S] [--dask]`` (the grid: ``bench_sweep.py``'s 5,184 systolic designs times
+DRAM bandwidths). It prints, in one run:
 
 * the columnar sweep (``run_sweep``: streamed tasks, columnar evaluation, one store
   transaction per task) on a grid of about ``--points`` points: points/s and the peak
@@ -42,12 +43,13 @@ mode = "hardware"
 [fixed]
 mapping = "search"
 [space]
-rows = {rows}
-cols = {cols}
+rows = {{pow2 = [4, 128]}}
+cols = {{pow2 = [4, 128]}}
 dataflow = ["os", "ws", "is"]
 ifmap_sram_kb = [32, 64, 128, 256]
 filter_sram_kb = [32, 64, 128, 256]
-ofmap_sram_kb = {ofmap}
+ofmap_sram_kb = [32, 64, 256]
+{bandwidth}
 [[workloads]]
 model = "llama-2-7b"
 phase = "prefill"
@@ -62,15 +64,11 @@ context = 1024
 
 
 def spec_text(points: int) -> str:
-    """A grid of about ``points`` points: rows x cols from a range whose size is chosen
-    for the target (x 3 dataflows x 16 buffer pairs x 3 ofmap sizes x 2 workloads)."""
-    ofmap = [32, 64, 256]
-    side = max(2, round(math.sqrt(points / (2 * 3 * 16 * len(ofmap)))))
-    step = 2 if side <= 128 else 1  # the config takes at most 256 rows and columns
-    if side > 256:
-        raise SystemExit(f"--points {points}: more than this grid's 256 x 256 shapes")
-    rows = f"{{range = [{step}, {step * side}, {step}]}}"
-    return SPEC.format(rows=rows, cols=rows, ofmap=ofmap)
+    """The grid of ``bench_sweep.py`` (5,184 designs x 2 workloads), times as many DRAM
+    bandwidths (log-spaced, 4 to 64 bytes/cycle) as make about ``points`` points."""
+    n = round(points / (5184 * 2))
+    bw = f"dram_bw_bytes_per_cycle = {{log = [4.0, 64.0, {n}]}}" if n >= 2 else ""
+    return SPEC.format(bandwidth=bw)
 
 
 def _maxrss_mib(who) -> float:

@@ -1188,6 +1188,12 @@ def point_keys(family: str, cfgs: list, workloads, *, fidelity: str = "model", m
     return out
 
 
+#: Most design x op problems one call of a family's ``estimate_arrays`` gets from
+#: :func:`evaluate_designs` (a mapper's search holds its candidates for all of them:
+#: about 0.2 MiB per problem for the systolic search).
+ESTIMATE_PROBLEMS = 4096
+
+
 def evaluate_designs(family: str, designs, workloads, *, fidelity: str = "model", mode: str | None = None,
                      seed: int = 0, pricing: Pricing = Pricing(), rtl_sample=None,
                      configs: list | None = None) -> tuple[list[Block], list[Record]]:
@@ -1244,12 +1250,15 @@ def evaluate_designs(family: str, designs, workloads, *, fidelity: str = "model"
             ok = set(safe)
             fallback += [evaluate(Point(family, designs[j], wl, fidelity, mode, seed, pricing, rtl_sample))
                          for j in range(len(cfgs)) if j not in ok]
-        if not safe:
-            continue
-        est = _estimate_block(fam, [cfgs[j] for j in safe], wl, mode)
-        blocks.append(_block(fam, family, wl, est, safe, cfgs, full, djson, design_ids, freq, peak, bw_s,
-                             peak_tops, costs, status, prefix, suffix, code_ver, estimator, fidelity,
-                             mode, seed, pricing))
+        # the model (and its mapper's candidates) over at most ESTIMATE_PROBLEMS
+        # design x op problems at a time: bounded memory whatever the task's size
+        per = max(1, ESTIMATE_PROBLEMS // len(wl.ops))
+        for lo in range(0, len(safe), per):
+            sub = safe[lo:lo + per]
+            est = _estimate_block(fam, [cfgs[j] for j in sub], wl, mode)
+            blocks.append(_block(fam, family, wl, est, sub, cfgs, full, djson, design_ids, freq, peak, bw_s,
+                                 peak_tops, costs, status, prefix, suffix, code_ver, estimator, fidelity,
+                                 mode, seed, pricing))
     return blocks, fallback
 
 

@@ -114,13 +114,15 @@ def test_columnar_records_equal_per_point_records(family, designs, mode, cost, m
         assert not others and len(blocks) == len(wls)
 
 
-def test_records_do_not_depend_on_the_chunking():
+def test_records_do_not_depend_on_the_chunking(monkeypatch):
     designs = [dict(rows=r, cols=c, dataflow=df) for r in (4, 8, 16) for c in (8, 32) for df in ("os", "ws")]
     wls = _workloads()
     whole = evaluate_task(Task("systolic", tuple(designs), wls)).rows
     parts = [r for i in range(0, len(designs), 5) for r in evaluate_task(Task("systolic", tuple(designs[i:i + 5]),
                                                                                  wls)).rows]
     assert sorted(whole) == sorted(parts)
+    monkeypatch.setattr(ev, "ESTIMATE_PROBLEMS", 7)  # the model called on a few designs at a time
+    assert sorted(evaluate_task(Task("systolic", tuple(designs), wls)).rows) == sorted(whole)
 
 
 def test_point_keys_are_the_points_keys():
