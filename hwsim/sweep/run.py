@@ -46,9 +46,10 @@ class SweepResult:
 
 
 #: Grids and random samples of at most this many designs are checked design by design
-#: before the store is touched (a refused sweep leaves nothing behind); larger ones are
-#: checked chunk by chunk by the workers as they are evaluated (an invalid design then
-#: stops the sweep with the same error, the chunks before it committed).
+#: before the store is touched (a refused sweep leaves nothing behind) in this process;
+#: larger ones are checked chunk by chunk by the workers as they are evaluated (an
+#: invalid design then stops the sweep with the same error, the chunks before it
+#: committed).
 CHECK_AHEAD = 100_000
 #: Default points per task: a few tasks per worker, within these bounds.
 MIN_CHUNK, MAX_CHUNK = 16, 4096
@@ -122,17 +123,12 @@ class _Plan:
                         yield self._task(part, self.workloads[wl0:wl0 + self.chunk_size])
 
 
-def _check_ahead(spec: SweepSpec, designs, exe) -> None:
-    """Check every design of the plan (spread over the executor's workers) before the
-    store is touched; the first invalid one raises its ConfigError."""
-    per = max(64, math.ceil(CHECK_AHEAD / 64))
-    if exe.workers > 1:
-        designs = list(designs)
-        per = max(64, math.ceil(len(designs) / (2 * exe.workers)))
-    tasks = (Task(family=spec.family, designs=tuple(c), workloads=(), spec=spec, check_only=True)
-             for c in design_chunks(designs, per))
-    for _, res in exe.imap(tasks):
-        res.raise_error()
+def _check_ahead(spec: SweepSpec, designs) -> None:
+    """Check every design of the plan before the store is touched (and before any
+    worker starts: a sweep killed at any moment after its workers exist has its run
+    recorded); the first invalid one raises its ConfigError."""
+    for d in designs:
+        spec.check_design(d)
 
 
 def _evaluate(tasks, store: Store, executor, run_id: int, bar) -> int:
@@ -199,12 +195,12 @@ def run_sweep(spec: SweepSpec, store_path, *, executor: str = "local", jobs: int
             idx = spec.random_indices()
             n_designs = len(idx)
             designs = lambda: designs_at(spec, idx)  # noqa: E731
+        if n_designs <= CHECK_AHEAD:
+            _check_ahead(spec, designs())
     exe = make_executor(executor, jobs, scheduler)
     store = None
     run_id = None
     try:
-        if spec.strategy != "nsga2" and n_designs <= CHECK_AHEAD:
-            _check_ahead(spec, designs(), exe)
         store = Store.open_writer(store_path)
         store.bind_spec(spec.name, spec.text_hash, spec.text, spec.source)
         run_id = store.start_run(executor=exe.name if executor == "local" else "dask",
