@@ -580,9 +580,52 @@ def _tech(node_nm: int = 45):
     from hwsim.cost.tech import load_tech
 
     try:
-        return load_tech(node_nm)
+        return _memo_tech(load_tech(node_nm))
     except ConfigError as e:
         raise ConfigError("node_nm", e.reason) from None
+
+
+#: Methods of :class:`hwsim.cost.tech.Tech` memoised by :func:`_memo_tech`: lookups and
+#: arithmetic on the tables, pure functions of their arguments.
+_TECH_MEMO = ("sram", "op", "mult_energy", "mult_area", "add_energy", "add_area", "mac_energy",
+              "mac_area", "mac_leakage", "reg_bit_energy", "reg_bit_area", "reg_bit_leakage",
+              "rf_bit_energy", "shift_energy", "lut_lookup_energy", "dram_energy_per_bit", "source",
+              "provenance")
+
+
+def _memo_tech(tech):
+    """``tech`` with its table lookups memoised (:data:`_TECH_MEMO`): each is a pure
+    function of its arguments and the tables, and pricing a design asks for the same few
+    figures dozens of times (every action, area and leakage of every component). A
+    lookup that raises is not memoised."""
+    base = type(tech)
+    memo: dict = {}
+
+    def wrap(name):
+        fn = getattr(base, name)
+
+        def method(self, *args, **kw):
+            k = (name, args, tuple(sorted(kw.items())))
+            try:
+                return memo[k]
+            except KeyError:
+                pass
+            except TypeError:  # an unhashable argument: not memoised
+                return fn(self, *args, **kw)
+            if len(memo) > 65536:
+                memo.clear()
+            v = memo[k] = fn(self, *args, **kw)
+            return v
+
+        method.__name__ = name
+        method.__doc__ = fn.__doc__
+        return method
+
+    ns = {name: wrap(name) for name in _TECH_MEMO if callable(getattr(base, name, None))}
+    cls = type(base.__name__, (base,), ns)
+    out = cls.__new__(cls)
+    out.__dict__.update(tech.__dict__)
+    return out
 
 
 def cost_status(family: str | None = None) -> str:
@@ -633,6 +676,8 @@ class _Linear:
 
     def __init__(self, price, coefficients=None):
         self.price = price
+        #: priced from components: the record's total energy is this same linear form
+        self.components = coefficients is not None
         if coefficients is not None:  # a design priced from components: read off its components
             self.per_action, self.per_cycle = coefficients
         else:
@@ -659,11 +704,16 @@ def _pricer(point: Point, fam: Family, cfg, design: dict):
     """``(price, linear)``: ``price(cycles, macs, actions) -> cost dict`` for this point's
     design and pricing and its :class:`_Linear` form, or ``(None, None)`` when the family
     (or hwsim) has no cost model."""
+    return _design_pricer(point.family, point.pricing, fam, cfg, design)
+
+
+def _design_pricer(family: str, pr: Pricing, fam: Family, cfg, design: dict, cache: bool = True):
+    """:func:`_pricer` of a design and pricing (no point needed); ``cache=False`` for a
+    caller that prices each design once (skips the cache's key)."""
     cost = _cost_fn()
     if cost is None or fam.cost is None:
         return None, None
     # hwsim.cost prices a run's action counts with the family's components
-    pr = point.pricing
     tech = _tech(pr.node_nm)
     kw = {}
     if pr.dram is not None:
@@ -681,10 +731,14 @@ def _pricer(point: Point, fam: Family, cfg, design: dict):
     cal = fam.cost.calibration(cfg) if fam.cost.calibration and pr.calibrated else None
 
     def price(cycles: int, macs: int, actions: dict) -> dict:
-        return cost(point.family, design, {"cycles": cycles, "macs": macs, "actions": actions},
+        return cost(family, design, {"cycles": cycles, "macs": macs, "actions": actions},
                     tech, inputs, pe_array_area=area, extra_area=extra, calibration=cal)
 
-    key = json.dumps([point.family, design, dataclasses.asdict(pr)], sort_keys=True, default=str)
+    if not cache:
+        from hwsim.cost.report import energy_coefficients
+
+        return price, _Linear(price, energy_coefficients(tech, inputs, cal))
+    key = json.dumps([family, design, dataclasses.asdict(pr)], sort_keys=True, default=str)
     lin = _LINEAR.get(key)
     if lin is None:
         if len(_LINEAR) >= _LINEAR_MAX:
@@ -813,6 +867,49 @@ def evaluate(point: Point) -> Record:
     return _make_record(point, cfg, totals, actions, _estimator_name(fam, point.mode), per_op)
 
 
+def _estimate_block(fam: Family, cfgs: list, wl: Workload, mode: str) -> dict:
+    """The family's ``estimate_arrays`` over ``cfgs`` x the ops of ``wl``.
+
+    Returns ``per_op`` (``{column: (designs, ops) array}`` of the counts, the op's
+    performance figures and its actions), ``summed`` (the same summed over the ops),
+    ``actions`` (the action columns, in the model's order), ``sram_reads`` and
+    ``sram_writes`` (the columns summed into the record's SRAM totals) and ``mapping``
+    (``{field: (designs, ops) array}`` of the chosen mapping).
+    """
+    kw = {}
+    for f in fam.array_fields:
+        kw[f] = np.asarray([getattr(c, f) for c in cfgs])[:, None]
+    kw["m"] = np.array([op.m for op in wl.ops])[None, :]
+    kw["k"] = np.array([op.k for op in wl.ops])[None, :]
+    kw["n"] = np.array([op.n for op in wl.ops])[None, :]
+    kw["count"] = np.array([op.count for op in wl.ops])[None, :]
+    # Designs x ops, flattened to 1-D (the estimators are element-wise).
+    shape = (len(cfgs), len(wl.ops))
+    flat = {k: (np.broadcast_to(v, shape).ravel() if not isinstance(v, str) else v)
+            for k, v in kw.items()}
+    res = fam.estimate_arrays(mode=mode, **flat)
+    # per-op columns: the chosen mapping ("mapping_<field>") is not a count, and the
+    # DRAM bytes per operand are already in the read/write totals
+    mapping_cols = {k[len("mapping_"):]: np.asarray(v).reshape(shape) for k, v in res.items()
+                    if k.startswith("mapping_")}
+    per_op = {k: np.asarray(v).reshape(shape) for k, v in res.items()
+              if k not in ("utilization", "folds") and not k.startswith(_NOT_SUMMED)}
+    summed = {k: v.sum(axis=1) for k, v in per_op.items()}
+    return {"per_op": per_op, "summed": summed, "mapping": mapping_cols,
+            "actions": [k for k in summed if k not in _PERF_KEYS],
+            "sram_reads": [k for k in summed if k.startswith("sram_read:")],
+            "sram_writes": [k for k in summed if k.startswith("sram_write:")]}
+
+
+def _int64_safe(fam: Family, cfg, wl_macs: int) -> bool:
+    """Whether the vectorised (int64) path is exact for ``cfg`` on a workload of
+    ``wl_macs`` MACs: derived counts reach a few thousand times the MACs (bits written
+    per MAC) and DRAM cycles scale with 1 / bandwidth. Designs whose counts could pass
+    2**62 take the scalar path (Python integers, exact)."""
+    bw = float(fam.dram_bw_bytes_per_cycle(cfg))
+    return wl_macs * _INT64_HEADROOM < _INT64_SAFE * min(1.0, bw)
+
+
 def evaluate_many(points: list[Point]) -> list[Record]:
     """Evaluate many points, vectorising over designs that share a workload.
 
@@ -826,19 +923,14 @@ def evaluate_many(points: list[Point]) -> list[Record]:
         groups.setdefault((p.family, p.workload.key, p.fidelity, p.mode), []).append(i)
     for (family, _, _, mode), idx in groups.items():
         fam = FAMILIES[family]
-        arr_fn = fam.estimate_arrays
-        if arr_fn is None:
+        if fam.estimate_arrays is None:
             for i in idx:
                 out[i] = evaluate(points[i])
             continue
-        # int64 headroom: derived counts reach a few thousand times the MACs (bits
-        # written per MAC) and DRAM cycles scale with 1 / bandwidth. Designs whose
-        # counts could pass 2**62 take the scalar path (Python integers, exact).
         wl_macs = points[idx[0]].workload.macs
         safe = []
         for i in idx:
-            bw = float(fam.dram_bw_bytes_per_cycle(points[i].config()))
-            if wl_macs * _INT64_HEADROOM < _INT64_SAFE * min(1.0, bw):
+            if _int64_safe(fam, points[i].config(), wl_macs):
                 safe.append(i)
             else:
                 out[i] = evaluate(points[i])
@@ -848,30 +940,11 @@ def evaluate_many(points: list[Point]) -> list[Record]:
         pts = [points[i] for i in idx]
         cfgs = [p.config() for p in pts]
         wl = pts[0].workload
-        kw = {}
-        for f in fam.array_fields:
-            vals = [getattr(c, f) for c in cfgs]
-            kw[f] = np.asarray(vals)[:, None]
-        kw["m"] = np.array([op.m for op in wl.ops])[None, :]
-        kw["k"] = np.array([op.k for op in wl.ops])[None, :]
-        kw["n"] = np.array([op.n for op in wl.ops])[None, :]
-        kw["count"] = np.array([op.count for op in wl.ops])[None, :]
-        # Designs x ops, flattened to 1-D (the estimators are element-wise).
-        shape = (len(pts), len(wl.ops))
-        flat = {k: (np.broadcast_to(v, shape).ravel() if not isinstance(v, str) else v)
-                for k, v in kw.items()}
-        res = arr_fn(mode=mode, **flat)
-        # per-op columns: the chosen mapping ("mapping_<field>") is not a count, and the
-        # DRAM bytes per operand are already in the read/write totals
-        mapping_cols = {k[len("mapping_"):]: np.asarray(v).reshape(shape) for k, v in res.items()
-                        if k.startswith("mapping_")}
-        per_op_arr = {k: np.asarray(v).reshape(shape) for k, v in res.items()
-                      if k not in ("utilization", "folds") and not k.startswith(_NOT_SUMMED)}
-        summed = {k: v.sum(axis=1) for k, v in per_op_arr.items()}
-        act_keys = [k for k in summed if k not in _PERF_KEYS]
-        sram_r = [k for k in summed if k.startswith("sram_read:")]
-        sram_w = [k for k in summed if k.startswith("sram_write:")]
+        est = _estimate_block(fam, cfgs, wl, mode)
+        per_op_arr, summed, act_keys = est["per_op"], est["summed"], est["actions"]
+        mapping_cols, sram_r, sram_w = est["mapping"], est["sram_reads"], est["sram_writes"]
         estimator = _estimator_name(fam, mode)
+        n_ops = len(wl.ops)
         for j, (p, cfg) in enumerate(zip(pts, cfgs)):
             totals = {
                 "cycles": summed["cycles"][j], "compute_cycles": summed["compute_cycles"][j],
@@ -886,6 +959,436 @@ def evaluate_many(points: list[Point]) -> list[Record]:
                        "dram_bytes": per_op_arr["dram_read_bytes"][j, i] + per_op_arr["dram_write_bytes"][j, i],
                        "actions": {k: int(per_op_arr[k][j, i]) for k in act_keys},
                        "mapping": {f: _scalar(v[j, i]) for f, v in mapping_cols.items()}}
-                      for i in range(shape[1])]
+                      for i in range(n_ops)]
             out[idx[j]] = _make_record(p, cfg, totals, actions, estimator, per_op)
     return out  # type: ignore[return-value]
+
+
+# ------------------------------------------------------------------ columnar evaluation
+@dataclass(eq=False)
+class LayerBlock:
+    """The per-op results (:attr:`Record.layers`) of ``P`` points on one workload, as
+    ``(P, ops)`` arrays; row ``j`` belongs to record ``j`` of its :class:`Block`.
+
+    ``energy_parts`` maps each energy part to its ``(P, ops)`` array and
+    ``energy_present`` to where that part is a key of the op's ``energy_pj_by_part``
+    (a part is listed when its design charges it per cycle or an action with a nonzero
+    count is routed to it, as :class:`_Linear` lists it); both are empty without cost.
+    """
+
+    ops: tuple
+    cycles: np.ndarray
+    compute_cycles: np.ndarray
+    stall_cycles: np.ndarray
+    macs: np.ndarray
+    dram_bytes: np.ndarray
+    utilization: np.ndarray
+    energy_pj: np.ndarray | None
+    energy_parts: dict
+    energy_present: dict
+    mapping: dict
+
+    def __len__(self) -> int:
+        return int(self.cycles.shape[0])
+
+    def dicts(self, j: int) -> list[dict]:
+        """The layers of record ``j`` as :data:`LAYER_FIELDS` dicts."""
+        out = []
+        for i, op in enumerate(self.ops):
+            d = {"name": op.name, "m": int(op.m), "k": int(op.k), "n": int(op.n), "count": int(op.count),
+                 "cycles": int(self.cycles[j, i]), "compute_cycles": int(self.compute_cycles[j, i]),
+                 "stall_cycles": int(self.stall_cycles[j, i]), "macs": int(self.macs[j, i]),
+                 "utilization": float(self.utilization[j, i]), "dram_bytes": int(self.dram_bytes[j, i]),
+                 "energy_pj": None if self.energy_pj is None else float(self.energy_pj[j, i]),
+                 "energy_pj_by_part": {p: float(v[j, i]) for p, v in self.energy_parts.items()
+                                       if self.energy_present[p][j, i]},
+                 "mapping": {f: _scalar(v[j, i]) for f, v in self.mapping.items()}}
+            out.append(d)
+        return out
+
+
+@dataclass(eq=False)
+class Block:
+    """Records of several designs on one workload, evaluated as columns.
+
+    ``records`` are the records as dicts (every :class:`Record` field but ``layers``;
+    designs and cost provenance are shared between the records of one design) and
+    ``layers`` their per-op results as arrays. :meth:`to_records` gives the
+    :class:`Record` objects, equal to what :func:`evaluate` gives point by point.
+    """
+
+    records: list
+    layers: LayerBlock
+
+    def to_records(self) -> list[Record]:
+        return [Record(**{**_plain_copy(r), "layers": self.layers.dicts(j)})
+                for j, r in enumerate(self.records)]
+
+
+_SCALARS = (int, float, str, bool, type(None))
+
+
+def _design_dict(cfg) -> dict:
+    """``cfg.to_dict()``, without ``dataclasses.asdict``'s deep copy when every field is
+    a plain scalar (the same dict; nested configs take ``to_dict``)."""
+    from hwsim.families.base import ConfigMixin
+
+    if type(cfg).to_dict is ConfigMixin.to_dict:
+        d = {f: getattr(cfg, f) for f in _field_names(type(cfg))}
+        if all(type(v) in _SCALARS for v in d.values()):
+            return d
+    return cfg.to_dict()
+
+
+@lru_cache(maxsize=None)
+def _field_names(cls) -> tuple:
+    return tuple(f.name for f in dataclasses.fields(cls))
+
+
+def _json_key(obj) -> str:
+    return json.dumps(obj, sort_keys=True, separators=(",", ":"))
+
+
+def _key_template(family, workload_key, fidelity, mode, code_ver, pricing, rtl_sample) -> tuple[str, str]:
+    """The text :func:`point_key` hashes, split around the design: ``prefix + design
+    JSON + suffix`` (so that a block's keys are one string join and one hash each)."""
+    mark = "@hwsim-design@"
+    d = {"family": family, "design": mark, "workload": workload_key, "fidelity": fidelity,
+         "mode": mode, "code": code_ver}
+    extra = pricing.key_dict() if pricing is not None else {}
+    if extra:
+        d["pricing"] = extra
+    if rtl_sample is not None:
+        d["rtl_sample"] = rtl_sample.to_dict()
+    prefix, suffix = _json_key(d).split(json.dumps(mark), 1)
+    return prefix, suffix
+
+
+def _sha(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()[:20]
+
+
+@dataclass(eq=False)
+class _DesignCost:
+    """What a design's records share about its cost: the linear energy coefficients
+    over a block's actions, its area and the cost provenance."""
+
+    price: object
+    linear: object
+    base: dict  # cost_record of a one-cycle run with every action at zero
+    parts: tuple  # keys of a record's energy_pj_by_part
+    provenance: dict
+    estimator: str
+
+
+#: Provenance parts seen in this process, by content: designs that share a part (the
+#: technology table's sources, one SRAM macro's energy line, a calibration) then share
+#: one object, which the store writes once (:func:`hwsim.sweep.store.encode_block`).
+_INTERNED: dict = {}
+
+
+def _frozen(v):
+    t = type(v)
+    if t is dict:
+        return ("d",) + tuple((k, _frozen(x)) for k, x in v.items())
+    if t is list or t is tuple:
+        return ("l",) + tuple(_frozen(x) for x in v)
+    return v
+
+
+def _intern(v):
+    try:
+        k = _frozen(v)
+        hit = _INTERNED.get(k)
+    except TypeError:  # unhashable leaf: not shared
+        return v
+    if hit is None:
+        if len(_INTERNED) > 100_000:
+            _INTERNED.clear()
+        hit = _INTERNED[k] = v
+    return hit
+
+
+def _shared_provenance(p: dict) -> dict:
+    """``p`` with its dict parts and the dict elements of its list parts interned."""
+    out = {}
+    for k, v in p.items():
+        if type(v) is dict and v:
+            out[k] = _intern(v)
+        elif type(v) is list:
+            out[k] = [_intern(x) if type(x) is dict else x for x in v]
+        else:
+            out[k] = v
+    return out
+
+
+def _design_cost(family, pricing, fam, cfg, design, act_keys) -> "_DesignCost | None":
+    price, lin = _design_pricer(family, pricing, fam, cfg, design, cache=False)
+    if price is None:
+        return None
+    # the provenance lists one energy line per priced action (whatever its count) and the
+    # per-cycle lines of a run of at least one cycle: a zero run gives every record's
+    base = price(1, 0, dict.fromkeys(sorted(act_keys), 0))
+    return _DesignCost(price, lin, base, tuple(base["energy_pj_by_part"]),
+                       _shared_provenance(_compact_provenance(base)),
+                       f"hwsim.cost.report.cost_record v{base.get('cost_record_version')} "
+                       f"({base.get('node_nm')} nm table)")
+
+
+def _coefficients(costs: list, act_keys: list, counts: np.ndarray) -> tuple:
+    """``(parts, C, PC, C_nz, PC_nz)`` of a block: ``C[d, a, p]`` the energy of one count
+    of action ``a`` charged to part ``p`` by design ``d``, ``PC[d, p]`` per cycle, and
+    where each is a key of the design's coefficients. ``counts`` (designs x actions) is
+    only read to raise, with the cost model's own message, for an action a design
+    cannot price."""
+    parts: dict[str, int] = {}
+    for c in costs:
+        for p in c.linear.per_cycle:
+            parts.setdefault(p, len(parts))
+        for p in c.parts:
+            parts.setdefault(p, len(parts))
+    rows = []
+    for j, c in enumerate(costs):
+        lin = c.linear
+        coef = []
+        for ai, a in enumerate(act_keys):
+            v = lin.per_action.get(a)
+            if v is None:
+                lin.by_part(0, {a: 1})  # measures it (or raises for an action the design lacks)
+                v = lin.per_action[a]
+            if not v and counts[j, ai]:
+                c.price(1, 0, {a: int(counts[j, ai])})  # raises: no component takes it
+            for p in v:
+                parts.setdefault(p, len(parts))
+            coef.append(v)
+        rows.append(coef)
+    # one order of the parts whatever designs share the block (sums follow it)
+    parts = {p: i for i, p in enumerate(sorted(parts))}
+    D, A, P = len(costs), len(act_keys), len(parts)
+    C = np.zeros((D, A, P))
+    C_nz = np.zeros((D, A, P), dtype=bool)
+    PC = np.zeros((D, P))
+    PC_nz = np.zeros((D, P), dtype=bool)
+    for j, (c, coef) in enumerate(zip(costs, rows)):
+        for p, v in c.linear.per_cycle.items():
+            PC[j, parts[p]] = v
+            PC_nz[j, parts[p]] = True
+        for ai, v in enumerate(coef):
+            for p, x in v.items():
+                C[j, ai, parts[p]] = x
+                C_nz[j, ai, parts[p]] = True
+    return tuple(parts), C, PC, C_nz, PC_nz
+
+
+def point_keys(family: str, cfgs: list, workloads, *, fidelity: str = "model", mode: str | None = None,
+               pricing: Pricing = Pricing(), rtl_sample=None) -> list[list[str]]:
+    """``keys[d][w]``: the :attr:`Point.key` of config ``cfgs[d]`` on ``workloads[w]``,
+    one string join and one hash each (the point key's JSON split around the design)."""
+    fam = FAMILIES[family]
+    mode = mode or fam.modes[0]
+    if fidelity == "rtl" and rtl_sample is None:
+        from hwsim.fidelity import RtlSample
+
+        rtl_sample = RtlSample()
+    rtl_sample = rtl_sample if fidelity == "rtl" else None
+    code_ver = code_version(family)
+    tpl = [_key_template(family, wl.key, fidelity, mode, code_ver, pricing, rtl_sample) for wl in workloads]
+    out = []
+    for c in cfgs:
+        dj = _json_key(_design_dict(c))
+        out.append([_sha(pre + dj + suf) for pre, suf in tpl])
+    return out
+
+
+#: Most design x op problems one call of a family's ``estimate_arrays`` gets from
+#: :func:`evaluate_designs` (a mapper's search holds its candidates for all of them:
+#: about 0.2 MiB per problem for the systolic search).
+ESTIMATE_PROBLEMS = 4096
+
+
+def evaluate_designs(family: str, designs, workloads, *, fidelity: str = "model", mode: str | None = None,
+                     seed: int = 0, pricing: Pricing = Pricing(), rtl_sample=None,
+                     configs: list | None = None) -> tuple[list[Block], list[Record]]:
+    """Evaluate every design of ``designs`` on every workload of ``workloads``, as columns.
+
+    The columnar form of :func:`evaluate_many` for sweeps: the model runs once over
+    designs x ops per workload (the family's ``estimate_arrays``, mapper included), the
+    energy of every record and every op is one accumulation of action counts times the
+    designs' per-action energies (the linear form of the cost model, :class:`_Linear`),
+    keys are one hash of a string join each, and the records' other fields follow
+    :func:`_make_record` exactly. Points the columnar form does not cover (a family
+    without ``estimate_arrays`` or timed as a whole, the RTL fidelity, a design whose
+    counts could overflow int64) are evaluated with :func:`evaluate`.
+
+    Returns ``(blocks, records)``: one :class:`Block` per workload with the columnar
+    records, and the :class:`Record` of every other point. Values equal the records of
+    :func:`evaluate` (integers and text exactly; energies, summed in another order,
+    within a few units in the last place; the tests check).
+
+    ``configs``, when given, are the designs' configs (already built and checked).
+    """
+    fam = FAMILIES[family]
+    mode = mode or fam.modes[0]
+    designs = list(designs)
+    workloads = list(workloads)
+    check_choice("fidelity", fidelity, FIDELITIES)
+    check_choice("mode", mode, fam.modes)
+    fallback: list[Record] = []
+    columnar = fidelity == "model" and fam.estimate_arrays is not None and fam.estimate_workload is None
+    if not columnar:
+        for d in designs:
+            for wl in workloads:
+                fallback.append(evaluate(Point(family, d, wl, fidelity, mode, seed, pricing, rtl_sample)))
+        return [], fallback
+    cfgs = configs if configs is not None else [fam.make_config(d) for d in designs]
+    code_ver = code_version(family)
+    estimator = _estimator_name(fam, mode)
+    fam_json = json.dumps(family)
+    full = [_design_dict(c) for c in cfgs]
+    djson = [_json_key(f) for f in full]
+    design_ids = [_sha(f'{{"design":{dj},"family":{fam_json}}}') for dj in djson]
+    freq = [float(fam.freq_mhz(c)) for c in cfgs]
+    peak = [float(fam.peak_macs_per_cycle(c)) for c in cfgs]
+    bw_s = [float(fam.dram_bw_bytes_per_cycle(c) * f * 1e6) for c, f in zip(cfgs, freq)]
+    peak_tops = [float(2 * p * f * 1e6 / 1e12) for p, f in zip(peak, freq)]
+    costs: dict[tuple, list] = {}  # action keys -> per design _DesignCost (None: no cost)
+    status = None if _cost_fn() is not None and fam.cost is not None else {"status": cost_status(family)}
+    blocks = []
+    for wl in workloads:
+        wl_key = wl.key
+        prefix, suffix = _key_template(family, wl_key, fidelity, mode, code_ver, pricing, None)
+        safe = [j for j, c in enumerate(cfgs) if _int64_safe(fam, c, wl.macs)]
+        if len(safe) < len(cfgs):
+            ok = set(safe)
+            fallback += [evaluate(Point(family, designs[j], wl, fidelity, mode, seed, pricing, rtl_sample))
+                         for j in range(len(cfgs)) if j not in ok]
+        # the model (and its mapper's candidates) over at most ESTIMATE_PROBLEMS
+        # design x op problems at a time: bounded memory whatever the task's size
+        per = max(1, ESTIMATE_PROBLEMS // len(wl.ops))
+        for lo in range(0, len(safe), per):
+            sub = safe[lo:lo + per]
+            est = _estimate_block(fam, [cfgs[j] for j in sub], wl, mode)
+            blocks.append(_block(fam, family, wl, est, sub, cfgs, full, djson, design_ids, freq, peak, bw_s,
+                                 peak_tops, costs, status, prefix, suffix, code_ver, estimator, fidelity,
+                                 mode, seed, pricing))
+    return blocks, fallback
+
+
+def _block(fam, family, wl, est, safe, cfgs, full, djson, design_ids, freq, peak, bw_s, peak_tops,
+           costs, status, prefix, suffix, code_ver, estimator, fidelity, mode, seed, pricing) -> Block:
+    per_op, summed, act_keys = est["per_op"], est["summed"], est["actions"]
+    D, O = per_op["cycles"].shape
+    cyc_op = per_op["cycles"]
+    macs_op = per_op["macs"]
+    dram_op = per_op["dram_read_bytes"] + per_op["dram_write_bytes"]
+    peak_s = np.array([peak[j] for j in safe])
+    with np.errstate(divide="ignore", invalid="ignore"):
+        den = cyc_op * peak_s[:, None]
+        ok = (cyc_op > 0) & (peak_s[:, None] > 0) & np.isfinite(peak_s[:, None])
+        util_op = np.where(ok, macs_op / np.where(ok, den, 1.0), 0.0)
+    counts_op = np.stack([per_op[a] for a in act_keys], axis=-1) if act_keys else np.zeros((D, O, 0), np.int64)
+    counts = counts_op.sum(axis=1)  # designs x actions, equal to the summed columns
+    # cost of every design (once per design and action set, shared by its workloads)
+    dcost = None
+    if status is None:
+        per = costs.setdefault(tuple(act_keys), [None] * len(cfgs))
+        for j in safe:
+            if per[j] is None:
+                per[j] = _design_cost(family, pricing, fam, cfgs[j], full[j], act_keys)
+        dcost = [per[j] for j in safe]
+    energy_parts, energy_present, energy_op = {}, {}, None
+    E = None
+    if dcost is not None:
+        parts, C, PC, C_nz, PC_nz = _coefficients(dcost, act_keys, counts)
+        # the linear form, accumulated action by action in one fixed order (so that a
+        # record's figures never depend on which other designs share its block)
+        cycles = summed["cycles"].astype(float)
+        E = cycles[:, None] * PC
+        EL = cyc_op.astype(float)[:, :, None] * PC[:, None, :]
+        present = np.broadcast_to(PC_nz[:, None, :], (D, O, len(parts))).copy()
+        for ai in range(len(act_keys)):
+            n = counts[:, ai].astype(float)
+            E += n[:, None] * C[:, ai, :]
+            nl = counts_op[:, :, ai]
+            EL += nl.astype(float)[:, :, None] * C[:, None, ai, :]
+            present |= (nl != 0)[:, :, None] & C_nz[:, None, ai, :]
+        energy_op = np.zeros((D, O))
+        for i in range(len(parts)):  # part by part: the same sum whatever the block's shape
+            energy_op += np.where(present[:, :, i], EL[:, :, i], 0.0)
+        energy_parts = {p: EL[:, :, i] for i, p in enumerate(parts)}
+        energy_present = {p: present[:, :, i] for i, p in enumerate(parts)}
+        pidx = {p: i for i, p in enumerate(parts)}
+    layers = LayerBlock(ops=tuple(wl.ops), cycles=cyc_op, compute_cycles=per_op["compute_cycles"],
+                        stall_cycles=per_op["stall_cycles"], macs=macs_op, dram_bytes=dram_op,
+                        utilization=util_op, energy_pj=energy_op, energy_parts=energy_parts,
+                        energy_present=energy_present, mapping=est["mapping"])
+    quant = {}
+    if wl.quant:
+        from hwsim.workloads.error import recipe_error
+
+        err = recipe_error(wl.quant, int(seed))
+        quant = dict(quant=wl.quant, sqnr_db=float(err["sqnr_db"]), rel_fro_error=float(err["rel_fro"]),
+                     error_source=err["error_source"])
+    # per-record scalars, in Python (the expressions of _make_record, exactly)
+    cyc_l = summed["cycles"].tolist()
+    comp_l = summed["compute_cycles"].tolist()
+    stall_l = summed["stall_cycles"].tolist()
+    macs_l = summed["macs"].tolist()
+    sr_l = sum(summed[k] for k in est["sram_reads"]).tolist() if est["sram_reads"] else [0] * D
+    sw_l = sum(summed[k] for k in est["sram_writes"]).tolist() if est["sram_writes"] else [0] * D
+    dram_l = (summed["dram_read_bytes"] + summed["dram_write_bytes"]).tolist()
+    sorted_acts = sorted(act_keys)
+    act_cols = [counts[:, act_keys.index(a)].tolist() for a in sorted_acts]
+    E_l = E.tolist() if E is not None else None
+    tokens = wl.tokens
+    const = dict(schema_version=SCHEMA_VERSION, family=family, fidelity=fidelity, mode=mode,
+                 estimator=estimator, code_version=code_ver, seed=int(seed), workload=wl.name,
+                 workload_key=wl.key, model=wl.model, phase=wl.phase, batch=wl.batch, tokens=tokens,
+                 n_ops=len(wl.ops))
+    tail = dict(energy_pj=None, area_um2=None, energy_pj_by_part={}, area_um2_by_part={},
+                energy_per_op_pj=None, energy_per_token_pj=None, tops_per_w=None, tops_per_mm2=None,
+                cost_estimator=None, cost_provenance=status or {}, quant=None, sqnr_db=None,
+                rel_fro_error=None, error_source=None, rtl_check={})
+    tail.update(quant)
+    records = []
+    for r, j in enumerate(safe):
+        cycles, macs = cyc_l[r], macs_l[r]
+        f, pk = freq[j], peak[j]
+        latency = cycles / (f * 1e6)
+        ops = 2 * macs
+        thr = ops / latency if latency > 0 else 0.0
+        dram = dram_l[r]
+        rec = dict(const)
+        rec.update(point_key=_sha(prefix + djson[j] + suffix), design_id=design_ids[j], design=full[j],
+                   cycles=cycles, compute_cycles=comp_l[r], stall_cycles=stall_l[r], macs=macs, ops=ops,
+                   utilization=exact_utilization(macs, cycles, pk), freq_mhz=f, latency_s=float(latency),
+                   throughput_ops_per_s=float(thr), tops=float(thr / 1e12), peak_macs_per_cycle=pk,
+                   peak_tops=peak_tops[j], dram_bw_bytes_per_s=bw_s[j], sram_reads=sr_l[r],
+                   sram_writes=sw_l[r], dram_bytes=dram, ops_per_dram_byte=float(ops / dram) if dram else None,
+                   tokens_per_s=float(tokens / latency) if tokens and latency > 0 else None,
+                   actions={a: col[r] for a, col in zip(sorted_acts, act_cols)})
+        rec.update(tail)
+        if dcost is not None:
+            dc = dcost[r]
+            if dc.linear.components:
+                by_part = {p: E_l[r][pidx[p]] for p in dc.parts}
+                e = float(sum(by_part.values()))
+                runtime_s = cycles / (dc.base["freq_mhz"] * 1e6)
+                energy_j = e * 1e-12
+                area_mm2 = dc.base["area_um2"] * 1e-6
+                tops_c = 2.0 * macs / runtime_s / 1e12 if runtime_s > 0 else 0.0
+                tops_per_w = 2.0 * macs / energy_j / 1e12 if energy_j > 0 else 0.0
+                tops_per_mm2 = tops_c / area_mm2 if area_mm2 > 0 else 0.0
+            else:  # a design priced by the legacy tables: its cost model, point by point
+                c = dc.price(cycles, macs, rec["actions"])
+                by_part = {k: float(v) for k, v in c["energy_pj_by_part"].items()}
+                e = float(c["energy_pj"])
+                tops_per_w, tops_per_mm2 = float(c["tops_per_w"]), float(c["tops_per_mm2"])
+            rec.update(energy_pj=e, area_um2=float(dc.base["area_um2"]), energy_pj_by_part=by_part,
+                       area_um2_by_part={k: float(v) for k, v in dc.base["area_um2_by_part"].items()},
+                       cost_estimator=dc.estimator, cost_provenance=dc.provenance,
+                       energy_per_op_pj=e / ops if ops else None,
+                       energy_per_token_pj=e / tokens if tokens else None,
+                       tops_per_w=float(tops_per_w), tops_per_mm2=float(tops_per_mm2))
+        records.append(rec)
+    return Block(records, layers)

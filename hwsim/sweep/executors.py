@@ -1,13 +1,17 @@
 """Where points are evaluated: in this process, in local worker processes, or on Dask.
 
-Every executor runs the same pure function, :func:`evaluate_chunk`, on chunks of
-points and yields the encoded records of each chunk as it completes, so the results do
-not depend on the executor (the tests compare local and Dask record for record).
+Every executor runs the same pure function,
+:func:`hwsim.sweep.columnar.evaluate_task`, on the sweep's tasks (a chunk of designs x
+the workloads) and yields each task with its encoded records as it completes, so the
+results do not depend on the executor (the tests compare local and Dask record for
+record). Tasks are taken from their (lazy) stream only as workers free up: a few per
+worker are in flight, so a sweep's memory does not grow with its grid.
 """
 
 from __future__ import annotations
 
 import concurrent.futures as cf
+import itertools
 import logging
 import multiprocessing
 import os
@@ -18,11 +22,14 @@ import time
 
 from hwsim.errors import ConfigError, HwsimError, shorten
 from hwsim.evaluate import evaluate_many
+from hwsim.sweep.columnar import evaluate_task
 from hwsim.sweep.store import encode
 
 log = logging.getLogger(__name__)
 
 EXECUTORS = ("local", "dask")
+#: Tasks in flight per worker (one running, the next ones queued so no worker idles).
+IN_FLIGHT_PER_WORKER = 2
 
 
 def evaluate_chunk(points) -> list[tuple]:
@@ -63,15 +70,37 @@ def worker_init(parent_pid: int) -> None:
                      name="hwsim-parent-watch").start()
 
 
+def _windowed(submit, wait_first, tasks, window: int):
+    """Submit tasks from the iterator ``tasks`` keeping at most ``window`` in flight;
+    yield ``(task, result)`` as each completes. ``submit(task) -> future``;
+    ``wait_first(futures) -> (done future, ...)``."""
+    it = iter(tasks)
+    pending: dict = {}
+    try:
+        for t in itertools.islice(it, window):
+            pending[submit(t)] = t
+        while pending:
+            for f in wait_first(list(pending)):
+                t = pending.pop(f)
+                res = f.result()
+                nxt = next(it, None)
+                if nxt is not None:
+                    pending[submit(nxt)] = nxt
+                yield t, res
+    finally:
+        for f in pending:
+            f.cancel()
+
+
 class InProcessExecutor:
-    """Evaluate chunks one after another in this process (tiny sweeps, ``--jobs 1``)."""
+    """Evaluate tasks one after another in this process (tiny sweeps, ``--jobs 1``)."""
 
     name = "inprocess"
     workers = 1
 
-    def imap(self, chunks):
-        for i, ch in enumerate(chunks):
-            yield i, evaluate_chunk(ch)
+    def imap(self, tasks):
+        for t in tasks:
+            yield t, evaluate_task(t)
 
     def close(self):
         pass
@@ -95,21 +124,23 @@ class LocalExecutor:
         self.workers = jobs
         self._pool = None
 
-    def imap(self, chunks):
-        chunks = list(chunks)
-        if self.workers == 1 or len(chunks) <= 1:
-            yield from InProcessExecutor().imap(chunks)
+    def imap(self, tasks):
+        it = iter(tasks)
+        first = list(itertools.islice(it, 2))
+        if self.workers == 1 or len(first) <= 1:  # one task (or one worker): no pool to start
+            yield from InProcessExecutor().imap(itertools.chain(first, it))
             return
         if self._pool is None:
             self._pool = cf.ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("spawn"),
                                                 initializer=worker_init, initargs=(os.getpid(),))
-        futs = {self._pool.submit(evaluate_chunk, ch): i for i, ch in enumerate(chunks)}
-        try:
-            for f in cf.as_completed(futs):
-                yield futs[f], f.result()
-        finally:
-            for f in futs:
-                f.cancel()
+        pool = self._pool
+
+        def wait_first(fs):
+            done, _ = cf.wait(fs, return_when=cf.FIRST_COMPLETED)
+            return done
+
+        yield from _windowed(lambda t: pool.submit(evaluate_task, t), wait_first,
+                             itertools.chain(first, it), IN_FLIGHT_PER_WORKER * self.workers + 1)
 
     def close(self):
         if self._pool is not None:
@@ -118,7 +149,7 @@ class LocalExecutor:
 
 
 class DaskExecutor:
-    """Chunks are submitted to a Dask distributed scheduler.
+    """Tasks are submitted to a Dask distributed scheduler.
 
     Parameters
     ----------
@@ -143,18 +174,16 @@ class DaskExecutor:
             raise ConfigError("--scheduler", f"cannot connect to {shorten(scheduler)} ({shorten(str(e))})") from None
         self.workers = max(1, sum(self._client.nthreads().values()))
 
-    def imap(self, chunks):
-        from distributed import as_completed
+    def imap(self, tasks):
+        from distributed import wait
 
-        chunks = list(chunks)
-        futs = self._client.map(evaluate_chunk, chunks, pure=False)
-        index = {f.key: i for i, f in enumerate(futs)}
-        try:
-            for f in as_completed(futs):
-                yield index[f.key], f.result()
-        finally:
-            for f in futs:
-                f.cancel()
+        client = self._client
+
+        def wait_first(fs):
+            return wait(fs, return_when="FIRST_COMPLETED").done
+
+        yield from _windowed(lambda t: client.submit(evaluate_task, t, pure=False), wait_first, tasks,
+                             IN_FLIGHT_PER_WORKER * self.workers + 1)
 
     def close(self):
         self._client.close()

@@ -1,7 +1,10 @@
 """Run a sweep: plan points, skip the stored ones, evaluate the rest, commit as they finish.
 
-Grid and random searches plan every point up front. The multi-objective search (Optuna's
-NSGA-II) asks one generation at a time; because evaluation is a pure function of the
+Grid and random searches stream their designs (a grid walked by index, a random sample
+drawn by index) through tasks of a chunk of designs x every workload, evaluated as
+columns and committed one transaction per task (:mod:`hwsim.sweep.columnar`). The
+multi-objective search (Optuna's NSGA-II) asks one generation at a time and evaluates it
+in the same tasks; because evaluation is a pure function of the
 point key and the sampler is seeded, a resumed search replays the same generations,
 finds their points in the store and only evaluates what is missing.
 """
@@ -16,9 +19,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from hwsim.errors import ConfigError, HwsimError, shorten
-from hwsim.evaluate import Point, code_version
+from hwsim.evaluate import FAMILIES, code_version, point_keys
 from hwsim.fileio import check_output_file
 from hwsim.sweep.executors import check_executor_options, make_executor
+from hwsim.sweep.columnar import Task, design_chunks, designs_at, grid_designs
 from hwsim.sweep.spec import SweepSpec
 from hwsim.sweep.store import Store
 
@@ -41,10 +45,14 @@ class SweepResult:
         return self.evaluated / self.seconds if self.seconds > 0 else float("inf")
 
 
-def _chunks(points: list[Point], size: int):
-    # Keep chunks within one workload so each is one vectorised call.
-    points = sorted(points, key=lambda p: p.workload.name)
-    return [points[i:i + size] for i in range(0, len(points), size)]
+#: Grids and random samples of at most this many designs are checked design by design
+#: before the store is touched (a refused sweep leaves nothing behind) in this process;
+#: larger ones are checked chunk by chunk by the workers as they are evaluated (an
+#: invalid design then stops the sweep with the same error, the chunks before it
+#: committed).
+CHECK_AHEAD = 100_000
+#: Default points per task: a few tasks per worker, within these bounds.
+MIN_CHUNK, MAX_CHUNK = 16, 4096
 
 
 def _progress_bar(total: int, enabled: bool, desc: str):
@@ -54,29 +62,89 @@ def _progress_bar(total: int, enabled: bool, desc: str):
                 dynamic_ncols=True, smoothing=0.1)
 
 
-def _evaluate(points: list[Point], keys: list[str], store: Store, executor, run_id: int,
-              chunk_size: int | None, bar) -> int:
-    """Evaluate ``points`` (none stored yet) and commit each chunk; return how many."""
-    if not points:
-        return 0
-    key_of = {id(p): k for p, k in zip(points, keys)}
-    if chunk_size is None and points[0].fidelity == "rtl":
+def _default_chunk(spec: SweepSpec, n_points: int, workers: int) -> int:
+    if spec.fidelity == "rtl":
         # an RTL point takes seconds to minutes: one per task, committed as it finishes,
         # so a killed sweep loses at most the points in flight
-        chunk_size = 1
-    elif chunk_size is None:
-        chunk_size = max(16, min(2048, math.ceil(len(points) / (4 * executor.workers))))
-    chunks = _chunks(points, chunk_size)
+        return 1
+    return max(MIN_CHUNK, min(MAX_CHUNK, math.ceil(n_points / (4 * workers))))
+
+
+class _Plan:
+    """Tasks of a sweep, made lazily from a stream of designs, and the bookkeeping of
+    which of their points the store already holds."""
+
+    def __init__(self, spec: SweepSpec, workloads: list, store: Store, chunk_size: int,
+                 check_in_workers: bool, stored: set | None = None):
+        self.spec = spec
+        self.workloads = list(workloads)
+        self.store = store
+        self.chunk_size = chunk_size
+        self.check_in_workers = check_in_workers
+        # the keys already stored (none in a new store: then nothing is looked up)
+        self.stored = store.keys() if stored is None else stored
+        self.reused = 0
+
+    def _task(self, designs, workloads) -> Task:
+        s = self.spec
+        return Task(family=s.family, designs=tuple(designs), workloads=tuple(workloads), fidelity=s.fidelity,
+                    mode=s.mode, seed=s.seed, rtl_sample=s.rtl_sample,
+                    spec=s if self.check_in_workers else None)
+
+    def _unstored(self, designs: list) -> list:
+        """The designs with a point the store lacks; the others' points count as reused."""
+        if not self.stored:
+            return designs
+        s = self.spec
+        fam = FAMILIES[s.family]
+        cfgs = [s.check_design(d) if self.check_in_workers else fam.make_config(d) for d in designs]
+        keys = point_keys(s.family, cfgs, self.workloads, fidelity=s.fidelity, mode=s.mode,
+                          rtl_sample=s.rtl_sample)
+        out = []
+        for d, ks in zip(designs, keys):
+            have = sum(k in self.stored for k in ks)
+            self.reused += have
+            if have < len(ks):
+                out.append(d)
+        return out
+
+    def tasks(self, designs):
+        """Tasks of the designs of ``designs`` (an iterable, consumed lazily)."""
+        n_wl = len(self.workloads)
+        per_task = max(1, self.chunk_size // n_wl)
+        for chunk in design_chunks(designs, max(per_task, 256)):
+            chunk = self._unstored(chunk)
+            for lo in range(0, len(chunk), per_task):
+                part = chunk[lo:lo + per_task]
+                if self.chunk_size >= n_wl:
+                    yield self._task(part, self.workloads)
+                else:  # fewer points per task than workloads: split the workloads
+                    for wl0 in range(0, n_wl, self.chunk_size):
+                        yield self._task(part, self.workloads[wl0:wl0 + self.chunk_size])
+
+
+def _check_ahead(spec: SweepSpec, designs) -> None:
+    """Check every design of the plan before the store is touched (and before any
+    worker starts: a sweep killed at any moment after its workers exist has its run
+    recorded); the first invalid one raises its ConfigError."""
+    for d in designs:
+        spec.check_design(d)
+
+
+def _evaluate(tasks, store: Store, executor, run_id: int, bar) -> int:
+    """Evaluate ``tasks`` and commit each one's rows in one transaction; return how many
+    points were newly stored."""
     done = 0
-    for i, rows in executor.imap(chunks):
-        want = [key_of[id(p)] for p in chunks[i]]
-        got = [r[0] for r in rows]
-        if got != want:
-            raise HwsimError("a worker returned records for other point keys than asked: its "
-                             "hwsim code differs from this one (code version "
-                             f"{code_version(chunks[i][0].family)}); install the same code on every worker")
-        done += store.put_rows(rows, run_id)
-        bar.update(len(rows))
+    want = None
+    for task, res in executor.imap(tasks):
+        res.raise_error()
+        if want is None:
+            want = code_version(task.family)
+        if res.code_version != want:
+            raise HwsimError("a worker returned records of other code than this one (code version "
+                             f"{res.code_version}, here {want}); install the same hwsim on every worker")
+        done += store.put_rows(res.rows, run_id)
+        bar.update(len(res.rows))
     return done
 
 
@@ -84,6 +152,11 @@ def run_sweep(spec: SweepSpec, store_path, *, executor: str = "local", jobs: int
               scheduler: str | None = None, progress: bool = False,
               chunk_size: int | None = None) -> SweepResult:
     """Run ``spec`` into the store at ``store_path``, resuming whatever is already there.
+
+    Designs stream through in tasks (a chunk of designs x every workload), evaluated as
+    columns (:mod:`hwsim.sweep.columnar`) and committed one transaction per task, so the
+    memory a sweep needs does not grow with its grid and a killed sweep loses at most the
+    tasks in flight.
 
     Parameters
     ----------
@@ -99,7 +172,7 @@ def run_sweep(spec: SweepSpec, store_path, *, executor: str = "local", jobs: int
     progress : bool
         Show a progress bar (rate, ETA) on stderr.
     chunk_size : int, optional
-        Points per task (default: a few tasks per worker, 16..2048 points each).
+        Points per task (default: a few tasks per worker, 16..4096 points each).
     """
     # Validate the whole plan before the store is touched: a refused sweep leaves no
     # file and no run row behind.
@@ -111,14 +184,19 @@ def run_sweep(spec: SweepSpec, store_path, *, executor: str = "local", jobs: int
     Store.check_existing(store_path)
     t0 = time.perf_counter()
     workloads = spec.build_workloads()
-    planned_points = None
     if spec.strategy == "nsga2":
         spec.check_designs()
+        n_designs, designs = None, None
     else:
-        designs = (list(spec.grid_designs()) if spec.strategy == "grid"
-                   else spec.random_designs())
-        planned_points = spec.points(designs, workloads)
-        planned_keys = [p.key for p in planned_points]
+        if spec.strategy == "grid":
+            n_designs = spec.grid_size
+            designs = lambda: grid_designs(spec)  # noqa: E731
+        else:
+            idx = spec.random_indices()
+            n_designs = len(idx)
+            designs = lambda: designs_at(spec, idx)  # noqa: E731
+        if n_designs <= CHECK_AHEAD:
+            _check_ahead(spec, designs())
     exe = make_executor(executor, jobs, scheduler)
     store = None
     run_id = None
@@ -133,20 +211,14 @@ def run_sweep(spec: SweepSpec, store_path, *, executor: str = "local", jobs: int
             planned, evaluated, reused = _run_nsga2(spec, workloads, store, exe, run_id,
                                                     chunk_size, progress)
         else:
-            points, keys = planned_points, planned_keys
-            stored = store.keys()
-            todo, todo_keys, seen = [], [], set()
-            for p, k in zip(points, keys):
-                if k not in stored and k not in seen:
-                    seen.add(k)
-                    todo.append(p)
-                    todo_keys.append(k)
-            planned = len(set(keys))
-            reused = planned - len(todo)
-            log.info("%s: %d points planned, %d already stored, %d to evaluate",
-                     spec.name, planned, reused, len(todo))
-            with _progress_bar(len(todo), progress, spec.name) as bar:
-                evaluated = _evaluate(todo, todo_keys, store, exe, run_id, chunk_size, bar)
+            n_points = n_designs * len(workloads)
+            size = chunk_size or _default_chunk(spec, n_points, exe.workers)
+            plan = _Plan(spec, workloads, store, size, check_in_workers=n_designs > CHECK_AHEAD)
+            log.info("%s: %d points planned, %d already stored", spec.name, n_points, len(plan.stored))
+            with _progress_bar(n_points, progress, spec.name) as bar:
+                evaluated = _evaluate(plan.tasks(designs()), store, exe, run_id, bar)
+            reused = plan.reused
+            planned = evaluated + reused
         store.finish_run(run_id, "done", planned)
     except BaseException as e:
         if run_id is not None:
@@ -216,19 +288,23 @@ def _run_nsga2(spec: SweepSpec, workloads, store: Store, exe, run_id, chunk_size
                     for p, vals in spec.space.items():
                         d[p] = t.suggest_categorical(p, list(vals))
                     designs.append(d)
-                per_design = [spec.points([d], workloads) for d in designs]
-                keys = [[p.key for p in pts] for pts in per_design]
+                cfgs = [spec.check_design(d) for d in designs]
+                keys = point_keys(spec.family, cfgs, workloads, fidelity=spec.fidelity, mode=spec.mode,
+                                  rtl_sample=spec.rtl_sample)
                 stored = store.keys()
-                todo, todo_keys = [], []
-                for pts, ks in zip(per_design, keys):
-                    for p, k in zip(pts, ks):
-                        if k not in stored and k not in all_keys and k not in todo_keys:
-                            todo.append(p)
-                            todo_keys.append(k)
-                        elif k not in all_keys and k not in todo_keys:
-                            reused += 1
-                        all_keys.add(k)
-                evaluated += _evaluate(todo, todo_keys, store, exe, run_id, chunk_size, _NullBar())
+                todo, fresh = [], set()
+                for d, ks in zip(designs, keys):
+                    new = [k for k in ks if k not in stored and k not in all_keys and k not in fresh]
+                    reused += sum(1 for k in ks if k in stored and k not in all_keys)
+                    if new:
+                        todo.append(d)
+                        fresh.update(new)
+                    all_keys.update(ks)
+                # the generation's designs go to the workers in tasks, as a grid's do
+                plan = _Plan(spec, workloads, store, chunk_size or _default_chunk(
+                    spec, len(todo) * len(workloads), exe.workers), check_in_workers=False,
+                    stored=set())  # the generation's new designs are known not stored
+                evaluated += _evaluate(plan.tasks(todo), store, exe, run_id, _NullBar())
                 recs = store.get([k for ks in keys for k in ks])
                 for t, ks in zip(trials, keys):
                     rs = [recs[k] for k in ks]

@@ -69,8 +69,9 @@ PHASES = ("prefill", "decode")
 MAX_GRID = 10**12
 #: Most values one space entry may list or generate (checked before generating them).
 MAX_VALUES = 100_000
-#: Largest grid the grid strategy enumerates (larger spaces need random or nsga2).
-MAX_GRID_ENUMERATED = 1_000_000
+#: Largest grid the grid strategy enumerates (larger spaces need random or nsga2); a grid
+#: streams through the sweep in chunks, so this bounds the run time, not the memory.
+MAX_GRID_ENUMERATED = 100_000_000
 
 _TOP_KEYS = ("version", "name", "description", "family", "fidelity", "rtl_sample", "mode", "fixed",
              "space", "workloads", "objectives", "constraints", "search")
@@ -213,10 +214,7 @@ class SweepSpec:
 
     def random_designs(self) -> list[dict]:
         """``budget`` distinct designs drawn uniformly from the grid (seeded)."""
-        rng = np.random.default_rng(self.seed)
-        n = min(self.budget, self.grid_size)
-        idx = rng.choice(self.grid_size, size=n, replace=False) if self.grid_size < 2**62 else None
-        return [self.design_at(int(i)) for i in idx]
+        return [self.design_at(int(i)) for i in self.random_indices()]
 
     def check_designs(self, limit: int = 100_000) -> None:
         """Check every design of the grid (up to ``limit`` designs) before anything runs;
@@ -236,22 +234,34 @@ class SweepSpec:
                 raise ConfigError(key, e.reason, self.source) from None
         return out
 
+    def check_design(self, design: dict):
+        """The config of ``design``, checked as its evaluation will check it
+        (:meth:`Family.check_design`); an invalid one raises ConfigError naming the spec,
+        the field (``space.<field>`` or ``fixed.<field>``) and the design."""
+        try:
+            return FAMILIES[self.family].check_design(design)
+        except ConfigError as e:
+            shown = ", ".join(f"{k}={shorten(design[k], 30)}" for k in self.params)
+            where = ("fixed." if e.key in self.fixed else "space." if e.key in self.space
+                     else "")
+            raise ConfigError(f"{where}{e.key}", f"{e.reason} (in the design {shown})"
+                              if shown else e.reason, self.source) from None
+
+    def random_indices(self) -> np.ndarray:
+        """Grid indices of the ``budget`` distinct designs of the random strategy (seeded;
+        the designs of :meth:`random_designs`, in the same order)."""
+        rng = np.random.default_rng(self.seed)
+        n = min(self.budget, self.grid_size)
+        return rng.choice(self.grid_size, size=n, replace=False)
+
     def points(self, designs, workloads) -> list[Point]:
         """Points for every (design, workload) pair; invalid designs raise ConfigError."""
-        fam = FAMILIES[self.family]
         out = []
         checked: dict = {}
         for d in designs:
             ck = tuple(map(repr, d.values()))
             if ck not in checked:
-                try:
-                    fam.check_design(d)
-                except ConfigError as e:
-                    shown = ", ".join(f"{k}={shorten(d[k], 30)}" for k in self.params)
-                    where = ("fixed." if e.key in self.fixed else "space." if e.key in self.space
-                             else "")
-                    raise ConfigError(f"{where}{e.key}", f"{e.reason} (in the design {shown})"
-                                      if shown else e.reason, self.source) from None
+                self.check_design(d)
                 checked[ck] = True
             for wl in workloads:
                 out.append(Point(self.family, d, wl, self.fidelity, self.mode, self.seed,

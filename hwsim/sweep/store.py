@@ -10,7 +10,9 @@
 * Readers take a snapshot in one read transaction (WAL lets them read while the sweep
   writes) and never lock the writer out.
 * Cost provenance, identical across many records, is stored once in a ``blobs`` table
-  and referenced by hash from each record (expanded again when records are read).
+  and referenced by hash from each record (expanded again when records are read); its
+  large parts (the technology table's sources, each energy line, a calibration) are
+  blobs of their own, so what designs share is stored once whatever the sweep's size.
 * The store records its layout version, the record schema version, the spec it holds
   and one row per run (start, end, pid, host, executor, code version, counts).
 
@@ -35,6 +37,8 @@ import socket
 import sqlite3
 from pathlib import Path
 from urllib.parse import quote
+
+import numpy as np
 
 from hwsim.errors import ConfigError, HwsimError, shorten
 from hwsim.evaluate import SCHEMA_VERSION
@@ -349,8 +353,9 @@ class Store:
         if out:
             blobs = self._blobs()
             layers = self._layers(list(out))
+            done: dict = {}
             for k, d in out.items():
-                _expand(d, blobs, self.path, k)
+                _expand(d, blobs, self.path, k, done)
                 d["layers"] = layers.get(k, [])
         return out
 
@@ -398,6 +403,7 @@ class Store:
                 runs = self.runs()
                 blobs = self._blobs()
                 layers = self._layers()
+                done: dict = {}
                 recs = []
                 for key, run_id, committed_at, data in c.execute(
                         "SELECT point_key, run_id, committed_at, data FROM records ORDER BY rowid"):
@@ -405,7 +411,7 @@ class Store:
                     if not isinstance(d, dict):
                         raise HwsimError(f"{self.path}: corrupt store: record {shorten(key, 30)} "
                                          "is not a JSON object")
-                    d = _expand(d, blobs, self.path, key)
+                    d = _expand(d, blobs, self.path, key, done)
                     d["layers"] = layers.get(key, [])
                     d["run_id"] = run_id
                     d["committed_at"] = committed_at
@@ -433,16 +439,94 @@ class _Txn:
 _BLOB_FIELDS = ("cost_provenance",)
 
 
-def _expand(d: dict, blobs: dict, path=None, key=None) -> dict:
+def _is_ref(v) -> bool:
+    return type(v) is dict and len(v) == 1 and "blob" in v
+
+
+def _resolve(v, blobs: dict, path, key, done: dict):
+    """``v`` with every ``{"blob": hash}`` inside it replaced by that blob (itself
+    resolved); ``done`` keeps each resolved blob so records share it."""
+    if _is_ref(v):
+        h = v["blob"]
+        if h in done:
+            return done[h]
+        try:
+            raw = blobs[h]
+        except (KeyError, TypeError):
+            raise HwsimError(f"{path}: corrupt store: record {shorten(key, 30)} refers to "
+                             f"blob {shorten(h, 30)}, which is missing") from None
+        out = done[h] = _resolve(raw, blobs, path, key, done)
+        return out
+    if type(v) is dict:
+        if not any(type(x) in (dict, list) for x in v.values()):
+            return v
+        return {k: _resolve(x, blobs, path, key, done) for k, x in v.items()}
+    if type(v) is list:
+        if not any(type(x) in (dict, list) for x in v):
+            return v
+        return [_resolve(x, blobs, path, key, done) for x in v]
+    return v
+
+
+def _expand(d: dict, blobs: dict, path=None, key=None, done: dict | None = None) -> dict:
+    """Replace the blob references of ``d``'s blob fields by their (nested) blobs."""
+    done = {} if done is None else done
     for f in _BLOB_FIELDS:
         v = d.get(f)
-        if isinstance(v, dict) and set(v) == {"blob"}:
-            try:
-                d[f] = blobs[v["blob"]]
-            except (KeyError, TypeError):
-                raise HwsimError(f"{path}: corrupt store: record {shorten(key, 30)} refers to "
-                                 f"blob {shorten(v['blob'], 30)}, which is missing") from None
+        if _is_ref(v):
+            d[f] = _resolve(v, blobs, path, key, done)
     return d
+
+
+def _blob_ref(v, out: list, memo: dict) -> dict:
+    """``{"blob": hash}`` of ``v``, its JSON and that of every blob it refers to appended
+    to ``out`` as ``(hash, text)`` (so that any subset of rows carries what it refers
+    to); ``memo`` (by object identity, the objects kept alive; a string by value) writes a
+    shared value once. A dict's long strings (sources) are blobs of their own."""
+    mk = v if type(v) is str else id(v)
+    hit = memo.get(mk)
+    if hit is None:
+        closure: list = []
+        w = v
+        if type(v) is dict and any(type(x) is str and len(x) > _LONG for x in v.values()):
+            w = {k: _blob_ref(x, closure, memo) if type(x) is str and len(x) > _LONG else x
+                 for k, x in v.items()}
+        text = json.dumps(w, sort_keys=True, allow_nan=False)
+        h = hashlib.sha256(text.encode()).hexdigest()[:24]
+        closure.append((h, text))
+        hit = memo[mk] = (h, closure, v)
+    out.extend(hit[1])
+    return {"blob": hit[0]}
+
+
+#: Strings longer than this inside a stored blob's dicts are blobs of their own.
+_LONG = 64
+
+
+def _stored_blob(v: dict, out: list, memo: dict) -> dict:
+    """A blob field (the cost provenance) as stored: one blob whose large parts are
+    blobs of their own (a dict value whole, a list value element by element), so that
+    what designs share (the technology table's sources, one SRAM macro's energy line, a
+    calibration) is stored once, not in every design's provenance."""
+    hit = memo.get(id(v))
+    if hit is not None:
+        out.extend(hit[3])
+        return {"blob": hit[0]}
+    parts: list = []
+    top = {}
+    for k, x in v.items():
+        if type(x) is dict and x:
+            top[k] = _blob_ref(x, parts, memo)
+        elif type(x) is list and any(type(e) is dict for e in x):
+            top[k] = [_blob_ref(e, parts, memo) if type(e) is dict else e for e in x]
+        else:
+            top[k] = x
+    text = json.dumps(top, sort_keys=True, allow_nan=False)
+    h = hashlib.sha256(text.encode()).hexdigest()[:24]
+    parts.append((h, text))
+    memo[id(v)] = (h, text, v, parts)
+    out.extend(parts)
+    return {"blob": h}
 
 
 def encode(record_dict: dict) -> tuple:
@@ -461,13 +545,94 @@ def encode(record_dict: dict) -> tuple:
             v = layer.get(c)
             row.append(json.dumps(v or {}, sort_keys=True, allow_nan=False) if c in _LAYER_JSON else v)
         layer_rows.append(tuple(row))
-    blobs = []
+    blobs: list = []
+    memo: dict = {}
     for f in _BLOB_FIELDS:
         v = d.get(f)
         if isinstance(v, dict) and len(v) > 1:
-            text = json.dumps(v, sort_keys=True, allow_nan=False)
-            h = hashlib.sha256(text.encode()).hexdigest()[:24]
-            blobs.append((h, text))
-            d[f] = {"blob": h}
+            d[f] = _stored_blob(v, blobs, memo)
     return (d["point_key"], d["design_id"], d["workload"], int(d["schema_version"]),
             d["code_version"], json.dumps(d, sort_keys=True, allow_nan=False), blobs, layer_rows)
+
+
+def _json_fragments(col) -> list:
+    """The JSON text of each value of a 1-D column (as :func:`json.dumps` writes it)."""
+    a = np.asarray(col)
+    if a.dtype.kind == "b":
+        return ["true" if x else "false" for x in a.tolist()]
+    if a.dtype.kind in "iu":
+        return [str(x) for x in a.tolist()]
+    if a.dtype.kind == "f":
+        if not np.isfinite(a).all():
+            raise ValueError("Out of range float values are not JSON compliant")
+        return [repr(x) for x in a.tolist()]
+    memo: dict = {}
+    out = []
+    for x in a.tolist():
+        t = memo.get(x)
+        if t is None:
+            t = memo[x] = json.dumps(x, allow_nan=False)
+        out.append(t)
+    return out
+
+
+def _dict_texts(columns: dict, present: dict | None = None) -> list | None:
+    """``json.dumps({name: column[i]}, sort_keys=True)`` for every row ``i`` of equally
+    long 1-D columns, without building the dicts; ``present[name]`` (boolean columns)
+    leaves a name out of the rows where it is false. ``None`` without columns."""
+    names = sorted(columns)
+    if not names:
+        return None
+    frags = [_json_fragments(columns[k]) for k in names]
+    heads = [json.dumps(k) + ": " for k in names]
+    # one format per row (the keys and separators in the template)
+    tpl = "{" + ", ".join(h.replace("%", "%%") + "%s" for h in heads) + "}"
+    if present is None or all(bool(np.all(present[k])) for k in names):
+        return [tpl % row for row in zip(*frags)]
+    masks = np.stack([np.asarray(present[k], dtype=bool) for k in names], axis=1)
+    full = masks.all(axis=1).tolist()
+    out = []
+    for row, ok, keep in zip(zip(*frags), full, masks.tolist()):
+        if ok:
+            out.append(tpl % row)
+        else:
+            out.append("{" + ", ".join(h + f for h, f, k in zip(heads, row, keep) if k) + "}")
+    return out
+
+
+def encode_block(block, blob_memo: dict | None = None) -> list[tuple]:
+    """The records of a :class:`hwsim.evaluate.Block` encoded for :meth:`Store.put_rows`,
+    as :func:`encode` encodes each (the same rows; the layer rows built column-wise).
+
+    ``blob_memo`` may be shared by the blocks of one task: a design's cost provenance
+    (one object shared by its records) is then written to JSON once."""
+    lb = block.layers
+    P, O = lb.cycles.shape
+    if P == 0:
+        return []
+    flat = lambda a: np.asarray(a).reshape(-1)  # noqa: E731 - row-major: record, then op
+    cols = [flat(lb.cycles).tolist(), flat(lb.compute_cycles).tolist(), flat(lb.stall_cycles).tolist(),
+            flat(lb.macs).tolist(), flat(lb.utilization).tolist(), flat(lb.dram_bytes).tolist(),
+            flat(lb.energy_pj).tolist() if lb.energy_pj is not None else [None] * (P * O)]
+    ebp = _dict_texts({p: flat(v) for p, v in lb.energy_parts.items()},
+                      {p: flat(v) for p, v in lb.energy_present.items()}) or ["{}"] * (P * O)
+    mapping = _dict_texts({f: flat(v) for f, v in lb.mapping.items()}) or ["{}"] * (P * O)
+    shapes = [(op.name, int(op.m), int(op.k), int(op.n), int(op.count)) for op in lb.ops]
+    blob_memo = {} if blob_memo is None else blob_memo
+    out = []
+    for j, rec in enumerate(block.records):
+        d = dict(rec)
+        key = d["point_key"]
+        blobs: list = []
+        for f in _BLOB_FIELDS:
+            v = d.get(f)
+            if isinstance(v, dict) and len(v) > 1:
+                d[f] = _stored_blob(v, blobs, blob_memo)
+        base = j * O
+        layer_rows = [(key, i) + shapes[i] + (cols[0][base + i], cols[1][base + i], cols[2][base + i],
+                                              cols[3][base + i], cols[4][base + i], cols[5][base + i],
+                                              cols[6][base + i], ebp[base + i], mapping[base + i])
+                      for i in range(O)]
+        out.append((key, d["design_id"], d["workload"], int(d["schema_version"]), d["code_version"],
+                    json.dumps(d, sort_keys=True, allow_nan=False), blobs, layer_rows))
+    return out
