@@ -721,7 +721,7 @@ def _design_pricer(family: str, pr: Pricing, fam: Family, cfg, design: dict, cac
         kw["dram"] = pr.dram
     if pr.clock_gating != "none":
         if "clock_gating" not in inspect.signature(fam.cost.inputs).parameters:
-            raise ConfigError("clock_gating", f"family {point.family!r} prices no clock-gating choice")
+            raise ConfigError("clock_gating", f"family {family!r} prices no clock-gating choice")
         kw["clock_gating"] = pr.clock_gating
     inputs = fam.cost.inputs(cfg, **kw)
     area = fam.cost.pe_array_area(cfg) if fam.cost.pe_array_area else None

@@ -358,10 +358,17 @@ def generator_key() -> str:
     from hwsim.eda.synth import _hash, default_liberty_text, tool_versions
 
     root = Path(hwsim.__file__).resolve().parent
-    files = ("families/systolic/hdl.py", "families/systolic/rtl.py", "families/systolic/synth.py",
-             "families/systolic/cost.py", "families/systolic/config.py", "eda/verilog.py", "eda/synth.py",
-             "blocks")
+    import inspect
+
+    from hwsim.families.systolic import rtl
+
+    files = ("families/systolic/hdl.py", "families/systolic/synth.py", "families/systolic/cost.py",
+             "families/systolic/config.py", "eda/verilog.py", "eda/synth.py", "blocks")
     h = hashlib.sha256()
+    # of the RTL runner's module only what writes the Verilog (its simulation drivers do not
+    # change the netlist)
+    for fn in (rtl.top_name, rtl.verilog_text):
+        h.update(inspect.getsource(fn).encode())
     for rel in files:
         p = root / rel
         for f in sorted(p.rglob("*.py")) if p.is_dir() else [p]:
