@@ -203,12 +203,43 @@ class Transfer:
     end_cycle: int = 0
 
 
+def check_backpressure(bp) -> dict:
+    """A bench's back-pressure settings ``{"in_gap": p, "out_gap": q}`` (probabilities in
+    [0, 1)), checked; ``None`` is no back-pressure."""
+    from hwsim.errors import ConfigError
+
+    if bp is None:
+        return {}
+    if not isinstance(bp, dict):
+        raise ConfigError("backpressure", f"must be a mapping with in_gap/out_gap, not {bp!r}")
+    out = {}
+    for key, v in bp.items():
+        if key not in ("in_gap", "out_gap"):
+            raise ConfigError(f"backpressure.{key}", "unknown key (expected in_gap, out_gap)")
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or not 0 <= v < 1:
+            raise ConfigError(f"backpressure.{key}", f"must be a probability in [0, 1), not {v!r}")
+        out[key] = float(v)
+    return out
+
+
+#: How :func:`run` counts stall cycles for a DUT without a ``stall`` output:
+#: ``"waits"``, every cycle the bench withheld a beat the DUT was ready for or refused an
+#: offered output beat; ``"idle"``, every cycle the bench withheld a beat the DUT was ready
+#: for, plus every cycle in which no beat moved on any stream while the bench withheld or
+#: refused one (for a DUT that keeps computing while its finished output waits, and whose
+#: inputs are only ready together).
+STALL_RULES = ("waits", "idle")
+
+
 async def run(ports, sources, sink: Sink, want: int, *, stall: str | None = None, cycle: int = 0,
-              max_cycles: int = 10_000_000) -> Transfer:
+              max_cycles: int = 10_000_000, stalls: str = "waits") -> Transfer:
     """Drive ``sources`` (the first one's first accepted beat opens the window) and ``sink``
     until the sink has ``want`` words. ``stall`` names the DUT's stall output, if it has one
-    (otherwise stalls are the cycles the DUT waited for the bench). ``cycle`` is the bench's
-    cycle counter (for pattern gaps and the result's ``end_cycle``)."""
+    (otherwise stalls are the cycles the DUT waited for the bench, by the rule ``stalls``,
+    one of :data:`STALL_RULES`). ``cycle`` is the bench's cycle counter (for pattern gaps
+    and the result's ``end_cycle``)."""
+    if stalls not in STALL_RULES:
+        raise ValueError(f"stalls must be one of {STALL_RULES}, not {stalls!r}")
     words, first, last, stalled = [], None, None, []
     start = cycle
     while len(words) < want:
@@ -220,8 +251,12 @@ async def run(ports, sources, sink: Sink, want: int, *, stall: str | None = None
         word, refused = sink.sample(ports)
         if stall is not None:
             waited = bool(ports.get(stall))
-        else:
+        elif stalls == "waits":
             waited = refused or any(w for _, w in taken)
+        else:
+            held = any(s.left and not s.offer and not (s.after is not None and s.after.left) for s in sources)
+            moved = word is not None or any(t for t, _ in taken)
+            waited = any(w for _, w in taken) or (not moved and (refused or held))
         if waited:
             stalled.append(cycle)
         if taken[0][0] and first is None:

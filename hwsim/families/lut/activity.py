@@ -35,8 +35,12 @@ small (``tile_n`` = 8) while the study's tile is ``tile_n`` = 64. The LUT tile's
 precompute is shared by all N columns, so its share of the energy is larger at N = 8;
 the factor multiplies the table estimate (which amortises the table build over N
 itself), so only the ratio of gate-level to table energy is carried over. Measured on the
-LUT tile at N = 16 (4x64x32 GEMMs, same seed): datapath factors 3.47 / 2.45 / 1.98 at
-W1 / W2 / W4 against 3.41 / 2.58 / 2.09 at N = 8, i.e. within 5.4 %.
+LUT tile at N = 16 (4x64x32 GEMMs, same seed): datapath factors 2.65 / 2.00 / 1.65 at
+W1 / W2 / W4 against 2.62 / 2.11 / 1.76 at N = 8, i.e. within 6.0 %. The bench drives
+inputs in the time step of the clock edge (:mod:`hwsim.sim.streams`), as registers
+feeding the tile would; the earlier bench changed them on the falling edge, half a cycle
+after the registers, so a net could toggle twice in a cycle: its factors were 7-30 %
+higher (LUT 3.41 / 2.58 / 2.09, MAC 2.00 / 1.90 / 2.05).
 """
 
 from __future__ import annotations

@@ -5,7 +5,8 @@ valid/last flags, plane counter, accumulators, row sums, output register) throug
 valid/ready rules of the three streams, with the feeder's beats in the order of
 :func:`tile_steps`. Optional per-cycle enable patterns (``act_en``, ``wgt_en``,
 ``out_en``: strings of ``"0"``/``"1"``, all ones past their end) model a feeder that
-cannot always deliver and a consumer that back-pressures; the cocotb bench honours the
+cannot always deliver (a beat, once offered, stays offered until taken: the stream rule)
+and a consumer that back-pressures; the cocotb bench honours the
 same patterns, so RTL cycles can be checked against this model under stalls too. With
 no stalls the cycles equal :mod:`hwsim.families.lut.model`'s closed form.
 
@@ -60,6 +61,26 @@ def tile_steps(cfg: LutConfig, a, q):
 
 def _enabled(pattern: str | None, cycle: int) -> bool:
     return pattern is None or cycle >= len(pattern) or pattern[cycle] == "1"
+
+
+class _Valid:
+    """A source's ``valid`` under an enable pattern and the stream rule: a beat is offered
+    in the first enabled cycle once there is one, and stays offered until it is taken
+    (the pattern is not consulted again until then), as :class:`hwsim.sim.streams.Source`
+    offers it."""
+
+    def __init__(self, pattern: str | None):
+        self.pattern = pattern
+        self.offer = False
+
+    def __call__(self, left: bool, cycle: int) -> bool:
+        if not self.offer and left:
+            self.offer = _enabled(self.pattern, cycle)
+        return self.offer
+
+    def take(self, fired: bool) -> None:
+        if fired:
+            self.offer = False
 
 
 def _finish(cfg, a, q, outs, first_in, last_out, closed) -> tuple[np.ndarray, int]:
@@ -157,9 +178,10 @@ def simulate_lut(cfg: LutConfig, a, q, act_en: str | None = None, wgt_en: str | 
     first_in = last_out = None
     cycle = 0
     n_out = len({(mi, ni) for mi, ni, *_ in acts})
+    act_valid, wgt_valid = _Valid(act_en), _Valid(wgt_en)
     while len(outs) < n_out:
-        av = ai < len(acts) and _enabled(act_en, cycle)
-        wv = wi < len(wgts) and _enabled(wgt_en, cycle)
+        av = act_valid(ai < len(acts), cycle)
+        wv = wgt_valid(wi < len(wgts), cycle)
         orr = _enabled(out_en, cycle)
         last_plane = plane == b - 1
         finishing = tab_valid and tab_last and last_plane
@@ -168,6 +190,8 @@ def simulate_lut(cfg: LutConfig, a, q, act_en: str | None = None, wgt_en: str | 
         lookup_fire = wv and wgt_ready
         act_ready = (not tab_valid) or (lookup_fire and last_plane)
         act_fire = av and act_ready
+        act_valid.take(act_fire)
+        wgt_valid.take(lookup_fire)
         if out_valid and orr:
             outs.append(out_reg)
             last_out = cycle
@@ -234,13 +258,16 @@ def simulate_mac(cfg: LutConfig, a, q, act_en: str | None = None, wgt_en: str | 
     first_in = last_out = None
     cycle = 0
     n_out = sum(1 for s in steps if s[4])
+    act_valid, wgt_valid = _Valid(act_en), _Valid(wgt_en)
     while len(outs) < n_out:
-        av = ai < len(steps) and _enabled(act_en, cycle)
-        wv = ai < len(steps) and _enabled(wgt_en, cycle)
+        av = act_valid(ai < len(steps), cycle)
+        wv = wgt_valid(ai < len(steps), cycle)
         orr = _enabled(out_en, cycle)
         out_free = (not out_valid) or orr
         last = steps[ai][4] if ai < len(steps) else False
         go = av and wv and (out_free or not last)
+        act_valid.take(go)
+        wgt_valid.take(go)
         if out_valid and orr:
             outs.append(out_reg)
             last_out = cycle

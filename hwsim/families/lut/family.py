@@ -55,11 +55,22 @@ def run_model(cfg, jobs, backpressure=None):
     return out
 
 
+def _gemms(jobs) -> list:
+    return [(j["a"], j["q"], j.get("enables") or None, _scales(j)) for j in jobs]
+
+
 def run_verilator(cfg, jobs, backpressure=None):
     from hwsim.families.lut.rtl import run_jobs
 
-    gemms = [(j["a"], j["q"], j.get("enables") or None, _scales(j)) for j in jobs]
-    return [Result(r["c"], r["cycles"]) for r in run_jobs(cfg, cfg.core, gemms)]
+    return [Result(r["c"], r["cycles"], r["stall_cycles"])
+            for r in run_jobs(cfg, cfg.core, _gemms(jobs), backpressure=backpressure)]
+
+
+def run_amaranth(cfg, jobs, backpressure=None):
+    from hwsim.families.lut.rtl import run_amaranth as run
+
+    return [Result(r["c"], r["cycles"], r["stall_cycles"])
+            for r in run(cfg, cfg.core, _gemms(jobs), backpressure=backpressure)]
 
 
 def lut_vs_mac_items(df, item_cls) -> list:
@@ -104,7 +115,8 @@ FAMILY = Family(
     config=LutConfig,
     golden=golden,
     estimate=estimate_priced,
-    implementations={"golden": run_golden, "model": run_model, "verilator": run_verilator},
+    implementations={"golden": run_golden, "model": run_model, "amaranth": run_amaranth,
+                     "verilator": run_verilator},
     stimulus=stimulus,
     peak_macs_per_cycle=lambda c: float(c.macs_per_cycle),
     cost=CostHooks(inputs=cost_inputs, pe_array_area=pe_array_area, calibration=lut_calibration),

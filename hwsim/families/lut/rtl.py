@@ -143,35 +143,15 @@ def unpack_output(cfg: LutConfig, beats: list[str], m: int, n: int) -> np.ndarra
     return c if cfg.is_integer else (c & 0xFFFF).astype(np.uint16)
 
 
-def run_jobs(cfg: LutConfig, kind: str, gemms, work_dir: str | Path | None = None,
-             bench_module: str = BENCH_MODULE, precisions=None) -> list[dict]:
-    """Run a batch of GEMMs on the Verilated tile in one simulator run.
+def _job(cfg: LutConfig, kind: str, gemms, precisions=None, backpressure=None) -> dict:
+    """The bench's job: static inputs, back-pressure settings and every GEMM's beats."""
+    from dataclasses import replace
 
-    Parameters
-    ----------
-    cfg : LutConfig
-        The design; ``w_bits`` and ``weight_mode`` are applied as the tile's static inputs.
-    kind : {"lut", "mac"}
-    gemms : iterable of (a, q) or (a, q, patterns) or (a, q, patterns, scales)
-        Activations, weight codes, optionally a dict with ``act_en``, ``wgt_en``,
-        ``out_en`` strings of "0"/"1" (per-cycle valid/ready enables, "1" past the end),
-        and optionally ``{"scales": ..., "group_size": ...}`` (the FP16 MAC tile's group scales).
-    work_dir : path, optional
-        Where the job/result files and the simulator log go (default: a temp folder).
-    precisions : list of (w_bits, weight_mode), optional
-        One per GEMM: the run-time inputs the bench sets before it, so GEMMs of every
-        precision share one build and one simulator run (default: ``cfg``'s for all).
-
-    Returns
-    -------
-    list of dict with ``c`` (the result matrix) and ``cycles``.
-    """
-    from hwsim.sim.verilator import build, run
+    from hwsim.sim.streams import check_backpressure
 
     if kind not in KINDS:
         raise ConfigError("kind", f"must be one of {', '.join(map(repr, KINDS))}, not {kind!r}")
-    from dataclasses import replace
-
+    bp = check_backpressure(backpressure)
     gemms = list(gemms)
     if precisions is not None and len(precisions) != len(gemms):
         raise ConfigError("precisions", f"needs one (w_bits, weight_mode) per GEMM ({len(gemms)}), "
@@ -189,10 +169,52 @@ def run_jobs(cfg: LutConfig, kind: str, gemms, work_dir: str | Path | None = Non
         if len(g) > 2 and g[2]:
             beats.update({key: g[2][key] for key in ("act_en", "wgt_en", "out_en") if key in g[2]})
         jobs.append(beats)
+    return {"w_bits": cfg.w_bits, "mode": MODE_CODES[cfg.weight_mode], "gemms": jobs,
+            "backpressure": dict(bp, seed=1)}
+
+
+def _results(cfg: LutConfig, job: dict, res: list[dict]) -> list[dict]:
+    out = []
+    for beats, r in zip(job["gemms"], res):
+        m, _, n = beats["shape"]
+        out.append({"c": unpack_output(cfg, r["out"], m, n), "cycles": int(r["cycles"]),
+                    "stall_cycles": int(r["stalls"])})
+    return out
+
+
+def run_jobs(cfg: LutConfig, kind: str, gemms, work_dir: str | Path | None = None,
+             bench_module: str = BENCH_MODULE, precisions=None, backpressure=None) -> list[dict]:
+    """Run a batch of GEMMs on the Verilated tile in one simulator run.
+
+    Parameters
+    ----------
+    cfg : LutConfig
+        The design; ``w_bits`` and ``weight_mode`` are applied as the tile's static inputs.
+    kind : {"lut", "mac"}
+    gemms : iterable of (a, q) or (a, q, patterns) or (a, q, patterns, scales)
+        Activations, weight codes, optionally a dict with ``act_en``, ``wgt_en``,
+        ``out_en`` strings of "0"/"1" (per-cycle valid/ready enables, "1" past the end),
+        and optionally ``{"scales": ..., "group_size": ...}`` (the FP16 MAC tile's group scales).
+    work_dir : path, optional
+        Where the job/result files and the simulator log go (default: a temp folder).
+    precisions : list of (w_bits, weight_mode), optional
+        One per GEMM: the run-time inputs the bench sets before it, so GEMMs of every
+        precision share one build and one simulator run (default: ``cfg``'s for all).
+    backpressure : dict, optional
+        ``{"in_gap": p, "out_gap": q}``: the bench withholds input beats and the output's
+        ready with these probabilities (seeded) in the GEMMs without enable patterns.
+
+    Returns
+    -------
+    list of dict with ``c`` (the result matrix), ``cycles`` and ``stall_cycles`` (the cycles
+    the tile waited for the bench).
+    """
+    from hwsim.sim.verilator import build, run
+
+    job = _job(cfg, kind, gemms, precisions, backpressure)
     top = top_name(kind)
     name = f"{top}_m{cfg.tile_m}n{cfg.tile_n}k{cfg.tile_k}" + ("" if cfg.is_integer else "_fp16")
     bdir = build(verilog_text(cfg, kind), top, name)
-    job = {"w_bits": cfg.w_bits, "mode": MODE_CODES[cfg.weight_mode], "gemms": jobs}
     tmp = None
     if work_dir is None:
         tmp = tempfile.TemporaryDirectory(prefix=f"hwsim-{name}-")
@@ -202,14 +224,38 @@ def run_jobs(cfg: LutConfig, kind: str, gemms, work_dir: str | Path | None = Non
     finally:
         if tmp is not None:
             tmp.cleanup()
-    out = []
-    for beats, r in zip(jobs, res["gemms"]):
-        m, _, n = beats["shape"]
-        out.append({"c": unpack_output(cfg, r["out"], m, n), "cycles": int(r["cycles"])})
-    return out
+    return _results(cfg, job, res["gemms"])
 
 
-__all__ = ["KINDS", "component", "feed", "run_jobs", "unpack_blocks", "unpack_output", "verilog_text"]
+def run_amaranth(cfg: LutConfig, kind: str, gemms, precisions=None, backpressure=None) -> list[dict]:
+    """:func:`run_jobs` through Amaranth's simulator: the cocotb bench's loop
+    (:func:`.bench.run_gemm` on :mod:`hwsim.sim.streams`) with the same seeded gaps."""
+    from amaranth.sim import Simulator
+
+    from hwsim.families.lut.bench import gaps, reset, run_gemm
+    from hwsim.sim.streams import AmaranthPorts
+
+    job = _job(cfg, kind, gemms, precisions, backpressure)
+    dut = component(cfg, kind)
+    res = []
+
+    async def bench(ctx):
+        ports = AmaranthPorts(ctx, dut)
+        policy = gaps(job)
+        await reset(ports, job)
+        cycle = 0
+        for g in job["gemms"]:
+            r, cycle = await run_gemm(ports, g, policy, cycle)
+            res.append(r)
+
+    sim = Simulator(dut)
+    sim.add_clock(1e-8)
+    sim.add_testbench(bench)
+    sim.run()
+    return _results(cfg, job, res)
+
+
+__all__ = ["KINDS", "component", "feed", "run_amaranth", "run_jobs", "unpack_blocks", "unpack_output", "verilog_text"]
 
 
 # ------------------------------------------------------------------------------ export hooks

@@ -84,10 +84,10 @@ def run_partials(cfg: MixpeConfig, jobs, backpressure=None, seed: int = 0, work_
     Dequantise-then-MAC: jobs are ``(A, lanes)`` (:func:`~hwsim.families.mixpe.timing.pack_dequant_lanes`)
     and ``p`` is the binary16 result ``C`` (``M x N`` patterns); ``s`` is None.
     """
-    from hwsim.families.systolic.rtl import _check_backpressure
+    from hwsim.sim.streams import check_backpressure
     from hwsim.sim.verilator import build, run
 
-    bp = _check_backpressure(backpressure)
+    bp = check_backpressure(backpressure)
     gemms, shapes = [], []
     for idx, (a, wq) in enumerate(jobs):
         a = np.asarray(a, dtype=np.int64)

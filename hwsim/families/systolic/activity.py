@@ -135,9 +135,9 @@ def activity_report(cfg, n_gemms: int = 2, seed: int = 0, *, shape: tuple[int, i
     top = top_name(cfg)
     synth, netlist, bdir = gate_build(cfg)
     jobs = _stimulus(cfg, shape, n_gemms, stimulus, np.random.default_rng(seed))
-    from hwsim.families.systolic.rtl import _check_backpressure
+    from hwsim.sim.streams import check_backpressure
 
-    bp = _check_backpressure(None if backpressure is None else dict(backpressure))
+    bp = check_backpressure(None if backpressure is None else dict(backpressure))
     job = {"config": cfg.to_dict(), "dim_bits": DIM_BITS, "backpressure": {**bp, "seed": 0},
            "gemms": [{"a": a.tolist(), "b": b.tolist()} for a, b in jobs]}
     with contextlib.ExitStack() as stack:

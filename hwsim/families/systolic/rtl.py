@@ -28,6 +28,7 @@ from hwsim.families.systolic.config import SystolicConfig
 from hwsim.families.systolic.golden import check_operands
 from hwsim.families.systolic.timing import assemble_output
 from hwsim.errors import ConfigError
+from hwsim.sim.streams import check_backpressure
 
 log = logging.getLogger(__name__)
 
@@ -71,27 +72,12 @@ class RtlRun:
     stall_cycles: int
 
 
-def _check_backpressure(bp):
-    if bp is None:
-        return {}
-    if not isinstance(bp, dict):
-        raise ConfigError("backpressure", f"must be a mapping with in_gap/out_gap, not {bp!r}")
-    out = {}
-    for key, v in bp.items():
-        if key not in ("in_gap", "out_gap"):
-            raise ConfigError(f"backpressure.{key}", "unknown key (expected in_gap, out_gap)")
-        if isinstance(v, bool) or not isinstance(v, (int, float)) or not 0 <= v < 1:
-            raise ConfigError(f"backpressure.{key}", f"must be a probability in [0, 1), not {v!r}")
-        out[key] = float(v)
-    return out
-
-
 def run_gemms_detailed(cfg: SystolicConfig, jobs, backpressure=None, seed: int = 0,
                        work_dir=None) -> list[RtlRun]:
     """Like :func:`run_gemms`, returning :class:`RtlRun` records (with stall cycles)."""
     from hwsim.sim.verilator import build, run
 
-    bp = _check_backpressure(backpressure)
+    bp = check_backpressure(backpressure)
     gemms = []
     for idx, (a, b) in enumerate(jobs):
         a = np.asarray(a, dtype=np.int64)
@@ -163,7 +149,7 @@ def run_gemms_amaranth_detailed(cfg: SystolicConfig, jobs, backpressure=None, se
     from hwsim.families.systolic.timing import operand_beats, result_beat_count
     from hwsim.sim.streams import AmaranthPorts, Gaps
 
-    bp = _check_backpressure(backpressure)
+    bp = check_backpressure(backpressure)
     gemms = []
     for a, b in jobs:
         a = np.asarray(a, dtype=np.int64)
