@@ -480,12 +480,44 @@ class Fp16Multiplier(wiring.Component):
         return m
 
 
+class Fp16Dequantiser(wiring.Component):
+    """One weight's dequantisation to binary16 (combinational): ``o = fp16_mul(s, fp16(q - z))``.
+
+    Ports: ``lane`` (in, 24: code pattern in bits 0..3, zero point in 4..7, binary16 scale
+    in 8..23),
+    ``msb_negative`` (in: the code is 4-bit two's complement; zero points are then 0),
+    ``o`` (out, 16). ``q - z`` (-15..15) becomes its exact binary16 pattern through a
+    31-entry table, then one :class:`Fp16Multiplier` rounds the product.
+    """
+
+    def __init__(self):
+        super().__init__({"lane": In(24), "msb_negative": In(1), "o": Out(16)})
+
+    def elaborate(self, platform):
+        m = Module()
+        code = Signal(signed(6))
+        diff = Signal(signed(6))
+        m.d.comb += [
+            code.eq(Mux(self.msb_negative, self.lane[:4].as_signed(), self.lane[:4])),
+            diff.eq(code - self.lane[4:8]),
+        ]
+        as_fp16 = Signal(16)
+        with m.Switch(diff):
+            for v in range(-15, 16):
+                with m.Case(v):
+                    m.d.comb += as_fp16.eq(int(np.float16(v).view(np.uint16)))
+        m.submodules.mul = mul = Fp16Multiplier()
+        m.d.comb += [mul.a.eq(self.lane[8:24]), mul.b.eq(as_fp16), self.o.eq(mul.o)]
+        return m
+
+
 __all__ = [
     "BIAS",
     "CANONICAL_NAN",
     "FRAC_BITS",
     "POS_INF",
     "Fp16Adder",
+    "Fp16Dequantiser",
     "Fp16ExpShift",
     "Fp16Multiplier",
     "fp16_add",

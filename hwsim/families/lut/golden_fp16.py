@@ -47,7 +47,7 @@ group)``, so per step ``r = (-T_0[0]) + (-T_1[0]) + ...`` (groups left to right)
 MAC baseline (dequantise, then multiply-accumulate)
 ---------------------------------------------------
 Each weight is dequantised on its own by MixPE's dequantiser
-(:class:`hwsim.families.mixpe.hdl.Fp16Dequantiser`): ``w = fp16_mul(s, fp16(v))`` where
+(:class:`hwsim.blocks.fp16.Fp16Dequantiser`): ``w = fp16_mul(s, fp16(v))`` where
 ``v`` is the weight's integer value (exact in binary16) and ``s`` the binary16 scale of its
 quantisation group (``1.0`` when the job gives no scales). Then, per output,
 ``acc = acc + a_k * w_k`` (``fp16_mul`` then ``fp16_add``) for ``k`` ascending over the
@@ -68,7 +68,7 @@ import numpy as np
 from hwsim.blocks.fp16 import fp16_add, fp16_mul, fp16_shift
 from hwsim.errors import ConfigError
 from hwsim.families.lut.config import LutConfig
-from hwsim.families.lut.golden import bit_planes, pattern_signs, weight_values
+from hwsim.families.lut.golden import bit_planes, lookup, pattern_signs, weight_values
 
 SIGN = 0x8000
 #: Unit roundoff of binary16 (round to nearest).
@@ -150,21 +150,7 @@ def step_tables(cfg: LutConfig, a_groups: np.ndarray) -> np.ndarray:
 def lookup_fp16(cfg: LutConfig, tables: np.ndarray, patterns: np.ndarray) -> np.ndarray:
     """Entry of each ``k_group``-bit pattern; the symmetric table flips the sign bit for
     patterns whose top bit is 1. ``tables[..., E]`` broadcasts against ``patterns``."""
-    patterns = np.asarray(patterns, dtype=np.int64)
-    if cfg.symmetric_table:
-        half = cfg.k_group - 1
-        low_mask = (1 << half) - 1
-        msb = (patterns >> half) & 1
-        low = patterns & low_mask
-        idx = np.where(msb == 1, low ^ low_mask, low)
-        return np.where(msb == 1, _take(tables, idx) ^ SIGN, _take(tables, idx))
-    return _take(tables, patterns)
-
-
-def _take(tables, idx):
-    shape = np.broadcast_shapes(tables.shape[:-1], idx.shape)
-    t = np.broadcast_to(tables, shape + tables.shape[-1:])
-    return np.take_along_axis(t, np.broadcast_to(idx, shape)[..., None], axis=-1)[..., 0]
+    return lookup(cfg, tables, patterns, neg=lambda v: v ^ SIGN)
 
 
 def step_rowsum(tables: np.ndarray) -> np.ndarray:

@@ -70,6 +70,42 @@ def _activations(cfg: LutConfig, payload) -> list[list]:
              for i in range(cfg.tile_k)] for r in range(cfg.tile_m)]
 
 
+def lut_handshakes(m: Module, tile, tab_valid, tab_last, plane):
+    """The LUT tile's stream handshakes (the integer and the FP16 tile share them): a
+    weight plane is looked up while the table holds a K step (and, on the block's last
+    plane, only once the output register is free); the next activation beat is taken when
+    the table is empty or in the cycle its last plane is looked up. Returns
+    ``(last_plane, finishing, lookup_fire, act_fire)``."""
+    last_plane = plane == (tile.w_bits - 1)
+    finishing = tab_valid & tab_last & last_plane
+    out_free = ~tile.out.valid | tile.out.ready
+    lookup_fire = Signal()
+    act_fire = Signal()
+    m.d.comb += [
+        tile.wgt.ready.eq(tab_valid & (out_free | ~finishing)),
+        lookup_fire.eq(tile.wgt.valid & tile.wgt.ready),
+        tile.act.ready.eq(~tab_valid | (lookup_fire & last_plane)),
+        act_fire.eq(tile.act.valid & tile.act.ready),
+    ]
+    return last_plane, finishing, lookup_fire, act_fire
+
+
+def table_entry(cfg: LutConfig, entries: list, p, neg):
+    """The table entry a ``k_group``-bit weight pattern ``p`` selects from one group's
+    ``entries``; a symmetric table stores the half whose top bit is 0, so a pattern with
+    its top bit set reads the complement's entry and negates it (``neg``)."""
+    k = cfg.k_group
+    if not cfg.symmetric_table:
+        return Array(entries)[p]
+    if k == 1:
+        v = entries[0]
+    else:
+        low = p[:k - 1]
+        idx = Mux(p[k - 1], ~low, low)
+        v = Array(entries)[idx]
+    return Mux(p[k - 1], neg(v), v)
+
+
 class LutTile(wiring.Component):
     """LUT tensor core tile: table precompute unit, lookup array, bit-serial accumulators
     and the weight-mode output stage.
@@ -128,18 +164,7 @@ class LutTile(wiring.Component):
         out_reg = [[Signal(signed(acc_bits), name=f"out_{r}_{n}") for n in range(tn)] for r in range(tm)]
         m.d.comb += self.out.payload.eq(Cat(*[out_reg[r][n] for r in range(tm) for n in range(tn)]))
 
-        # --- handshakes --------------------------------------------------------------
-        last_plane = plane == (self.w_bits - 1)
-        finishing = tab_valid & tab_last & last_plane
-        out_free = ~self.out.valid | self.out.ready
-        lookup_fire = Signal()
-        act_fire = Signal()
-        m.d.comb += [
-            self.wgt.ready.eq(tab_valid & (out_free | ~finishing)),
-            lookup_fire.eq(self.wgt.valid & self.wgt.ready),
-            self.act.ready.eq(~tab_valid | (lookup_fire & last_plane)),
-            act_fire.eq(self.act.valid & self.act.ready),
-        ]
+        last_plane, finishing, lookup_fire, act_fire = lut_handshakes(m, self, tab_valid, tab_last, plane)
 
         # --- lookup array --------------------------------------------------------------
         bits = self.wgt.payload
@@ -149,17 +174,7 @@ class LutTile(wiring.Component):
                 total = 0
                 for j in range(groups):
                     p = bits[n * tk + j * k:n * tk + (j + 1) * k]
-                    if cfg.symmetric_table:
-                        if k == 1:
-                            v = tab[r][j][0]
-                        else:
-                            low = p[:k - 1]
-                            idx = Mux(p[k - 1], ~low, low)
-                            v = Array(tab[r][j])[idx]
-                        val = Mux(p[k - 1], -v, v)
-                    else:
-                        val = Array(tab[r][j])[p]
-                    total = total + val
+                    total = total + table_entry(cfg, tab[r][j], p, lambda v: -v)
                 c = Signal(signed(tb + groups.bit_length() + 1), name=f"look_{r}_{n}")
                 m.d.comb += c.eq(total)
                 sh = Signal(signed(acc_bits), name=f"contrib_{r}_{n}")

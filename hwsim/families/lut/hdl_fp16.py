@@ -6,7 +6,7 @@ binary16 datapath: the table precompute unit builds every stored entry as a chai
 adders, the bit-plane weight ``2**b`` is an exponent add
 (:class:`~hwsim.blocks.fp16.Fp16ExpShift`, exact below overflow), and the accumulators and
 the output are binary16. :class:`MacFp16Tile` is its baseline: one MixPE dequantiser
-(:class:`hwsim.families.mixpe.hdl.Fp16Dequantiser`: ``scale * (code - zero)``, one
+(:class:`hwsim.blocks.fp16.Fp16Dequantiser`: ``scale * (code - zero)``, one
 binary16 multiply) per weight of the step, shared by the tile's rows, then a binary16
 multiplier and adder per product, chained over the step's K.
 
@@ -20,12 +20,13 @@ differ: activations and outputs are 16-bit patterns, and a MAC weight lane is 24
 
 from __future__ import annotations
 
-from amaranth.hdl import Array, Cat, Module, Mux, Signal
+from amaranth.hdl import Cat, Module, Mux, Signal
 from amaranth.lib import data, stream, wiring
 from amaranth.lib.wiring import In, Out
 
 from hwsim.blocks.fp16 import Fp16Adder, Fp16ExpShift, Fp16Multiplier
 from hwsim.families.lut.config import MAX_W_BITS, WEIGHT_MODES, LutConfig
+from hwsim.families.lut.hdl import lut_handshakes, table_entry
 
 #: Width of one MAC weight lane (MixPE's dequantiser lane).
 LANE_BITS = 24
@@ -148,18 +149,7 @@ class LutFp16Tile(wiring.Component):
         out_reg = [[Signal(16, name=f"out_{r}_{n}") for n in range(tn)] for r in range(tm)]
         m.d.comb += self.out.payload.eq(Cat(*[out_reg[r][n] for r in range(tm) for n in range(tn)]))
 
-        # --- handshakes (as the integer tile's) --------------------------------------------
-        last_plane = plane == (self.w_bits - 1)
-        finishing = tab_valid & tab_last & last_plane
-        out_free = ~self.out.valid | self.out.ready
-        lookup_fire = Signal()
-        act_fire = Signal()
-        m.d.comb += [
-            self.wgt.ready.eq(tab_valid & (out_free | ~finishing)),
-            lookup_fire.eq(self.wgt.valid & self.wgt.ready),
-            self.act.ready.eq(~tab_valid | (lookup_fire & last_plane)),
-            act_fire.eq(self.act.valid & self.act.ready),
-        ]
+        last_plane, finishing, lookup_fire, act_fire = lut_handshakes(m, self, tab_valid, tab_last, plane)
         restart = Signal()
         m.d.comb += restart.eq(lookup_fire & finishing)
 
@@ -171,17 +161,8 @@ class LutFp16Tile(wiring.Component):
                 vals = []
                 for j in range(groups):
                     p = bits[n * tk + j * k:n * tk + (j + 1) * k]
-                    if cfg.symmetric_table:
-                        if k == 1:
-                            v = tab[r][j][0]
-                        else:
-                            low = p[:k - 1]
-                            v = Array(tab[r][j])[Mux(p[k - 1], ~low, low)]
-                        val = Mux(p[k - 1], _neg(v), v)
-                    else:
-                        val = Array(tab[r][j])[p]
                     look = Signal(16, name=f"look_{r}_{n}_{j}")
-                    m.d.comb += look.eq(val)
+                    m.d.comb += look.eq(table_entry(cfg, tab[r][j], p, _neg))
                     vals.append(look)
                 c = Signal(16, name=f"contrib_{r}_{n}")
                 m.d.comb += c.eq(u.shift(u.chain(vals, f"gadd_{r}_{n}"), plane, f"pshift_{r}_{n}", 3))
@@ -266,7 +247,7 @@ class MacFp16Tile(wiring.Component):
         super().__init__(_ports(cfg, cfg.tile_n * cfg.tile_k * LANE_BITS))
 
     def elaborate(self, platform):
-        from hwsim.families.mixpe.hdl import Fp16Dequantiser
+        from hwsim.blocks.fp16 import Fp16Dequantiser
 
         cfg = self.cfg
         m = Module()

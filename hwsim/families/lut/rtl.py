@@ -230,17 +230,14 @@ def run_jobs(cfg: LutConfig, kind: str, gemms, work_dir: str | Path | None = Non
 def run_amaranth(cfg: LutConfig, kind: str, gemms, precisions=None, backpressure=None) -> list[dict]:
     """:func:`run_jobs` through Amaranth's simulator: the cocotb bench's loop
     (:func:`.bench.run_gemm` on :mod:`hwsim.sim.streams`) with the same seeded gaps."""
-    from amaranth.sim import Simulator
-
     from hwsim.families.lut.bench import gaps, reset, run_gemm
-    from hwsim.sim.streams import AmaranthPorts
+    from hwsim.sim.streams import simulate
 
     job = _job(cfg, kind, gemms, precisions, backpressure)
     dut = component(cfg, kind)
     res = []
 
-    async def bench(ctx):
-        ports = AmaranthPorts(ctx, dut)
+    async def bench(ports):
         policy = gaps(job)
         await reset(ports, job)
         cycle = 0
@@ -248,10 +245,7 @@ def run_amaranth(cfg: LutConfig, kind: str, gemms, precisions=None, backpressure
             r, cycle = await run_gemm(ports, g, policy, cycle)
             res.append(r)
 
-    sim = Simulator(dut)
-    sim.add_clock(1e-8)
-    sim.add_testbench(bench)
-    sim.run()
+    simulate(dut, bench)
     return _results(cfg, job, res)
 
 

@@ -24,6 +24,7 @@ from amaranth import Module, Mux, Signal
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
+from hwsim.blocks.fp16 import Fp16Dequantiser
 from hwsim.families.systolic.config import SystolicConfig
 from hwsim.families.systolic.hdl import os_pe_step, port_shapes
 
@@ -140,43 +141,6 @@ class MixpeFp16PE(wiring.Component):
             m.d.comb += nxt.eq(Mux(self.b_in[i], add.o, p))
             p = nxt
         os_pe_step(m, self, acc, p)
-        return m
-
-
-class Fp16Dequantiser(wiring.Component):
-    """One weight's dequantisation to binary16 (combinational): ``o = fp16_mul(s, fp16(q - z))``.
-
-    Ports: ``lane`` (in, 24: code pattern in bits 0..3, zero point in 4..7, binary16 scale
-    in 8..23, as :func:`hwsim.families.mixpe.timing.pack_dequant_lanes` packs it),
-    ``msb_negative`` (in: the code is 4-bit two's complement; zero points are then 0),
-    ``o`` (out, 16). ``q - z`` (-15..15) becomes its exact binary16 pattern through a
-    31-entry table, then one :class:`~hwsim.blocks.fp16.Fp16Multiplier` rounds the product.
-    """
-
-    def __init__(self):
-        super().__init__({"lane": In(24), "msb_negative": In(1), "o": Out(16)})
-
-    def elaborate(self, platform):
-        import numpy as np
-
-        from amaranth import signed
-
-        from hwsim.blocks.fp16 import Fp16Multiplier
-
-        m = Module()
-        code = Signal(signed(6))
-        diff = Signal(signed(6))
-        m.d.comb += [
-            code.eq(Mux(self.msb_negative, self.lane[:4].as_signed(), self.lane[:4])),
-            diff.eq(code - self.lane[4:8]),
-        ]
-        as_fp16 = Signal(16)
-        with m.Switch(diff):
-            for v in range(-15, 16):
-                with m.Case(v):
-                    m.d.comb += as_fp16.eq(int(np.float16(v).view(np.uint16)))
-        m.submodules.mul = mul = Fp16Multiplier()
-        m.d.comb += [mul.a.eq(self.lane[8:24]), mul.b.eq(as_fp16), self.o.eq(mul.o)]
         return m
 
 

@@ -58,7 +58,8 @@ def actions_of(tot: dict) -> dict:
     out = {key: tot[key] for key in TILE_ACTIONS}
     out["add_bits"] = out["add_bits"] + tot["psum_reads"] * OUT_BITS
     out["sram_read:obuf"] = out["sram_read:obuf"] + tot["psum_reads"]
-    out.update({"dram_read_bytes": ra + rb + rc, "dram_write_bytes": wc,
+    out.update({"fill_bytes:ibuf": ra, "fill_bytes:wbuf": rb, "fill_bytes:obuf": rc, "drain_bytes:obuf": wc,
+                "dram_read_bytes": ra + rb + rc, "dram_write_bytes": wc,
                 "_dram_a": ra, "_dram_w": rb, "_dram_c": wc + rc})
     return out
 
@@ -66,8 +67,13 @@ def actions_of(tot: dict) -> dict:
 #: How the mapper's totals are charged, as ``(action, count per unit)``.
 _ENERGY_KEYS = {key: ((key, 1),) for key in TILE_ACTIONS}
 _ENERGY_KEYS.update({"psum_reads": (("sram_read:obuf", 1), ("add_bits", 32)),
-                     "dram_read_a": (("dram_read_bytes", 1),), "dram_read_b": (("dram_read_bytes", 1),),
-                     "dram_read_c": (("dram_read_bytes", 1),), "dram_write_c": (("dram_write_bytes", 1),)})
+                     "dram_read_a": (("dram_read_bytes", 1), ("fill_bytes:ibuf", 1)),
+                     "dram_read_b": (("dram_read_bytes", 1), ("fill_bytes:wbuf", 1)),
+                     "dram_read_c": (("dram_read_bytes", 1), ("fill_bytes:obuf", 1)),
+                     "dram_write_c": (("dram_write_bytes", 1), ("drain_bytes:obuf", 1))})
+#: The DRAM traffic actions (priced per byte, at the DRAM and at the buffer's side).
+TRAFFIC_ACTIONS = ("dram_read_bytes", "dram_write_bytes", "fill_bytes:ibuf", "fill_bytes:wbuf", "fill_bytes:obuf",
+                   "drain_bytes:obuf")
 
 
 #: Probed energies by config (bounded).
@@ -86,7 +92,7 @@ def action_energies(cfg) -> dict:
 
     tech, inputs = load_tech(45), mixpe_inputs(cfg)
     # every action the model emits (the dequantise-then-MAC baseline's multiplies too)
-    names = set(TILE_ACTIONS) | {"dram_read_bytes", "dram_write_bytes", "mult:11x11", "mult:11x5"}
+    names = set(TILE_ACTIONS) | set(TRAFFIC_ACTIONS) | {"mult:11x11", "mult:11x5"}
 
     def dyn(actions, cycles):
         return cost_record("mixpe", cfg.to_dict(), {"cycles": cycles, "macs": 0, "actions": actions}, tech,
@@ -112,7 +118,7 @@ def unit_energies(cfgs) -> dict:
 def fixed_energy(actions: dict, cycles, cfgs) -> np.ndarray:
     per = [action_energies(c) for c in cfgs]
     e = np.array([p["cycle"] for p in per]) * np.asarray(cycles, float)
-    for key in set(TILE_ACTIONS) | {"dram_read_bytes", "dram_write_bytes"}:
+    for key in set(TILE_ACTIONS) | set(TRAFFIC_ACTIONS):
         e = e + np.array([p[key] for p in per]) * np.asarray(actions[key], float)
     return e
 

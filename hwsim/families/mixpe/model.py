@@ -27,6 +27,9 @@ K padded to whole groups). Named actions (priced by :mod:`hwsim.cost`):
 ``dram_read_bytes``, ``dram_write_bytes``
     Activations (1 or 2 bytes), packed codes, binary16 scales and packed zero points; binary32
     results.
+``fill_bytes:ibuf``, ``fill_bytes:wbuf``, ``fill_bytes:obuf``, ``drain_bytes:obuf``
+    The same DRAM bytes on the buffer side: written into the buffer they fill (``obuf``:
+    a mapped GEMM's spilled partial sums read back), read out of ``obuf`` to DRAM.
 
 The dequantise-then-MAC baseline (``datapath="dequant_mac"``) has one fold per row and
 column block over all of K, no ``S`` column and no per-group stage: per activation-weight
@@ -106,6 +109,10 @@ def _counts(*, rows, cols, w_bits, is_int, group_size, zero_point, acc_bits, ibu
         "sram_read:wbuf": kp * n * fr + g * n * fr * scale_words,
         "sram_read:obuf": np.where(dq, 0, (g - 1) * m * n),
         "sram_write:obuf": outs,
+        "fill_bytes:ibuf": dram_a,
+        "fill_bytes:wbuf": dram_w,
+        "fill_bytes:obuf": np.zeros_like(dram_c),
+        "drain_bytes:obuf": dram_c,
         "dram_read_bytes": dram_a + dram_w,
         "dram_write_bytes": dram_c,
         "_dram_a": dram_a, "_dram_w": dram_w, "_dram_c": dram_c, "_folds": folds,
@@ -176,7 +183,8 @@ def _estimate_searched(cfg: MixpeConfig, op: GemmOp, mode: str) -> Perf:
 
 
 _ACTION_KEYS = ("add_bits", "mult:16x24", "mult:11x11", "mult:11x5", "reg_write_bits", "sram_read:ibuf", "sram_read:wbuf", "sram_read:obuf",
-                "sram_write:obuf", "dram_read_bytes", "dram_write_bytes")
+                "sram_write:obuf", "fill_bytes:ibuf", "fill_bytes:wbuf", "fill_bytes:obuf", "drain_bytes:obuf",
+                "dram_read_bytes", "dram_write_bytes")
 
 #: Config fields :func:`estimate_arrays` takes (the family's ``array_fields``).
 ARRAY_FIELDS = ("rows", "cols", "w_bits", "act_format", "group_size", "zero_point", "acc_bits", "dataflow",

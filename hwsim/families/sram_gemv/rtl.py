@@ -128,10 +128,8 @@ def _assemble(cfg: SramGemvConfig, plan, res) -> list[dict]:
 def run_amaranth(cfg: SramGemvConfig, jobs, backpressure=None) -> list[dict]:
     """The same streams through Amaranth's simulator: the cocotb bench's loop
     (:func:`.bench.run_stream` on :mod:`hwsim.sim.streams`) with the same seeded gaps."""
-    from amaranth.sim import Simulator
-
     from hwsim.families.sram_gemv.bench import gaps, run_stream
-    from hwsim.sim.streams import AmaranthPorts
+    from hwsim.sim.streams import simulate
 
     plan, streams = _plan(cfg, jobs)
     bp = backpressure or {}
@@ -140,17 +138,13 @@ def run_amaranth(cfg: SramGemvConfig, jobs, backpressure=None) -> list[dict]:
     dut = component(cfg)
     res = []
 
-    async def bench(ctx):
-        ports = AmaranthPorts(ctx, dut)
+    async def bench(ports):
         cycle = 0
         for s in streams:
             r, cycle = await run_stream(ports, s, in_gaps, out_gaps, cycle)
             res.append(r)
 
-    sim = Simulator(dut)
-    sim.add_clock(1e-8)
-    sim.add_testbench(bench)
-    sim.run()
+    simulate(dut, bench)
     return _assemble(cfg, plan, res)
 
 

@@ -142,12 +142,10 @@ def run_gemms_amaranth_detailed(cfg: SystolicConfig, jobs, backpressure=None, se
     but simulation is 10-50x slower per cycle; meant for small arrays and for machines
     without a C++ compiler.
     """
-    from amaranth.sim import Simulator
-
     from hwsim.families.systolic.bench import beat_words, cmd_word, run_gemm
     from hwsim.families.systolic.hdl import SystolicArray
     from hwsim.families.systolic.timing import operand_beats, result_beat_count
-    from hwsim.sim.streams import AmaranthPorts, Gaps
+    from hwsim.sim.streams import Gaps, simulate
 
     bp = check_backpressure(backpressure)
     gemms = []
@@ -161,8 +159,7 @@ def run_gemms_amaranth_detailed(cfg: SystolicConfig, jobs, backpressure=None, se
     in_gaps, out_gaps = Gaps(bp.get("in_gap", 0.0), rng), Gaps(bp.get("out_gap", 0.0), rng)
     out = []
 
-    async def bench(ctx):
-        ports = AmaranthPorts(ctx, dut)
+    async def bench(ports):
         cycle = 0
         for a, b in gemms:
             (m, k), n = a.shape, b.shape[1]
@@ -172,10 +169,7 @@ def run_gemms_amaranth_detailed(cfg: SystolicConfig, jobs, backpressure=None, se
             c = assemble_output(cfg, m, k, n, np.array(res["beats"], dtype=np.int64))
             out.append(RtlRun(c=c, cycles=res["cycles"], stall_cycles=res["stall_cycles"]))
 
-    sim = Simulator(dut)
-    sim.add_clock(1e-8)
-    sim.add_testbench(bench)
-    sim.run()
+    simulate(dut, bench)
     return out
 
 
