@@ -19,7 +19,8 @@ of two that does (if the banks would become shallower than the table before that
 keeps the deepest table point and its source says that the clock is not met) (an extra bank whenever one bank's cycle time exceeds the clock
 period). Energy per access is one bank's; leakage and area are ``banks`` times one
 bank's. A port wider than the widest macro (1024 bits) is built from side-by-side macros,
-each a slice of the width and the capacity, all accessed together. Cycle times are the
+each a slice of the width and the capacity, all accessed together (a width or capacity
+that does not divide evenly rounds each slice up, and the source says so). Cycle times are the
 45 nm table's at every node (not scaled).
 
 Examples
@@ -179,12 +180,14 @@ def sram_macro(size_bytes: int, width_bits: int, *, freq_mhz: float | None = Non
     if width_bits > max_w:
         # a port wider than the widest macro: side-by-side macros, each a slice of the
         # width and of the capacity, all accessed together
+        # (a width or capacity that does not divide evenly rounds each slice up: at most
+        # slices - 1 bits and bytes more than asked, and the record says so)
         slices = -(-width_bits // max_w)
-        if width_bits % slices or size_bytes % slices:
-            raise ConfigError("width_bits", f"{width_bits} bits is wider than the widest macro ({max_w}) and does "
-                              f"not split into {slices} equal slices of a {size_bytes}-byte buffer")
-        one = sram_macro(size_bytes // slices, width_bits // slices, freq_mhz=freq_mhz, banks=banks)
-        why = f"{slices} side-by-side {width_bits // slices}-bit macros of {size_bytes // slices} B"
+        w1, s1 = -(-width_bits // slices), -(-size_bytes // slices)
+        one = sram_macro(s1, w1, freq_mhz=freq_mhz, banks=banks)
+        rounded = "" if (w1 * slices, s1 * slices) == (width_bits, size_bytes) else \
+            f" (slices rounded up from {width_bits} bits, {size_bytes} B)"
+        why = f"{slices} side-by-side {w1}-bit macros of {s1} B{rounded}"
         return SramMacro(size_bytes=size_bytes, width_bits=width_bits, banks=one.banks,
                          read=one.read.times(slices, why), write=one.write.times(slices, why),
                          leakage=one.leakage.times(slices, why), area=one.area.times(slices, why),
