@@ -90,6 +90,22 @@ def lut_handshakes(m: Module, tile, tab_valid, tab_last, plane):
     return last_plane, finishing, lookup_fire, act_fire
 
 
+def mac_handshakes(m: Module, tile):
+    """The MAC tile's stream handshakes (the integer and the FP16 tile share them): an
+    activation and a weight beat are taken together, the block's last one only once the
+    output register is free. Returns ``(go, finishing)``."""
+    out_free = ~tile.out.valid | tile.out.ready
+    room = out_free | ~tile.act.payload.last
+    go = Signal()
+    m.d.comb += [
+        tile.act.ready.eq(tile.wgt.valid & room),
+        tile.wgt.ready.eq(tile.act.valid & room),
+        go.eq(tile.act.valid & tile.wgt.valid & room),
+    ]
+    finishing = go & tile.act.payload.last
+    return go, finishing
+
+
 def table_entry(cfg: LutConfig, entries: list, p, neg):
     """The table entry a ``k_group``-bit weight pattern ``p`` selects from one group's
     ``entries``; a symmetric table stores the half whose top bit is 0, so a pattern with
@@ -285,15 +301,7 @@ class MacTile(wiring.Component):
         acc = [[Signal(signed(acc_bits), name=f"acc_{r}_{n}") for n in range(tn)] for r in range(tm)]
         m.d.comb += self.out.payload.eq(Cat(*[out_reg[r][n] for r in range(tm) for n in range(tn)]))
 
-        out_free = ~self.out.valid | self.out.ready
-        room = out_free | ~self.act.payload.last
-        go = Signal()
-        m.d.comb += [
-            self.act.ready.eq(self.wgt.valid & room),
-            self.wgt.ready.eq(self.act.valid & room),
-            go.eq(self.act.valid & self.wgt.valid & room),
-        ]
-        finishing = go & self.act.payload.last
+        go, finishing = mac_handshakes(m, self)
         for r in range(tm):
             for n in range(tn):
                 dot = 0

@@ -26,7 +26,7 @@ from amaranth.lib.wiring import In, Out
 
 from hwsim.blocks.fp16 import Fp16Adder, Fp16ExpShift, Fp16Multiplier
 from hwsim.families.lut.config import MAX_W_BITS, WEIGHT_MODES, LutConfig
-from hwsim.families.lut.hdl import lut_handshakes, table_entry
+from hwsim.families.lut.hdl import lut_handshakes, mac_handshakes, table_entry
 
 #: Width of one MAC weight lane (MixPE's dequantiser lane).
 LANE_BITS = 24
@@ -273,15 +273,7 @@ class MacFp16Tile(wiring.Component):
         acc = [[Signal(16, name=f"acc_{r}_{n}") for n in range(tn)] for r in range(tm)]
         m.d.comb += self.out.payload.eq(Cat(*[out_reg[r][n] for r in range(tm) for n in range(tn)]))
 
-        out_free = ~self.out.valid | self.out.ready
-        room = out_free | ~self.act.payload.last
-        go = Signal()
-        m.d.comb += [
-            self.act.ready.eq(self.wgt.valid & room),
-            self.wgt.ready.eq(self.act.valid & room),
-            go.eq(self.act.valid & self.wgt.valid & room),
-        ]
-        finishing = go & self.act.payload.last
+        go, finishing = mac_handshakes(m, self)
         for r in range(tm):
             for n in range(tn):
                 t = acc[r][n]
