@@ -707,13 +707,9 @@ def _pricer(point: Point, fam: Family, cfg, design: dict):
     return _design_pricer(point.family, point.pricing, fam, cfg, design)
 
 
-def _design_pricer(family: str, pr: Pricing, fam: Family, cfg, design: dict, cache: bool = True):
-    """:func:`_pricer` of a design and pricing (no point needed); ``cache=False`` for a
-    caller that prices each design once (skips the cache's key)."""
-    cost = _cost_fn()
-    if cost is None or fam.cost is None:
-        return None, None
-    # hwsim.cost prices a run's action counts with the family's components
+def _cost_parts(family: str, pr: Pricing, fam: Family, cfg):
+    """What pricing a design needs: ``(tech, inputs, pe_array_area, extra_area,
+    calibration)`` (see :func:`hwsim.cost.report.cost_record`)."""
     tech = _tech(pr.node_nm)
     kw = {}
     if pr.dram is not None:
@@ -729,10 +725,30 @@ def _design_pricer(family: str, pr: Pricing, fam: Family, cfg, design: dict, cac
     if pr.synthesised_area and fam.cost.synthesised_area is not None:
         area, extra = fam.cost.synthesised_area(cfg)
     cal = fam.cost.calibration(cfg) if fam.cost.calibration and pr.calibrated else None
+    return tech, inputs, area, extra, cal
+
+
+def _price_fn(cost, family: str, design: dict, parts):
+    tech, inputs, area, extra, cal = parts
 
     def price(cycles: int, macs: int, actions: dict) -> dict:
         return cost(family, design, {"cycles": cycles, "macs": macs, "actions": actions},
                     tech, inputs, pe_array_area=area, extra_area=extra, calibration=cal)
+
+    return price
+
+
+def _design_pricer(family: str, pr: Pricing, fam: Family, cfg, design: dict, cache: bool = True, parts=None):
+    """:func:`_pricer` of a design and pricing (no point needed); ``cache=False`` for a
+    caller that prices each design once (skips the cache's key); ``parts`` the design's
+    :func:`_cost_parts` when the caller has them."""
+    cost = _cost_fn()
+    if cost is None or fam.cost is None:
+        return None, None
+    # hwsim.cost prices a run's action counts with the family's components
+    parts = _cost_parts(family, pr, fam, cfg) if parts is None else parts
+    tech, inputs, area, extra, cal = parts
+    price = _price_fn(cost, family, design, parts)
 
     if not cache:
         from hwsim.cost.report import energy_coefficients
@@ -1122,10 +1138,33 @@ def _shared_provenance(p: dict) -> dict:
     return out
 
 
+#: Design costs by what they are computed from (the priced components, areas and
+#: calibration, the pricing and the block's actions): designs that differ only in fields
+#: their cost does not read (DRAM bandwidth, mapping choices) share one.
+_DCOST: dict = {}
+_DCOST_MAX = 4096
+
+
 def _design_cost(family, pricing, fam, cfg, design, act_keys) -> "_DesignCost | None":
-    price, lin = _design_pricer(family, pricing, fam, cfg, design, cache=False)
-    if price is None:
+    cost = _cost_fn()
+    if cost is None or fam.cost is None:
         return None
+    parts = _cost_parts(family, pricing, fam, cfg)
+    # everything a design's cost is computed from, by value (the frozen component
+    # dataclasses' and figures' reprs)
+    key = (family, pricing, repr(parts[1:]), tuple(sorted(act_keys)))
+    hit = _DCOST.get(key)
+    if hit is not None:
+        return dataclasses.replace(hit, price=_price_fn(cost, family, design, parts))
+    dc = _new_design_cost(family, pricing, fam, cfg, design, act_keys, parts)
+    if len(_DCOST) >= _DCOST_MAX:
+        _DCOST.clear()
+    _DCOST[key] = dc
+    return dc
+
+
+def _new_design_cost(family, pricing, fam, cfg, design, act_keys, parts) -> "_DesignCost":
+    price, lin = _design_pricer(family, pricing, fam, cfg, design, cache=False, parts=parts)
     # the provenance lists one energy line per priced action (whatever its count) and the
     # per-cycle lines of a run of at least one cycle: a zero run gives every record's
     base = price(1, 0, dict.fromkeys(sorted(act_keys), 0))
