@@ -137,8 +137,15 @@ def _op_dict(op: GemmOp) -> dict:
 
 
 def _hash(obj) -> str:
-    blob = json.dumps(obj, sort_keys=True, separators=(",", ":")).encode()
-    return hashlib.sha256(blob).hexdigest()[:20]
+    return _sha(_json_key(obj))
+
+
+def _json_key(obj) -> str:
+    return json.dumps(obj, sort_keys=True, separators=(",", ":"))
+
+
+def _sha(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()[:20]
 
 
 # ---------------------------------------------------------------------------- registry
@@ -422,14 +429,19 @@ class Point:
 
 def point_key(family, design_full, workload_key, fidelity, mode, code_ver, pricing: Pricing | None = None,
               rtl_sample=None) -> str:
-    d = {"family": family, "design": design_full, "workload": workload_key,
+    return _hash(_key_dict(family, design_full, workload_key, fidelity, mode, code_ver, pricing, rtl_sample))
+
+
+def _key_dict(family, design, workload_key, fidelity, mode, code_ver, pricing, rtl_sample) -> dict:
+    """What a point key hashes (:func:`point_key`)."""
+    d = {"family": family, "design": design, "workload": workload_key,
          "fidelity": fidelity, "mode": mode, "code": code_ver}
     extra = pricing.key_dict() if pricing is not None else {}
     if extra:
         d["pricing"] = extra
     if rtl_sample is not None:
         d["rtl_sample"] = rtl_sample.to_dict()
-    return _hash(d)
+    return d
 
 
 # ----------------------------------------------------------------------------- record
@@ -1061,27 +1073,13 @@ def _field_names(cls) -> tuple:
     return tuple(f.name for f in dataclasses.fields(cls))
 
 
-def _json_key(obj) -> str:
-    return json.dumps(obj, sort_keys=True, separators=(",", ":"))
-
-
 def _key_template(family, workload_key, fidelity, mode, code_ver, pricing, rtl_sample) -> tuple[str, str]:
     """The text :func:`point_key` hashes, split around the design: ``prefix + design
     JSON + suffix`` (so that a block's keys are one string join and one hash each)."""
     mark = "@hwsim-design@"
-    d = {"family": family, "design": mark, "workload": workload_key, "fidelity": fidelity,
-         "mode": mode, "code": code_ver}
-    extra = pricing.key_dict() if pricing is not None else {}
-    if extra:
-        d["pricing"] = extra
-    if rtl_sample is not None:
-        d["rtl_sample"] = rtl_sample.to_dict()
+    d = _key_dict(family, mark, workload_key, fidelity, mode, code_ver, pricing, rtl_sample)
     prefix, suffix = _json_key(d).split(json.dumps(mark), 1)
     return prefix, suffix
-
-
-def _sha(text: str) -> str:
-    return hashlib.sha256(text.encode()).hexdigest()[:20]
 
 
 @dataclass(eq=False)

@@ -222,6 +222,16 @@ def check_backpressure(bp) -> dict:
     return out
 
 
+def backpressure_gaps(bp, rng, sources: int = 1) -> tuple:
+    """The gap policies of back-pressure settings ``bp`` (``{"in_gap": p, "out_gap": q}``,
+    either missing is 0; ``None`` is no back-pressure): ``sources`` input policies
+    withholding with probability ``p``, then the output's with ``q``, all drawing from
+    ``rng``."""
+    bp = bp or {}
+    p_in, p_out = float(bp.get("in_gap", 0.0)), float(bp.get("out_gap", 0.0))
+    return (*(Gaps(p_in, rng) for _ in range(sources)), Gaps(p_out, rng))
+
+
 #: How :func:`run` counts stall cycles for a DUT without a ``stall`` output:
 #: ``"waits"``, every cycle the bench withheld a beat the DUT was ready for or refused an
 #: offered output beat; ``"idle"``, every cycle the bench withheld a beat the DUT was ready

@@ -26,7 +26,7 @@ from pathlib import Path
 import cocotb
 
 from hwsim.sim import streams
-from hwsim.sim.streams import CocotbPorts, Gaps, Sink, Source
+from hwsim.sim.streams import CocotbPorts, Gaps, Sink, Source, backpressure_gaps
 
 STATIC_INPUTS = ("w_bits", "mode")
 
@@ -35,9 +35,7 @@ def gaps(job: dict) -> tuple[Gaps, Gaps, Gaps]:
     """The seeded gap policies of the job's back-pressure settings: activations, weights
     and the output's ready."""
     bp = job.get("backpressure") or {}
-    rng = random.Random(int(bp.get("seed", 0)))
-    p_in, p_out = float(bp.get("in_gap", 0.0)), float(bp.get("out_gap", 0.0))
-    return Gaps(p_in, rng), Gaps(p_in, rng), Gaps(p_out, rng)
+    return backpressure_gaps(bp, random.Random(int(bp.get("seed", 0))), sources=2)
 
 
 async def reset(ports, static: dict) -> None:

@@ -21,6 +21,7 @@ from dataclasses import replace
 import numpy as np
 
 from hwsim.families.base import Perf
+from hwsim.sim.streams import Gaps
 from hwsim.families.lut import model
 from hwsim.families.lut.config import LutConfig
 from hwsim.families.lut.golden import (
@@ -59,8 +60,9 @@ def tile_steps(cfg: LutConfig, a, q):
                 yield mi, ni, a_p[mi:mi + tm, ks], q_p[ks, ni:ni + tn], s == ksteps - 1
 
 
-def _enabled(pattern: str | None, cycle: int) -> bool:
-    return pattern is None or cycle >= len(pattern) or pattern[cycle] == "1"
+def _gaps(pattern: str | None) -> Gaps:
+    """The bench's policy for an enable pattern (``None``: never withhold)."""
+    return Gaps(pattern=pattern) if pattern is not None else Gaps()
 
 
 class _Valid:
@@ -70,12 +72,12 @@ class _Valid:
     offers it."""
 
     def __init__(self, pattern: str | None):
-        self.pattern = pattern
+        self.gaps = _gaps(pattern)
         self.offer = False
 
     def __call__(self, left: bool, cycle: int) -> bool:
         if not self.offer and left:
-            self.offer = _enabled(self.pattern, cycle)
+            self.offer = self.gaps.go(cycle)
         return self.offer
 
     def take(self, fired: bool) -> None:
@@ -178,11 +180,11 @@ def simulate_lut(cfg: LutConfig, a, q, act_en: str | None = None, wgt_en: str | 
     first_in = last_out = None
     cycle = 0
     n_out = len({(mi, ni) for mi, ni, *_ in acts})
-    act_valid, wgt_valid = _Valid(act_en), _Valid(wgt_en)
+    act_valid, wgt_valid, out_ready = _Valid(act_en), _Valid(wgt_en), _gaps(out_en)
     while len(outs) < n_out:
         av = act_valid(ai < len(acts), cycle)
         wv = wgt_valid(wi < len(wgts), cycle)
-        orr = _enabled(out_en, cycle)
+        orr = out_ready.go(cycle)
         last_plane = plane == b - 1
         finishing = tab_valid and tab_last and last_plane
         out_free = (not out_valid) or orr
@@ -258,11 +260,11 @@ def simulate_mac(cfg: LutConfig, a, q, act_en: str | None = None, wgt_en: str | 
     first_in = last_out = None
     cycle = 0
     n_out = sum(1 for s in steps if s[4])
-    act_valid, wgt_valid = _Valid(act_en), _Valid(wgt_en)
+    act_valid, wgt_valid, out_ready = _Valid(act_en), _Valid(wgt_en), _gaps(out_en)
     while len(outs) < n_out:
         av = act_valid(ai < len(steps), cycle)
         wv = wgt_valid(ai < len(steps), cycle)
-        orr = _enabled(out_en, cycle)
+        orr = out_ready.go(cycle)
         out_free = (not out_valid) or orr
         last = steps[ai][4] if ai < len(steps) else False
         go = av and wv and (out_free or not last)

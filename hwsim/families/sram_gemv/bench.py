@@ -22,7 +22,7 @@ from pathlib import Path
 import cocotb
 
 from hwsim.sim import streams
-from hwsim.sim.streams import CocotbPorts, Gaps, Sink, Source
+from hwsim.sim.streams import CocotbPorts, Gaps, Sink, Source, backpressure_gaps
 
 RUN_TIME_INPUTS = ("n_items", "planes", "act_signed", "reuse")
 
@@ -52,7 +52,7 @@ async def reset(ports) -> None:
 
 def gaps(job: dict) -> tuple[Gaps, Gaps]:
     rng = random.Random(job.get("seed", 0))
-    return Gaps(job.get("in_gap", 0.0), rng), Gaps(job.get("out_gap", 0.0), rng)
+    return backpressure_gaps(job, rng)
 
 
 @cocotb.test()

@@ -165,8 +165,7 @@ def port_doc(cfg: SramGemvConfig):
     """What the exported unit's ports mean (:class:`~hwsim.families.contract.PortDoc`)."""
     from hwsim.families.contract import PortDoc
 
-    L, N, WB, AB, B, EB, AW = (cfg.lanes, cfg.group_size, cfg.w_bits, cfg.a_bits, cfg.vectors, cfg.entry_bits,
-                               cfg.acc_bits)
+    L, N, WB, AB, B, AW = cfg.lanes, cfg.group_size, cfg.w_bits, cfg.a_bits, cfg.vectors, cfg.acc_bits
     ww = L * N * WB
     meaning = {
         "n_items": f"run-time: vectors in this pass, 1..{B} (DRAIN gives this many beats); hold during a pass",

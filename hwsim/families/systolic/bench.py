@@ -32,7 +32,7 @@ from hwsim.families.systolic.config import SystolicConfig
 from hwsim.families.systolic.timing import operand_beats, result_beat_count
 from hwsim.families.systolic.hdl import port_shapes
 from hwsim.sim import streams
-from hwsim.sim.streams import CocotbPorts, Gaps, Sink, Source
+from hwsim.sim.streams import CocotbPorts, Gaps, Sink, Source, backpressure_gaps
 
 
 def _pack(values, bits):
@@ -68,8 +68,7 @@ def cmd_word(m: int, k: int, n: int, dim_bits: int) -> int:
 
 def gaps(job: dict, rng) -> tuple[Gaps, Gaps]:
     """The input and output gap policies of a job's back-pressure settings."""
-    bp = job.get("backpressure") or {}
-    return Gaps(float(bp.get("in_gap", 0.0)), rng), Gaps(float(bp.get("out_gap", 0.0)), rng)
+    return backpressure_gaps(job.get("backpressure"), rng)
 
 
 async def reset(ports, static=None) -> None:

@@ -145,7 +145,7 @@ def run_gemms_amaranth_detailed(cfg: SystolicConfig, jobs, backpressure=None, se
     from hwsim.families.systolic.bench import beat_words, cmd_word, run_gemm
     from hwsim.families.systolic.hdl import SystolicArray
     from hwsim.families.systolic.timing import operand_beats, result_beat_count
-    from hwsim.sim.streams import Gaps, simulate
+    from hwsim.sim.streams import backpressure_gaps, simulate
 
     bp = check_backpressure(backpressure)
     gemms = []
@@ -156,7 +156,7 @@ def run_gemms_amaranth_detailed(cfg: SystolicConfig, jobs, backpressure=None, se
         gemms.append((a, b))
     dut = SystolicArray(cfg, dim_bits=DIM_BITS)
     rng = np.random.default_rng(int(seed))
-    in_gaps, out_gaps = Gaps(bp.get("in_gap", 0.0), rng), Gaps(bp.get("out_gap", 0.0), rng)
+    in_gaps, out_gaps = backpressure_gaps(bp, rng)
     out = []
 
     async def bench(ports):
