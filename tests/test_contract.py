@@ -61,18 +61,12 @@ def test_implementation_equals_golden_and_model(name, idx, impl):
 
 #: RTL whose inputs are not valid/ready streams, so the bench has nothing to withhold.
 NO_BACKPRESSURE = {"pim": "the PIM unit's command bus has no valid/ready: commands issue on their timed cycles"}
-#: Back-pressure not yet applied by the bench (strict: the test fails once it is).
-BACKPRESSURE_PENDING: dict[str, str] = {}
-
-
-def _bp_param(n, i):
-    marks = [pytest.mark.xfail(reason=BACKPRESSURE_PENDING[n], strict=True)] if n in BACKPRESSURE_PENDING else []
-    return pytest.param(n, i, marks=marks, id=f"{n}-{i}")
 
 
 @pytest.mark.rtl
 @pytest.mark.slow
-@pytest.mark.parametrize("name,impl", [_bp_param(n, i) for n, f in FAMILIES.items() for i in ("amaranth", "verilator")
+@pytest.mark.parametrize("name,impl", [pytest.param(n, i, id=f"{n}-{i}") for n, f in FAMILIES.items()
+                                       for i in ("amaranth", "verilator")
                                        if i in f.implementations and n not in NO_BACKPRESSURE])
 def test_rtl_under_backpressure(name, impl):
     """Random gaps on the inputs and back-pressure on the outputs (the shared stream
