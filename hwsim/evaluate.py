@@ -178,6 +178,36 @@ def check_config(cfg, fam: "Family | None" = None):
     fam = fam or family_of_config(cfg)
     if fam is None or fam.cost is None or _cost_fn() is None:
         return cfg
+    key = _cost_key(fam, cfg)
+    if key is not None and key in _CHECKED:
+        return cfg
+    _check_cost(cfg, fam)
+    if key is not None:
+        if len(_CHECKED) >= _DCOST_MAX:
+            _CHECKED.clear()
+        _CHECKED[key] = True
+    return cfg
+
+
+#: Cost keys (:func:`_cost_key`) of the designs :func:`check_config` passed.
+_CHECKED: dict = {}
+
+
+def _cost_key(fam: "Family", cfg, design: dict | None = None):
+    """What a design's cost is computed from among its fields: the family and the design
+    without the fields its cost hooks ignore (``CostHooks.ignores``), hashable; ``None``
+    for a design with a value that cannot be frozen."""
+    design = _design_dict(cfg) if design is None else design
+    ign = fam.cost.ignores
+    try:
+        key = (fam.name,) + tuple((k, _frozen(v)) for k, v in design.items() if k not in ign)
+        hash(key)
+    except TypeError:
+        return None
+    return key
+
+
+def _check_cost(cfg, fam: "Family") -> None:
     fields = {f.name for f in dataclasses.fields(cfg)}
     try:
         inputs = fam.cost.inputs(cfg)
@@ -198,7 +228,7 @@ def check_config(cfg, fam: "Family | None" = None):
                 what = f"the {comp.name} buffer of {size} bytes" if size is not None else f"component {comp.name}"
                 # the reason names the user's field, never the cost model's internal key
                 raise ConfigError(key, f"{what} cannot be priced ({e.reason})") from None
-        return cfg
+        return
     for buf, spec in getattr(inputs, "sram", {}).items():
         reason = _sram_reason(spec.size_bytes, spec.width_bits)
         if reason is not None:
@@ -207,7 +237,6 @@ def check_config(cfg, fam: "Family | None" = None):
                 key = f"sram:{buf}"
             raise ConfigError(key, f"the {buf} buffer of {spec.size_bytes} bytes cannot be priced "
                               f"(SRAM size {reason})")
-    return cfg
 
 
 def get_family(name: str, key: str = "family", source: str | None = None) -> Family:
@@ -1036,17 +1065,56 @@ class LayerBlock:
 
 
 @dataclass(eq=False)
+class Masked:
+    """A column of numbers with ``None`` where ``mask`` is true."""
+
+    values: np.ndarray
+    mask: np.ndarray
+
+    def tolist(self) -> list:
+        return [None if m else v for v, m in zip(self.values.tolist(), self.mask.tolist())]
+
+
+@dataclass(eq=False)
+class DictColumn:
+    """A dict-valued column whose records all have the keys ``names``: ``columns[i]``
+    holds key ``names[i]`` of every record (an array or a list)."""
+
+    names: tuple
+    columns: list
+
+    def tolist(self) -> list:
+        cols = [c.tolist() if hasattr(c, "tolist") else c for c in self.columns]
+        return [dict(zip(self.names, row)) for row in zip(*cols)] if cols else [{} for _ in range(self.n)]
+
+    n: int = 0
+
+
+@dataclass(eq=False)
 class Block:
     """Records of several designs on one workload, evaluated as columns.
 
-    ``records`` are the records as dicts (every :class:`Record` field but ``layers``;
-    designs and cost provenance are shared between the records of one design) and
-    ``layers`` their per-op results as arrays. :meth:`to_records` gives the
-    :class:`Record` objects, equal to what :func:`evaluate` gives point by point.
+    ``const`` holds the fields every record of the block shares and ``columns`` the
+    others, one value per record (a list, an array, a :class:`Masked` array or a
+    :class:`DictColumn`; a design's config and cost provenance are one object shared by
+    its records); ``layers`` holds their per-op results as arrays. :attr:`records`
+    gives the records as dicts (every :class:`Record` field but ``layers``) and
+    :meth:`to_records` the :class:`Record` objects, equal to what :func:`evaluate` gives
+    point by point.
     """
 
-    records: list
+    const: dict
+    columns: dict
     layers: LayerBlock
+
+    def __len__(self) -> int:
+        return len(self.layers)
+
+    @property
+    def records(self) -> list[dict]:
+        names = list(self.columns)
+        cols = [c.tolist() if hasattr(c, "tolist") else c for c in self.columns.values()]
+        return [{**self.const, **dict(zip(names, row))} for row in zip(*cols)]
 
     def to_records(self) -> list[Record]:
         return [Record(**{**_plain_copy(r), "layers": self.layers.dicts(j)})
@@ -1093,6 +1161,8 @@ class _DesignCost:
     parts: tuple  # keys of a record's energy_pj_by_part
     provenance: dict
     estimator: str
+    parts_in: tuple = ()  # the design's _cost_parts
+    area_by_part: dict | None = None
 
 
 #: Provenance parts seen in this process, by content: designs that share a part (the
@@ -1147,17 +1217,29 @@ def _design_cost(family, pricing, fam, cfg, design, act_keys) -> "_DesignCost | 
     cost = _cost_fn()
     if cost is None or fam.cost is None:
         return None
+    acts = tuple(sorted(act_keys))
+    # designs equal but for fields the cost ignores (DRAM bandwidth, mapping choices)
+    ckey = _cost_key(fam, cfg, design)
+    if ckey is not None:
+        ckey = (ckey, pricing, acts)
+        hit = _DCOST.get(ckey)
+        if hit is not None:
+            return dataclasses.replace(hit, price=_price_fn(cost, family, design, hit.parts_in))
     parts = _cost_parts(family, pricing, fam, cfg)
     # everything a design's cost is computed from, by value (the frozen component
-    # dataclasses' and figures' reprs)
-    key = (family, pricing, repr(parts[1:]), tuple(sorted(act_keys)))
+    # dataclasses' and figures' reprs): designs with other fields and the same priced
+    # components share it too
+    key = (family, pricing, repr(parts[1:]), acts)
     hit = _DCOST.get(key)
     if hit is not None:
-        return dataclasses.replace(hit, price=_price_fn(cost, family, design, parts))
-    dc = _new_design_cost(family, pricing, fam, cfg, design, act_keys, parts)
+        dc = dataclasses.replace(hit, price=_price_fn(cost, family, design, parts), parts_in=parts)
+    else:
+        dc = _new_design_cost(family, pricing, fam, cfg, design, act_keys, parts)
     if len(_DCOST) >= _DCOST_MAX:
         _DCOST.clear()
     _DCOST[key] = dc
+    if ckey is not None:
+        _DCOST[ckey] = dc
     return dc
 
 
@@ -1169,7 +1251,7 @@ def _new_design_cost(family, pricing, fam, cfg, design, act_keys, parts) -> "_De
     return _DesignCost(price, lin, base, tuple(base["energy_pj_by_part"]),
                        _shared_provenance(_compact_provenance(base)),
                        f"hwsim.cost.report.cost_record v{base.get('cost_record_version')} "
-                       f"({base.get('node_nm')} nm table)")
+                       f"({base.get('node_nm')} nm table)", parts)
 
 
 def _coefficients(costs: list, act_keys: list, counts: np.ndarray) -> tuple:
@@ -1366,66 +1448,103 @@ def _block(fam, family, wl, est, safe, cfgs, full, djson, design_ids, freq, peak
         err = recipe_error(wl.quant, int(seed))
         quant = dict(quant=wl.quant, sqnr_db=float(err["sqnr_db"]), rel_fro_error=float(err["rel_fro"]),
                      error_source=err["error_source"])
-    # per-record scalars, in Python (the expressions of _make_record, exactly)
-    cyc_l = summed["cycles"].tolist()
-    comp_l = summed["compute_cycles"].tolist()
-    stall_l = summed["stall_cycles"].tolist()
-    macs_l = summed["macs"].tolist()
-    sr_l = sum(summed[k] for k in est["sram_reads"]).tolist() if est["sram_reads"] else [0] * D
-    sw_l = sum(summed[k] for k in est["sram_writes"]).tolist() if est["sram_writes"] else [0] * D
-    dram_l = (summed["dram_read_bytes"] + summed["dram_write_bytes"]).tolist()
-    sorted_acts = sorted(act_keys)
-    act_cols = [counts[:, act_keys.index(a)].tolist() for a in sorted_acts]
-    E_l = E.tolist() if E is not None else None
+    # per-record fields as columns (the expressions of _make_record, element by element:
+    # the same IEEE operations in the same order give the same values)
+    cyc = summed["cycles"].astype(np.int64)
+    macs = summed["macs"].astype(np.int64)
+    f = np.array([freq[j] for j in safe], dtype=float)
+    cycf = cyc.astype(float)
+    latency = cycf / (f * 1e6)
+    ops = 2 * macs
+    opsf = ops.astype(float)
+    dram = (summed["dram_read_bytes"] + summed["dram_write_bytes"]).astype(np.int64)
     tokens = wl.tokens
+    with np.errstate(divide="ignore", invalid="ignore"):
+        pos = latency > 0
+        thr = np.where(pos, opsf / np.where(pos, latency, 1.0), 0.0)
+        pk_ok = (cyc > 0) & (peak_s > 0) & np.isfinite(peak_s)
+        util = np.where(pk_ok, macs.astype(float) / np.where(pk_ok, cycf * peak_s, 1.0), 0.0)
+        per_byte = Masked(opsf / np.where(dram != 0, dram.astype(float), 1.0), dram == 0)
+        tok = (Masked(tokens / np.where(pos, latency, 1.0), ~pos) if tokens
+               else Masked(np.zeros(D), np.ones(D, bool)))
+    sr = sum(summed[k] for k in est["sram_reads"]) if est["sram_reads"] else np.zeros(D, np.int64)
+    sw = sum(summed[k] for k in est["sram_writes"]) if est["sram_writes"] else np.zeros(D, np.int64)
+    sorted_acts = sorted(act_keys)
     const = dict(schema_version=SCHEMA_VERSION, family=family, fidelity=fidelity, mode=mode,
                  estimator=estimator, code_version=code_ver, seed=int(seed), workload=wl.name,
                  workload_key=wl.key, model=wl.model, phase=wl.phase, batch=wl.batch, tokens=tokens,
-                 n_ops=len(wl.ops))
-    tail = dict(energy_pj=None, area_um2=None, energy_pj_by_part={}, area_um2_by_part={},
-                energy_per_op_pj=None, energy_per_token_pj=None, tops_per_w=None, tops_per_mm2=None,
-                cost_estimator=None, cost_provenance=status or {}, quant=None, sqnr_db=None,
-                rel_fro_error=None, error_source=None, rtl_check={})
-    tail.update(quant)
-    records = []
-    for r, j in enumerate(safe):
-        cycles, macs = cyc_l[r], macs_l[r]
-        f, pk = freq[j], peak[j]
-        latency = cycles / (f * 1e6)
-        ops = 2 * macs
-        thr = ops / latency if latency > 0 else 0.0
-        dram = dram_l[r]
-        rec = dict(const)
-        rec.update(point_key=_sha(prefix + djson[j] + suffix), design_id=design_ids[j], design=full[j],
-                   cycles=cycles, compute_cycles=comp_l[r], stall_cycles=stall_l[r], macs=macs, ops=ops,
-                   utilization=exact_utilization(macs, cycles, pk), freq_mhz=f, latency_s=float(latency),
-                   throughput_ops_per_s=float(thr), tops=float(thr / 1e12), peak_macs_per_cycle=pk,
-                   peak_tops=peak_tops[j], dram_bw_bytes_per_s=bw_s[j], sram_reads=sr_l[r],
-                   sram_writes=sw_l[r], dram_bytes=dram, ops_per_dram_byte=float(ops / dram) if dram else None,
-                   tokens_per_s=float(tokens / latency) if tokens and latency > 0 else None,
-                   actions={a: col[r] for a, col in zip(sorted_acts, act_cols)})
-        rec.update(tail)
-        if dcost is not None:
-            dc = dcost[r]
+                 n_ops=len(wl.ops), rtl_check={}, quant=None, sqnr_db=None, rel_fro_error=None, error_source=None)
+    const.update(quant)
+    cols = dict(
+        point_key=[_sha(prefix + djson[j] + suffix) for j in safe], design_id=[design_ids[j] for j in safe],
+        design=[full[j] for j in safe], cycles=cyc, compute_cycles=summed["compute_cycles"].astype(np.int64),
+        stall_cycles=summed["stall_cycles"].astype(np.int64), macs=macs, ops=ops, utilization=util, freq_mhz=f,
+        latency_s=latency, throughput_ops_per_s=thr, tops=thr / 1e12, peak_macs_per_cycle=peak_s.astype(float),
+        peak_tops=np.array([peak_tops[j] for j in safe], dtype=float),
+        dram_bw_bytes_per_s=np.array([bw_s[j] for j in safe], dtype=float),
+        sram_reads=np.asarray(sr, np.int64), sram_writes=np.asarray(sw, np.int64), dram_bytes=dram,
+        ops_per_dram_byte=per_byte, tokens_per_s=tok,
+        actions=DictColumn(tuple(sorted_acts), [counts[:, act_keys.index(a)].astype(np.int64) for a in sorted_acts], D))
+    if dcost is None:
+        const.update(energy_pj=None, area_um2=None, energy_pj_by_part={}, area_um2_by_part={},
+                     energy_per_op_pj=None, energy_per_token_pj=None, tops_per_w=None, tops_per_mm2=None,
+                     cost_estimator=None, cost_provenance=status or {})
+    else:
+        cols.update(_cost_columns(dcost, E, pidx, cyc, macs, ops, tokens, act_keys, counts, sorted_acts))
+    return Block(const, cols, layers)
+
+
+def _cost_columns(dcost: list, E, pidx: dict, cyc, macs, ops, tokens, act_keys, counts, sorted_acts) -> dict:
+    """The cost fields of a block's records as columns (see :func:`_block`)."""
+    D = len(dcost)
+    parts = {dc.parts for dc in dcost}
+    linear = all(dc.linear.components for dc in dcost)
+    if linear and len(parts) == 1:
+        (names,) = parts
+        pcols = [E[:, pidx[p]] for p in names]
+        e = np.zeros(D)
+        for c in pcols:  # in the parts' order, as sum() over the record's dict adds them
+            e = e + c
+        by_part = DictColumn(names, pcols, D)
+    else:  # parts differing between designs, or designs priced by the legacy tables
+        e = np.zeros(D)
+        by_part, legacy = [], {}
+        E_l = E.tolist()
+        for r, dc in enumerate(dcost):
             if dc.linear.components:
-                by_part = {p: E_l[r][pidx[p]] for p in dc.parts}
-                e = float(sum(by_part.values()))
-                runtime_s = cycles / (dc.base["freq_mhz"] * 1e6)
-                energy_j = e * 1e-12
-                area_mm2 = dc.base["area_um2"] * 1e-6
-                tops_c = 2.0 * macs / runtime_s / 1e12 if runtime_s > 0 else 0.0
-                tops_per_w = 2.0 * macs / energy_j / 1e12 if energy_j > 0 else 0.0
-                tops_per_mm2 = tops_c / area_mm2 if area_mm2 > 0 else 0.0
-            else:  # a design priced by the legacy tables: its cost model, point by point
-                c = dc.price(cycles, macs, rec["actions"])
-                by_part = {k: float(v) for k, v in c["energy_pj_by_part"].items()}
-                e = float(c["energy_pj"])
-                tops_per_w, tops_per_mm2 = float(c["tops_per_w"]), float(c["tops_per_mm2"])
-            rec.update(energy_pj=e, area_um2=float(dc.base["area_um2"]), energy_pj_by_part=by_part,
-                       area_um2_by_part={k: float(v) for k, v in dc.base["area_um2_by_part"].items()},
-                       cost_estimator=dc.estimator, cost_provenance=dc.provenance,
-                       energy_per_op_pj=e / ops if ops else None,
-                       energy_per_token_pj=e / tokens if tokens else None,
-                       tops_per_w=float(tops_per_w), tops_per_mm2=float(tops_per_mm2))
-        records.append(rec)
-    return Block(records, layers)
+                bp = {p: E_l[r][pidx[p]] for p in dc.parts}
+                e[r] = float(sum(bp.values()))
+            else:  # the cost model, point by point
+                c = legacy[r] = dc.price(int(cyc[r]), int(macs[r]),
+                                         {a: int(counts[r, act_keys.index(a)]) for a in sorted_acts})
+                bp = {k: float(v) for k, v in c["energy_pj_by_part"].items()}
+                e[r] = float(c["energy_pj"])
+            by_part.append(bp)
+    base_f = np.array([dc.base["freq_mhz"] for dc in dcost], dtype=float)
+    area = np.array([float(dc.base["area_um2"]) for dc in dcost])
+    runtime = cyc.astype(float) / (base_f * 1e6)
+    energy_j = e * 1e-12
+    area_mm2 = area * 1e-6
+    mf = 2.0 * macs.astype(float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        tops_c = np.where(runtime > 0, mf / np.where(runtime > 0, runtime, 1.0) / 1e12, 0.0)
+        tpw = np.where(energy_j > 0, mf / np.where(energy_j > 0, energy_j, 1.0) / 1e12, 0.0)
+        tpm = np.where(area_mm2 > 0, tops_c / np.where(area_mm2 > 0, area_mm2, 1.0), 0.0)
+        per_op = Masked(e / np.where(ops != 0, ops.astype(float), 1.0), ops == 0)
+        per_tok = Masked(e / tokens, np.zeros(D, bool)) if tokens else Masked(np.zeros(D), np.ones(D, bool))
+    if not (linear and len(parts) == 1):
+        for r, c in legacy.items():  # the cost model's own figures
+            tpw[r] = float(c["tops_per_w"])
+            tpm[r] = float(c["tops_per_mm2"])
+    return dict(energy_pj=e, area_um2=area, energy_pj_by_part=by_part,
+                area_um2_by_part=[_area_by_part(dc) for dc in dcost],
+                cost_estimator=[dc.estimator for dc in dcost], cost_provenance=[dc.provenance for dc in dcost],
+                energy_per_op_pj=per_op, energy_per_token_pj=per_tok, tops_per_w=tpw, tops_per_mm2=tpm)
+
+
+def _area_by_part(dc: "_DesignCost") -> dict:
+    """The design's area by part (one dict per priced design, shared by its records)."""
+    a = dc.area_by_part
+    if a is None:
+        a = dc.area_by_part = {k: float(v) for k, v in dc.base["area_um2_by_part"].items()}
+    return a

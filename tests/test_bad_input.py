@@ -376,8 +376,13 @@ def _corrupt(good: Path, tmp: Path, sql: str | None = None, raw: bytes | None = 
 STORE_CASES = [
     ("version-not-int", "UPDATE meta SET value='one' WHERE key='store_version'", None, "layout version"),
     ("version-other", "UPDATE meta SET value='99' WHERE key='store_version'", None, "layout version"),
-    ("record-not-json", "UPDATE records SET data='{not json' WHERE rowid=1", None, "not JSON"),
-    ("record-not-object", "UPDATE records SET data='[1, 2]' WHERE rowid=1", None, "not a JSON object"),
+    ("record-not-json", "INSERT INTO records VALUES ('k', 'd', 'w', 1, 'c', 1, 't', '{not json')", None,
+     "not JSON"),
+    ("record-not-object", "INSERT INTO records VALUES ('k', 'd', 'w', 1, 'c', 1, 't', '[1, 2]')", None,
+     "not a JSON object"),
+    ("chunk-not-arrow", "UPDATE chunks SET records=x'00ff' WHERE chunk_id=1", None, "cannot be read"),
+    ("chunk-layers-not-arrow", "UPDATE chunks SET layers=x'00ff' WHERE chunk_id=1", None, "cannot be read"),
+    ("chunk-row-missing", "UPDATE chunk_keys SET row = row + 100000", None, "has no row"),
     ("no-blobs-table", "DROP TABLE blobs", None, "no table blobs"),
     ("no-meta-table", "DROP TABLE meta", None, "no table meta"),
     ("blob-missing", "DELETE FROM blobs", None, "missing"),
@@ -401,6 +406,9 @@ def test_corrupt_store_is_one_line_and_left_unchanged(good_store, tmp_path, case
 
 @pytest.mark.parametrize("case", [c for c in STORE_CASES if c[0] not in ("record-not-json",
                                                                           "record-not-object",
+                                                                          "chunk-not-arrow",
+                                                                          "chunk-layers-not-arrow",
+                                                                          "chunk-row-missing",
                                                                           "blob-missing", "empty-file")],
                          ids=lambda c: c[0])
 def test_sweep_refuses_a_corrupt_store_without_touching_it(good_store, tmp_path, case):

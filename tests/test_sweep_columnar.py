@@ -37,10 +37,19 @@ def _close(a, b, path="record"):
 
 
 def _decoded(rows) -> dict:
-    """Encoded store rows back to record dicts, as :meth:`Store.get` reads them."""
+    """Encoded store rows (or a task's result: its rows and chunks) back to record dicts,
+    as :meth:`Store.get` reads them."""
+    from hwsim.sweep.chunks import decode_layers, decode_records
     from hwsim.sweep.store import LAYER_COLUMNS, _expand
 
     out = {}
+    if hasattr(rows, "chunks"):
+        for keys, recs, layers, blobs in rows.chunks:
+            bl = {h: json.loads(t) for h, t in blobs}
+            for key, d, ls in zip(keys, decode_records(recs), decode_layers(layers)):
+                assert d["point_key"] == key
+                out[key] = {**_expand(d, bl), "layers": ls}
+        rows = rows.rows
     for key, design_id, workload, schema, code, text, blobs, layer_rows in rows:
         d = _expand(json.loads(text), {h: json.loads(t) for h, t in blobs})
         layers = []
@@ -90,7 +99,7 @@ def test_columnar_records_equal_per_point_records(family, designs, mode, cost, m
     task = Task(family=family, designs=tuple(designs), workloads=tuple(wls), mode=mode, pricing=pricing)
     res = evaluate_task(task)
     assert res.code_version == ev.code_version(family)
-    got = _decoded(res.rows)
+    got = _decoded(res)
     points = [Point(family, d, w, mode=mode, pricing=pricing) for d in designs for w in wls]
     want = _decoded([encode(evaluate(p).row()) for p in points])
     assert set(got) == set(want) == {p.key for p in points}
@@ -114,15 +123,21 @@ def test_columnar_records_equal_per_point_records(family, designs, mode, cost, m
         assert not others and len(blocks) == len(wls)
 
 
+def _canonical(res) -> dict:
+    return {k: json.dumps(d, sort_keys=True) for k, d in _decoded(res).items()}
+
+
 def test_records_do_not_depend_on_the_chunking(monkeypatch):
     designs = [dict(rows=r, cols=c, dataflow=df) for r in (4, 8, 16) for c in (8, 32) for df in ("os", "ws")]
     wls = _workloads()
-    whole = evaluate_task(Task("systolic", tuple(designs), wls)).rows
-    parts = [r for i in range(0, len(designs), 5) for r in evaluate_task(Task("systolic", tuple(designs[i:i + 5]),
-                                                                                 wls)).rows]
-    assert sorted(whole) == sorted(parts)
+    whole = _canonical(evaluate_task(Task("systolic", tuple(designs), wls)))
+    parts = {}
+    for i in range(0, len(designs), 5):
+        parts.update(_canonical(evaluate_task(Task("systolic", tuple(designs[i:i + 5]), wls))))
+    assert len(whole) == len(designs) * len(wls)
+    assert whole == parts
     monkeypatch.setattr(ev, "ESTIMATE_PROBLEMS", 7)  # the model called on a few designs at a time
-    assert sorted(evaluate_task(Task("systolic", tuple(designs), wls)).rows) == sorted(whole)
+    assert _canonical(evaluate_task(Task("systolic", tuple(designs), wls))) == whole
 
 
 def test_point_keys_are_the_points_keys():
@@ -164,7 +179,13 @@ def test_grid_and_random_designs_stream_by_index(tmp_path):
 
 def test_task_rows_commit_once_and_read_back(tmp_path):
     designs = tuple(dict(rows=r, cols=8) for r in (4, 8, 16))
-    rows = evaluate_task(Task("systolic", designs, _workloads())).rows
+    res = evaluate_task(Task("systolic", designs, _workloads()))
+    assert not res.rows and len(res.chunks) == 2  # one chunk per workload
+    want = _decoded(res)
+    keys = list(want)
+    # the same points as per-point rows (the store's other path)
+    rows = [encode(evaluate(Point("systolic", d, w)).row()) for d in designs for w in _workloads()]
+    assert {r[0] for r in rows} == set(keys)
     with Store.open_writer(tmp_path / "s.db") as st:
         run = st.start_run(executor="test", spec_name="s", spec_hash="h", strategy="grid",
                            code_version="c", planned=None)
@@ -172,13 +193,50 @@ def test_task_rows_commit_once_and_read_back(tmp_path):
         assert st.put_rows(rows[3:4], run) == 1
         assert _decoded(rows[3:4])[rows[3][0]]["cost_provenance"] == st.get([rows[3][0]])[rows[3][0]][
             "cost_provenance"]
-        assert st.put_rows(rows, run) == len(rows) - 1 == 5
-        assert st.put_rows(rows, run) == 0
-        got = st.get([r[0] for r in rows])
-    want = _decoded(rows)
-    assert set(got) == set(want)
+        # a chunk stores its points but the one stored by the other path
+        assert st.put_rows([], run, res.chunks) == len(keys) - 1 == 5
+        assert st.put_rows(rows, run, res.chunks) == 0
+        assert st.count() == len(keys) and st.keys() == set(keys)
+        got = st.get(keys)
+        layers = st.layers()
+        snap = {d["point_key"]: d for d in st.snapshot()[2]}
+    assert set(got) == set(want) == set(snap)
     for k in want:
         _close(got[k], want[k], k)
+        _close({f: v for f, v in snap[k].items() if f not in ("run_id", "committed_at")}, want[k], k)
+    assert len(layers) == sum(len(d["layers"]) for d in want.values())
+    for lr in layers:
+        ly = want[lr["point_key"]]["layers"][lr["idx"]]
+        _close({**ly, "energy_pj_by_part": json.dumps(ly["energy_pj_by_part"], sort_keys=True),
+                "mapping": json.dumps(ly["mapping"], sort_keys=True)},
+               {f: v for f, v in lr.items() if f not in ("point_key", "idx")})
+
+
+def test_store_reads_a_version_1_store(tmp_path):
+    import sqlite3
+
+    designs = tuple(dict(rows=r, cols=8) for r in (4, 8))
+    rows = [encode(evaluate(Point("systolic", d, w)).row()) for d in designs for w in _workloads()]
+    db = tmp_path / "s.db"
+    with Store.open_writer(db) as st:
+        run = st.start_run(executor="test", spec_name="s", spec_hash="h", strategy="grid",
+                           code_version="c", planned=None)
+        st.put_rows(rows, run)
+    con = sqlite3.connect(db)
+    con.execute("DROP TABLE chunks")
+    con.execute("DROP TABLE chunk_keys")
+    con.execute("UPDATE meta SET value='1' WHERE key='store_version'")
+    con.commit()
+    con.close()
+    with Store.open_reader(db) as st:
+        assert st.count() == len(rows) and len(st.snapshot()[2]) == len(rows)
+    res = evaluate_task(Task("systolic", designs + (dict(rows=16, cols=8),), _workloads()))
+    with Store.open_writer(db) as st:  # a writer adds the chunk tables
+        assert st.meta()["store_version"] == "2"
+        run = st.start_run(executor="test", spec_name="s", spec_hash="h", strategy="grid",
+                           code_version="c", planned=None)
+        assert st.put_rows([], run, res.chunks) == 2
+        assert st.count() == len(rows) + 2
 
 
 class _Future:
@@ -226,8 +284,7 @@ def test_sweep_streams_and_resumes(tmp_path):
 
     gone = sorted(keys)[:7]
     with sqlite3.connect(db) as c:
-        c.executemany("DELETE FROM records WHERE point_key = ?", [(k,) for k in gone])
-        c.executemany("DELETE FROM layers WHERE point_key = ?", [(k,) for k in gone])
+        c.executemany("DELETE FROM chunk_keys WHERE point_key = ?", [(k,) for k in gone])
     r2 = run_sweep(spec, db, jobs=1, chunk_size=4)
     assert (r2.planned, r2.evaluated, r2.reused) == (45, 7, 38)
     with Store.open_reader(db) as st:

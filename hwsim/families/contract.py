@@ -236,12 +236,17 @@ class CostHooks:
     synthesised_area : callable or None
         ``cfg -> (array area, {block: area})`` from a synthesis of the generated RTL, used
         when a point asks for synthesised area (``Pricing.synthesised_area``).
+    ignores : tuple of str
+        Config fields no hook above reads (DRAM bandwidth, mapping choices): designs that
+        differ only in them share one priced cost and one check of it in a sweep. The
+        contract tests vary each one and require the cost to stay the same.
     """
 
     inputs: Callable[..., Any]
     pe_array_area: Callable[[Any], Any] | None = None
     calibration: Callable[[Any], Mapping] | None = None
     synthesised_area: Callable[[Any], tuple] | None = None
+    ignores: tuple = ()
 
 
 @dataclass(frozen=True)
@@ -485,6 +490,10 @@ class Family:
                 raise ConfigError("implementations", f"family {self.name!r} lacks {need!r}")
         if not dataclasses.is_dataclass(self.config):
             raise ConfigError("config", f"family {self.name!r}: the config must be a dataclass")
+        if self.cost is not None and self.cost.ignores:
+            unknown = set(self.cost.ignores) - {f.name for f in dataclasses.fields(self.config)}
+            if unknown:
+                raise ConfigError("cost.ignores", f"family {self.name!r}: not config fields: {sorted(unknown)}")
         if self.rtl is not None:
             unknown = set(self.rtl.fields) - set(self.fields())
             if unknown:

@@ -6,7 +6,7 @@ settings every point of the sweep shares. :func:`evaluate_task` evaluates every 
 on every workload with :func:`hwsim.evaluate.evaluate_designs` (the model and mapper
 over designs x ops, the energies as one accumulation of counts times per-action
 energies, keys as one hash each) and returns the rows of the store, encoded column-wise
-(:func:`hwsim.sweep.store.encode_block`). The sweep commits each task's rows in one
+(:func:`hwsim.sweep.chunks.encode_chunk`: one Arrow chunk per block). The sweep commits each task's rows in one
 transaction, so a killed sweep loses at most the tasks in flight.
 
 Designs are planned lazily (:func:`design_chunks`): a grid is walked by index and a
@@ -22,7 +22,8 @@ import numpy as np
 
 from hwsim.errors import ConfigError
 from hwsim.evaluate import Pricing, code_version, evaluate_designs
-from hwsim.sweep.store import encode, encode_block
+from hwsim.sweep.chunks import encode_chunk
+from hwsim.sweep.store import encode
 
 
 @dataclass(frozen=True)
@@ -71,6 +72,12 @@ class TaskResult:
     #: ``(key, reason, source)`` of the ConfigError a design raised (an exception with
     #: its own constructor does not cross a process boundary; the sweep raises it again)
     error: tuple | None = None
+    #: the columnar blocks' records (:func:`hwsim.sweep.chunks.encode_chunk`)
+    chunks: list = field(default_factory=list)
+
+    @property
+    def n_points(self) -> int:
+        return len(self.rows) + sum(len(c[0]) for c in self.chunks)
 
     def raise_error(self) -> None:
         if self.error is not None:
@@ -95,9 +102,9 @@ def _evaluate_task(task: Task) -> TaskResult:
                                       mode=task.mode, seed=task.seed, pricing=task.pricing,
                                       rtl_sample=task.rtl_sample, configs=cfgs)
     memo: dict = {}
-    rows = [r for b in blocks for r in encode_block(b, memo)]
-    rows += [encode(r.row()) for r in others]
-    return TaskResult(code_version(task.family), rows)
+    chunks = [encode_chunk(b, memo) for b in blocks if b.records]
+    rows = [encode(r.row()) for r in others]
+    return TaskResult(code_version(task.family), rows, chunks=chunks)
 
 
 def design_chunks(designs, size: int):

@@ -143,8 +143,8 @@ def _evaluate(tasks, store: Store, executor, run_id: int, bar) -> int:
         if res.code_version != want:
             raise HwsimError("a worker returned records of other code than this one (code version "
                              f"{res.code_version}, here {want}); install the same hwsim on every worker")
-        done += store.put_rows(res.rows, run_id)
-        bar.update(len(res.rows))
+        done += store.put_rows(res.rows, run_id, res.chunks)
+        bar.update(res.n_points)
     return done
 
 

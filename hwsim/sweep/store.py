@@ -9,6 +9,10 @@
   lock). A second writer is refused with a message naming the holder.
 * Readers take a snapshot in one read transaction (WAL lets them read while the sweep
   writes) and never lock the writer out.
+* A columnar sweep's records are stored a block at a time (:mod:`hwsim.sweep.chunks`):
+  one ``chunks`` row holds a block's records as Arrow columns, and ``chunk_keys`` maps
+  each point key to its chunk and row (a primary key, shared with nothing: a point
+  stored by either path is never stored again by the other).
 * Cost provenance, identical across many records, is stored once in a ``blobs`` table
   and referenced by hash from each record (expanded again when records are read); its
   large parts (the technology table's sources, each energy line, a calibration) are
@@ -46,7 +50,9 @@ from hwsim.evaluate import SCHEMA_VERSION
 log = logging.getLogger(__name__)
 
 #: Version of the store layout (tables and columns); bump on incompatible change.
-STORE_VERSION = 1
+STORE_VERSION = 2
+#: Layouts this code reads (version 1 lacks the chunk tables; a writer adds them).
+READABLE_VERSIONS = (1, 2)
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -75,6 +81,17 @@ CREATE TABLE IF NOT EXISTS layers (
     utilization REAL, dram_bytes INTEGER, energy_pj REAL,
     energy_pj_by_part TEXT, mapping TEXT,
     PRIMARY KEY (point_key, idx));
+CREATE TABLE IF NOT EXISTS chunks (
+    chunk_id INTEGER PRIMARY KEY AUTOINCREMENT,
+    run_id INTEGER NOT NULL,
+    committed_at TEXT NOT NULL,
+    n INTEGER NOT NULL,
+    records BLOB NOT NULL,
+    layers BLOB NOT NULL);
+CREATE TABLE IF NOT EXISTS chunk_keys (
+    point_key TEXT PRIMARY KEY,
+    chunk_id INTEGER NOT NULL,
+    row INTEGER NOT NULL) WITHOUT ROWID;
 """
 
 #: Columns of the ``layers`` table (a record's per-op results, one row per op), after
@@ -89,7 +106,7 @@ _TABLES = ("meta", "runs", "records", "blobs")  # "layers" is created by writers
 
 def _check_version_value(path, v) -> None:
     try:
-        ok = v is not None and int(v) == STORE_VERSION
+        ok = v is not None and int(v) in READABLE_VERSIONS
     except (TypeError, ValueError):
         ok = False
     if not ok:
@@ -233,6 +250,9 @@ class Store:
                 ])
         else:
             self._check_version(v[0])
+            if int(v[0]) != STORE_VERSION:  # the chunk tables were just created
+                with self.transaction():
+                    c.execute("UPDATE meta SET value=? WHERE key='store_version'", (str(STORE_VERSION),))
 
     def close(self) -> None:
         if self._conn is not None:
@@ -304,42 +324,124 @@ class Store:
         return [dict(zip(cols, row)) for row in cur.fetchall()]
 
     # ---------------------------------------------------------------- records
-    def put_rows(self, rows, run_id: int) -> int:
+    def put_rows(self, rows, run_id: int, chunks=()) -> int:
         """Insert encoded records in one transaction; return how many were new.
 
-        ``rows`` are tuples made by :func:`encode`.
+        ``rows`` are tuples made by :func:`encode`, ``chunks`` tuples made by
+        :func:`hwsim.sweep.chunks.encode_chunk` (a block of records each). A point
+        already stored (by either) is not stored again.
         """
         self._need_writer()
         now = _now()
         blobs = {h: b for r in rows for h, b in r[6]}
+        for ch in chunks:
+            blobs.update(ch[3])
+        c = self._conn
         with self.transaction():
             if blobs:
-                self._conn.executemany("INSERT OR IGNORE INTO blobs (hash, data) VALUES (?, ?)",
-                                       list(blobs.items()))
-            before = self._conn.total_changes
-            self._conn.executemany(
+                c.executemany("INSERT OR IGNORE INTO blobs (hash, data) VALUES (?, ?)", list(blobs.items()))
+            before = c.total_changes
+            if rows and self._any("chunk_keys"):
+                have = self._have("chunk_keys", [r[0] for r in rows])
+                rows = [r for r in rows if r[0] not in have]
+            c.executemany(
                 "INSERT OR IGNORE INTO records (point_key, design_id, workload, schema_version,"
                 " code_version, run_id, committed_at, data) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                 [(r[0], r[1], r[2], r[3], r[4], run_id, now, r[5]) for r in rows])
-            n = self._conn.total_changes - before
+            n = c.total_changes - before
             layer_rows = [lr for r in rows for lr in r[7]]
             if layer_rows:
                 cols = ", ".join(("point_key", "idx") + LAYER_COLUMNS)
-                self._conn.executemany(
+                c.executemany(
                     f"INSERT OR IGNORE INTO layers ({cols}) VALUES ({', '.join('?' * (2 + len(LAYER_COLUMNS)))})",
                     layer_rows)
-            self._conn.execute("UPDATE runs SET evaluated = evaluated + ? WHERE run_id=?", (n, run_id))
+            for keys, recs, layers, _ in chunks:
+                n += self._put_chunk(keys, recs, layers, run_id, now)
+            c.execute("UPDATE runs SET evaluated = evaluated + ? WHERE run_id=?", (n, run_id))
         return n
+
+    def _any(self, table: str) -> bool:
+        return self._conn.execute(f"SELECT 1 FROM {table} LIMIT 1").fetchone() is not None
+
+    def _have(self, table: str, keys) -> set:
+        """The keys of ``keys`` that ``table`` (records or chunk_keys) holds."""
+        keys = list(keys)
+        out = set()
+        for i in range(0, len(keys), 500):
+            part = keys[i:i + 500]
+            out.update(r[0] for r in self._conn.execute(
+                f"SELECT point_key FROM {table} WHERE point_key IN ({','.join('?' * len(part))})", part))
+        return out
+
+    def _put_chunk(self, keys: list, recs: bytes, layers: bytes, run_id: int, now: str) -> int:
+        c = self._conn
+        skip = self._have("records", keys) if self._any("records") else set()
+        cid = c.execute("INSERT INTO chunks (run_id, committed_at, n, records, layers) "
+                        "VALUES (?, ?, ?, ?, ?)", (run_id, now, len(keys), recs, layers)).lastrowid
+        before = c.total_changes
+        c.executemany("INSERT OR IGNORE INTO chunk_keys (point_key, chunk_id, row) VALUES (?, ?, ?)",
+                      [(k, cid, i) for i, k in enumerate(keys) if k not in skip])
+        n = c.total_changes - before
+        if n == 0:  # every point was stored before
+            c.execute("DELETE FROM chunks WHERE chunk_id=?", (cid,))
+        return n
+
+    def _has_chunks(self) -> bool:
+        try:
+            return self._any("chunks")
+        except sqlite3.OperationalError:  # a version 1 store opened read-only
+            return False
+
+    def _chunk_rows(self, where: str = "", args=()) -> list:
+        return list(self._conn.execute(
+            f"SELECT chunk_id, run_id, committed_at, records, layers FROM chunks {where} ORDER BY chunk_id",
+            args))
+
+    def _live(self) -> dict:
+        """``chunk_id -> set of rows`` of the stored points (``chunk_keys``: a chunk's
+        other rows are points another chunk or the records table holds)."""
+        out: dict[int, set] = {}
+        for cid, row in self._conn.execute("SELECT chunk_id, row FROM chunk_keys"):
+            out.setdefault(cid, set()).add(row)
+        return out
+
+    def _decode_chunk(self, row, blobs: dict, done: dict, rows: set) -> list[tuple]:
+        """``(row, record dict)`` of the records ``rows`` of a chunk row."""
+        from hwsim.sweep.chunks import decode_layers, decode_records
+
+        cid, run_id, committed_at, recs, layers = row
+        ds = decode_records(recs, self.path, cid)
+        ls = decode_layers(layers, self.path, cid)
+        if len(ls) != len(ds):
+            raise HwsimError(f"{self.path}: corrupt store: chunk {cid} has {len(ds)} records and "
+                             f"{len(ls)} per-op blocks")
+        out = []
+        for i in sorted(rows):
+            if i >= len(ds):
+                raise HwsimError(f"{self.path}: corrupt store: chunk {cid} has no row {i}")
+            d = ds[i]
+            _expand(d, blobs, self.path, d.get("point_key"), done)
+            d["layers"] = ls[i]
+            d["run_id"] = run_id
+            d["committed_at"] = committed_at
+            out.append((i, d))
+        return out
 
     def _blobs(self) -> dict:
         return {h: _loads(self.path, f"blob {shorten(h, 30)}", d)
                 for h, d in self._conn.execute("SELECT hash, data FROM blobs")}
 
     def count(self) -> int:
-        return int(self._conn.execute("SELECT COUNT(*) FROM records").fetchone()[0])
+        n = int(self._conn.execute("SELECT COUNT(*) FROM records").fetchone()[0])
+        if self._has_chunks():
+            n += int(self._conn.execute("SELECT COUNT(*) FROM chunk_keys").fetchone()[0])
+        return n
 
     def keys(self) -> set:
-        return {r[0] for r in self._conn.execute("SELECT point_key FROM records")}
+        out = {r[0] for r in self._conn.execute("SELECT point_key FROM records")}
+        if self._has_chunks():
+            out.update(r[0] for r in self._conn.execute("SELECT point_key FROM chunk_keys"))
+        return out
 
     def get(self, keys) -> dict:
         """``point_key -> record dict`` for the stored ones among ``keys``."""
@@ -350,13 +452,30 @@ class Store:
             q = f"SELECT point_key, data FROM records WHERE point_key IN ({','.join('?' * len(part))})"
             for k, data in self._conn.execute(q, part):
                 out[k] = _loads(self.path, f"record {shorten(k, 30)}", data)
+        blobs = None
+        done: dict = {}
         if out:
             blobs = self._blobs()
             layers = self._layers(list(out))
-            done: dict = {}
             for k, d in out.items():
                 _expand(d, blobs, self.path, k, done)
                 d["layers"] = layers.get(k, [])
+        if self._has_chunks():
+            want: dict[int, set] = {}
+            for i in range(0, len(keys), 500):
+                part = keys[i:i + 500]
+                for k, cid, row in self._conn.execute(
+                        f"SELECT point_key, chunk_id, row FROM chunk_keys WHERE point_key IN "
+                        f"({','.join('?' * len(part))})", part):
+                    want.setdefault(cid, set()).add(row)
+            if want:
+                blobs = self._blobs() if blobs is None else blobs
+                for cid, rows in want.items():
+                    for row in self._chunk_rows("WHERE chunk_id=?", (cid,)):
+                        for _, d in self._decode_chunk(row, blobs, done, rows):
+                            d.pop("run_id")
+                            d.pop("committed_at")
+                            out[d["point_key"]] = d
         return out
 
     def _layers(self, keys=None) -> dict:
@@ -388,10 +507,24 @@ class Store:
         """Every stored per-op row, as tidy dicts with ``point_key`` and ``idx``."""
         cols = ("point_key", "idx") + LAYER_COLUMNS
         try:
-            return [dict(zip(cols, r)) for r in self._conn.execute(
+            out = [dict(zip(cols, r)) for r in self._conn.execute(
                 f"SELECT {', '.join(cols)} FROM layers ORDER BY rowid")]
         except sqlite3.OperationalError:
             return []
+        if self._has_chunks():
+            from hwsim.sweep.chunks import decode_layers, decode_records
+
+            live = self._live()
+            for cid, _, _, recs, layers in self._chunk_rows():
+                keys = [d["point_key"] for d in decode_records(recs, self.path, cid)]
+                ls = decode_layers(layers, self.path, cid)
+                for i in sorted(live.get(cid, ())):
+                    for j, lr in enumerate(ls[i]):
+                        row = {"point_key": keys[i], "idx": j, **lr}
+                        for f in _LAYER_JSON:
+                            row[f] = json.dumps(row[f], sort_keys=True, allow_nan=False)
+                        out.append(row)
+        return out
 
     def snapshot(self) -> tuple[dict, list[dict], list[dict]]:
         """``(meta, runs, records)`` read in one transaction (a consistent snapshot)."""
@@ -416,6 +549,11 @@ class Store:
                     d["run_id"] = run_id
                     d["committed_at"] = committed_at
                     recs.append(d)
+                if self._has_chunks():
+                    live = self._live()
+                    for row in self._chunk_rows():
+                        if row[0] in live:
+                            recs += [d for _, d in self._decode_chunk(row, blobs, done, live[row[0]])]
             finally:
                 c.execute("COMMIT")
         except sqlite3.DatabaseError as e:

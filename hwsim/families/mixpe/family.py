@@ -147,7 +147,8 @@ FAMILY = Family(
     implementations={"golden": run_golden, "model": run_model, "verilator": run_verilator},
     stimulus=stimulus,
     peak_macs_per_cycle=lambda c: float(c.rows * c.cols),
-    cost=CostHooks(inputs=mixpe_inputs, pe_array_area=pe_array_area),
+    cost=CostHooks(inputs=mixpe_inputs, pe_array_area=pe_array_area,
+                   ignores=("dram_bw_bytes_per_cycle", "mapping", "mapping_objective")),
     cli=CliHooks(describe=cli.describe, description=cli.DESCRIPTION),
     top=top,
     # weight bits and the code kind are run-time inputs; the group size is the feeder's
