@@ -1260,42 +1260,56 @@ def _coefficients(costs: list, act_keys: list, counts: np.ndarray) -> tuple:
     where each is a key of the design's coefficients. ``counts`` (designs x actions) is
     only read to raise, with the cost model's own message, for an action a design
     cannot price."""
+    # designs that share a priced cost share its _Linear: one row of coefficients each
+    uniq: dict[int, int] = {}
+    first: list = []
+    inv = np.empty(len(costs), dtype=np.int64)
+    for j, c in enumerate(costs):
+        u = uniq.get(id(c.linear))
+        if u is None:
+            u = uniq[id(c.linear)] = len(first)
+            first.append(j)
+        inv[j] = u
     parts: dict[str, int] = {}
-    for c in costs:
+    for j in first:
+        c = costs[j]
         for p in c.linear.per_cycle:
             parts.setdefault(p, len(parts))
         for p in c.parts:
             parts.setdefault(p, len(parts))
     rows = []
-    for j, c in enumerate(costs):
-        lin = c.linear
+    for u, j in enumerate(first):
+        lin = costs[j].linear
         coef = []
         for ai, a in enumerate(act_keys):
             v = lin.per_action.get(a)
             if v is None:
                 lin.by_part(0, {a: 1})  # measures it (or raises for an action the design lacks)
                 v = lin.per_action[a]
-            if not v and counts[j, ai]:
-                c.price(1, 0, {a: int(counts[j, ai])})  # raises: no component takes it
+            if not v:
+                hit = np.flatnonzero((inv == u) & (counts[:, ai] != 0))
+                if hit.size:  # raises: no component takes it
+                    costs[hit[0]].price(1, 0, {a: int(counts[hit[0], ai])})
             for p in v:
                 parts.setdefault(p, len(parts))
             coef.append(v)
         rows.append(coef)
     # one order of the parts whatever designs share the block (sums follow it)
     parts = {p: i for i, p in enumerate(sorted(parts))}
-    D, A, P = len(costs), len(act_keys), len(parts)
-    C = np.zeros((D, A, P))
-    C_nz = np.zeros((D, A, P), dtype=bool)
-    PC = np.zeros((D, P))
-    PC_nz = np.zeros((D, P), dtype=bool)
-    for j, (c, coef) in enumerate(zip(costs, rows)):
-        for p, v in c.linear.per_cycle.items():
-            PC[j, parts[p]] = v
-            PC_nz[j, parts[p]] = True
+    U, A, P = len(first), len(act_keys), len(parts)
+    C = np.zeros((U, A, P))
+    C_nz = np.zeros((U, A, P), dtype=bool)
+    PC = np.zeros((U, P))
+    PC_nz = np.zeros((U, P), dtype=bool)
+    for u, (j, coef) in enumerate(zip(first, rows)):
+        for p, v in costs[j].linear.per_cycle.items():
+            PC[u, parts[p]] = v
+            PC_nz[u, parts[p]] = True
         for ai, v in enumerate(coef):
             for p, x in v.items():
-                C[j, ai, parts[p]] = x
-                C_nz[j, ai, parts[p]] = True
+                C[u, ai, parts[p]] = x
+                C_nz[u, ai, parts[p]] = True
+    C, PC, C_nz, PC_nz = C[inv], PC[inv], C_nz[inv], PC_nz[inv]
     return tuple(parts), C, PC, C_nz, PC_nz
 
 

@@ -215,3 +215,29 @@ def test_run_prints_the_record_a_sweep_stores(name, capsys):
     rec = evaluate(Point(name, cfg.to_dict(), wl)).to_dict()
     for key, v in rec.items():
         assert d[key] == v, f"{key}: run {d[key]!r} != record {v!r}"
+
+
+_IGNORED_VALUES = {"dram_bw_bytes_per_cycle": lambda v: v * 2, "mapping": lambda v: "fixed" if v == "search" else "search",
+                   "mapping_objective": lambda v: "dram" if v != "dram" else "energy"}
+
+
+@pytest.mark.parametrize("name", [n for n, f in FAMILIES.items() if f.cost is not None and f.cost.ignores])
+def test_fields_the_cost_ignores_do_not_change_the_cost(name):
+    """``CostHooks.ignores`` lets a sweep share one priced cost between designs that differ
+    only in those fields: each one, varied, leaves everything pricing reads unchanged."""
+    import hwsim.evaluate as ev
+
+    fam = FAMILIES[name]
+    for ex in fam.examples:
+        cfg = fam.make_config(dict(ex))
+        base = ev._cost_parts(name, ev.Pricing(), fam, cfg)
+        for f in fam.cost.ignores:
+            vary = _IGNORED_VALUES[f]
+            other = dataclasses.replace(cfg, **{f: vary(getattr(cfg, f))})
+            got = ev._cost_parts(name, ev.Pricing(), fam, other)
+            assert repr(got[1:]) == repr(base[1:]), (name, f)
+            assert ev._cost_key(fam, other) == ev._cost_key(fam, cfg)
+        # a field the cost reads (the clock) changes the key
+        assert "freq_mhz" not in fam.cost.ignores
+        faster = dataclasses.replace(cfg, freq_mhz=cfg.freq_mhz * 2)
+        assert ev._cost_key(fam, faster) != ev._cost_key(fam, cfg)
