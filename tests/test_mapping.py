@@ -249,3 +249,168 @@ def test_mixpe_search_is_never_worse_than_fixed_and_arrays_agree(objective):
             if s.mapping["order"] != "fixed":
                 assert s.mapping["tile_k"] % d.group_size == 0
                 assert 2 * s.mapping["tile_m"] * s.mapping["tile_n"] * 4 <= d.obuf_kib * 1024
+
+
+def _sweep_points():
+    """Designs x DRAM bandwidths x ops x objectives: compute- and DRAM-bound points,
+    repeated bandwidths, tiny buffers (nothing fits: the fixed order), huge bandwidths
+    (every candidate compute-bound: the ties go to bytes and energy) and points the
+    search cannot take (``searchable`` false at 1e-6 bytes/cycle)."""
+    designs = [dict(rows=r, cols=c, dataflow=df, ifmap_sram_kb=kb, filter_sram_kb=kb, ofmap_sram_kb=okb,
+                    acc_depth=d, mapping=mp, mapping_objective=obj, freq_mhz=f)
+               for r, c, df, kb, okb, d, mp, obj, f in [
+                   (8, 8, "os", 64, 64, 32, "search", "cycles", 1000.0),
+                   (8, 8, "os", 64, 64, 32, "search", "cycles", 500.0),
+                   (4, 16, "ws", 1, 1, 16, "search", "dram", 1000.0),
+                   (16, 4, "is", 16, 64, 64, "search", "energy", 1000.0),
+                   (8, 16, "ws", 256, 16, 32, "search", "cycles", 1000.0),
+                   (8, 16, "ws", 256, 16, 32, "fixed", "cycles", 1000.0),
+                   (32, 8, "is", 4, 256, 64, "search", "dram", 800.0),
+                   (16, 16, "os", 32, 32, 64, "search", "energy", 1000.0)]]
+    bws = [1e-6, 0.5, 3.7, 8.0, 8.0, 21.0, 64.0, 1e9]
+    shapes = [(1, 4096, 4096), (512, 4096, 4096), (37, 53, 29), (200, 96, 300), (16, 600, 20), (3, 5, 7)]
+    pts = [(d, bw, s) for d in designs for bw in bws for s in shapes]
+    cols = {key: np.array([p[0][key] for p in pts]) for key in designs[0]}
+    cols["dram_bw_bytes_per_cycle"] = np.array([p[1] for p in pts])
+    m, k, n = (np.array([p[2][i] for p in pts]) for i in range(3))
+    return cols, m, k, n
+
+
+def _assert_same(a, b):
+    assert set(a) == set(b)
+    for key in a:
+        assert a[key].dtype == b[key].dtype and np.array_equal(a[key], b[key]), key
+
+
+@pytest.mark.filterwarnings("ignore:invalid value encountered in cast")
+def test_bandwidths_of_one_problem_share_its_search(monkeypatch):
+    """Problems that differ only in DRAM bandwidth are searched once for all their
+    bandwidths (candidates priced once, the cycles and the choice per bandwidth): the
+    same results as a search per bandwidth and as every point alone."""
+    import hwsim.families.systolic.model as model
+
+    cols, m, k, n = _sweep_points()
+    together = estimate_arrays(**cols, m=m, k=k, n=n, count=3)
+    assert (together["mapping_order"] != "fixed").sum() > 100
+    assert set(together["mapping_objective"]) == {"cycles", "dram", "energy"}
+    for share in (1, 10**9):  # every problem shared / none
+        monkeypatch.setattr(model, "_SHARED_FROM", share)
+        _assert_same(estimate_arrays(**cols, m=m, k=k, n=n, count=3), together)
+    monkeypatch.setattr(model, "_SHARED_FROM", 3)
+    for bw in np.unique(cols["dram_bw_bytes_per_cycle"]):  # one bandwidth at a time
+        sel = cols["dram_bw_bytes_per_cycle"] == bw
+        one = estimate_arrays(**{key: v[sel] for key, v in cols.items()}, m=m[sel], k=k[sel], n=n[sel], count=3)
+        _assert_same(one, {key: v[sel] for key, v in together.items()})
+    for i in range(0, m.size, 7):  # points alone
+        one = estimate_arrays(**{key: v[i:i + 1] for key, v in cols.items()}, m=m[i:i + 1], k=k[i:i + 1],
+                              n=n[i:i + 1], count=3)
+        _assert_same(one, {key: v[i:i + 1] for key, v in together.items()})
+
+
+@pytest.mark.parametrize("dataflow", ["os", "ws", "is"])
+def test_engine_queries_equal_a_search_per_bandwidth(dataflow):
+    """:func:`search` with queries (problem, bandwidth) equals a search of each query as a
+    problem of its own, choice and totals, under every objective."""
+    from hwsim.families.systolic.mapping import unit_energies
+    from hwsim.mapping.engine import OBJECTIVES, search
+
+    rng = np.random.default_rng(7)
+    u = 12
+    prob = dict(rows=rng.choice([4, 8, 16], u), cols=rng.choice([4, 8, 32], u), m=rng.choice([1, 37, 200, 512], u),
+                k=rng.choice([53, 600, 4096], u), n=rng.choice([29, 300, 4096], u), a_bits=np.full(u, 8),
+                b_bits=np.full(u, 8), acc_bits=np.full(u, 32), ifmap_sram_kb=rng.choice([1, 16, 256], u),
+                filter_sram_kb=rng.choice([1, 16, 256], u), ofmap_sram_kb=rng.choice([16, 64], u),
+                dram_bw_bytes_per_cycle=np.full(u, 1.0), acc_depth=np.full(u, 32))
+    of = np.repeat(np.arange(u), 6)
+    bw = rng.choice([0.25, 2.0, 7.5, 16.0, 1e9], of.size)
+    cfgs = [SystolicConfig(rows=int(prob["rows"][i]), cols=int(prob["cols"][i]), dataflow=dataflow,
+                           ifmap_sram_kb=int(prob["ifmap_sram_kb"][i]), filter_sram_kb=int(prob["filter_sram_kb"][i]),
+                           ofmap_sram_kb=int(prob["ofmap_sram_kb"][i]), acc_depth=32) for i in range(u)]
+    per_q = {key: v[of] for key, v in prob.items()}
+    per_q["dram_bw_bytes_per_cycle"] = bw
+    real = unit_energies((cfgs, np.arange(u)))
+    # and unit energies that rank the candidates unlike their bytes (cycles last, as the
+    # families have them, and the energy of a cycle sometimes 0)
+    odd = {key: rng.uniform(0, 1, u) * rng.choice([1e-3, 1.0, 1e3], u) for key in real if key != "cycles"}
+    odd["cycles"] = rng.choice([0.0, 0.5, 50.0], u)
+    fixed = {"cycles": rng.integers(10**3, 10**10, of.size), "dram": rng.integers(10**3, 10**10, of.size),
+             "energy": rng.uniform(1e3, 1e12, of.size)}
+    for objective, ue_p in itertools.product(OBJECTIVES, (real, odd)):
+        ue_q = {key: v[of] for key, v in ue_p.items()}
+        shared = search(make_space(dataflow, "hardware", **prob, unit_energy=ue_p), objective, fixed, bw=bw, of=of)
+        alone = search(make_space(dataflow, "hardware", **per_q, unit_energy=ue_q), objective, fixed)
+        assert (~shared.fixed).sum() > 10
+        for f in ("fixed", "order", "tile_m", "tile_k", "tile_n"):
+            assert np.array_equal(getattr(shared, f), getattr(alone, f)), (objective, f)
+        w = ~alone.fixed
+        for key, v in alone.totals.items():
+            assert np.array_equal(np.asarray(shared.totals[key])[w], np.asarray(v)[w]), (objective, key)
+
+
+def test_group_rows_is_unique_rows():
+    from hwsim.mapping.engine import group_rows
+
+    rng = np.random.default_rng(3)
+    cols = [rng.integers(0, 3, 500), rng.choice([0.5, 2.0, 1e9], 500), np.full(500, 7), rng.integers(0, 2**40, 500) % 5]
+    first, inv = group_rows(cols)
+    _, f0, i0 = np.unique(np.stack([c.astype(float) for c in cols], axis=1), axis=0, return_index=True,
+                          return_inverse=True)
+    assert np.array_equal(first, f0) and np.array_equal(inv, i0.reshape(-1))
+
+
+def test_action_energies_do_not_depend_on_the_bandwidth():
+    """What lets designs that differ only in DRAM bandwidth share their energies."""
+    from hwsim.families.systolic.mapping import action_energies
+
+    for df in ("os", "ws", "is"):
+        cfg = SystolicConfig(rows=8, cols=16, dataflow=df, dram_bw_bytes_per_cycle=16.0)
+        assert action_energies(cfg) == action_energies(replace(cfg, dram_bw_bytes_per_cycle=3.7))
+
+
+@pytest.mark.parametrize("layout", ["cycles last", "cycles first", "cycles paid back"])
+def test_engine_queries_keep_every_trade_off(layout):
+    """The same with a made-up array whose compute cycles grow with the tile (compute
+    cycles, DRAM bytes and energy pull apart), and unit energies that sum the cycles'
+    term first or price a cycle below zero (nothing is left out then)."""
+    from hwsim.mapping.engine import OBJECTIVES, Space, search
+
+    rng = np.random.default_rng(11)
+    u = 16
+
+    def space(idx, bw):
+        def tile_cost(tm, tk, tn, ex, actions=True):
+            vol = tm * tk * tn
+            out = {"compute_cycles": vol // ex(par[idx]) + ex(lat[idx]) + vol * vol // ex(big[idx])}
+            if actions:
+                out["sram"] = tm * tk + tk * tn + tm * tn
+            return out
+
+        ue = {"sram": e_sram[idx], "dram_read_a": e_a[idx], "dram_read_b": e_b[idx], "dram_read_c": e_c[idx],
+              "dram_write_c": e_c[idx], "cycles": e_cyc[idx]}
+        if layout == "cycles first":
+            ue = {"cycles": ue.pop("cycles"), **ue}
+        elif layout == "cycles paid back":
+            ue["cycles"] = ue["cycles"] - 0.5
+        return Space(m=dims[0][idx], k=dims[1][idx], n=dims[2][idx], unit_m=4, unit_k=4, unit_n=4, bits_a=8,
+                     bits_b=8, bits_c=32, cap_a=caps[0][idx], cap_b=caps[1][idx], cap_c=caps[2][idx], bw=bw,
+                     tile_cost=tile_cost, unit_energy=ue)
+
+    dims = [rng.integers(1, 300, u) for _ in range(3)]
+    caps = [rng.choice([256, 2048, 65536], u) for _ in range(3)]
+    par, lat = rng.choice([4, 16, 64], u), rng.choice([0, 10, 1000], u)
+    big = rng.choice([10**6, 10**8, 10**10], u)
+    e_sram, e_a, e_b, e_c = (rng.uniform(0, 1, u) * rng.choice([1e-3, 1.0, 1e3], u) for _ in range(4))
+    e_cyc = rng.choice([0.0, 1.0, 100.0], u)
+    of = np.repeat(np.arange(u), 8)
+    bw = rng.choice([0.01, 0.3, 1.0, 4.0, 64.0, 1e9], of.size)
+    fixed = {"cycles": rng.integers(10**3, 10**9, of.size), "dram": rng.integers(10**3, 10**9, of.size),
+             "energy": rng.uniform(1e3, 1e12, of.size)}
+    for objective in OBJECTIVES:
+        shared = search(space(np.arange(u), np.ones(u)), objective, fixed, bw=bw, of=of)
+        alone = search(space(of, bw), objective, fixed)
+        assert (~shared.fixed).sum() > 20
+        for f in ("fixed", "order", "tile_m", "tile_k", "tile_n"):
+            assert np.array_equal(getattr(shared, f), getattr(alone, f)), (objective, f)
+        w = ~alone.fixed
+        for key, v in alone.totals.items():
+            assert np.array_equal(np.asarray(shared.totals[key])[w], np.asarray(v)[w]), (objective, key)

@@ -38,6 +38,11 @@ as tied), then by the smaller candidate index (deterministic).
 The family's own fixed order (today's closed form) is always a candidate too, so a
 searched mapping is never worse than ``fixed`` under the chosen objective (cycles: by
 more than :data:`CYCLES_RTOL`, and then with fewer DRAM bytes).
+
+Only the cycles depend on the DRAM bandwidth (:func:`stalled`), so problems that differ
+only in bandwidth (a sweep's designs, often) can share one search: :func:`search` with
+``of``/``bw`` prices each problem's candidates once and selects per bandwidth, with the
+same result as a search per bandwidth.
 """
 
 from __future__ import annotations
@@ -228,16 +233,24 @@ def price(space: Space, tm, tk, tn, orders=ORDERS, ex=None, actions: bool = True
     wc = c_sz[..., None] * mults["c"]
     rc = wc - c_sz[..., None]
     dram = ra + rb + rc + wc
-    comp = tot["compute_cycles"]
-    bw = ex(space.bw)
     tot.update({
         "dram_read_a": ra, "dram_read_b": rb, "dram_read_c": rc, "dram_write_c": wc, "dram": dram,
-        "cycles": np.maximum(comp[..., None], np.ceil(dram / bw[..., None]).astype(np.int64)),
+        "cycles": stalled(tot["compute_cycles"][..., None], dram, ex(space.bw)[..., None]),
         "psum_reads": (trips["k"] - 1) * m * n,
         "tiles": trips["m"] * trips["k"] * trips["n"],
         "trips_m": trips["m"], "trips_k": trips["k"], "trips_n": trips["n"],
     })
     return tot
+
+
+#: Totals of :func:`price` that depend on the DRAM bandwidth (all the others do not).
+BW_KEYS = ("cycles",)
+
+
+def stalled(compute, dram, bw):
+    """Cycles of mappings of ``compute`` cycles moving ``dram`` bytes at ``bw`` bytes per
+    cycle (arrays broadcast together): the only use :func:`price` makes of the bandwidth."""
+    return np.maximum(compute, np.ceil(dram / bw).astype(np.int64))
 
 
 def ladder(extent, unit, steps: int):
@@ -279,14 +292,10 @@ def _lexmin(keys: list, feasible, rtol=None) -> np.ndarray:
 _RICH = 4096
 
 
-def search(space: Space, objective: str, fixed: dict, steps: int = 12, need_actions: bool = True) -> Choice:
-    """The best mapping of every problem in ``space`` (see the module docstring).
-
-    ``fixed`` holds the fixed order's ``cycles``, ``dram`` and ``energy`` per problem
-    (``energy`` may be a function of an index array of problems, called only for the
-    problems whose objective or ties need it); the fixed order wins ties.
-    """
-    check_choice("mapping_objective", objective, OBJECTIVES)
+def candidates(space: Space, steps: int = 12):
+    """The tile candidates of every problem: ``tm, tk, tn`` and ``feasible``, arrays
+    ``(P, C)`` (``C = Jm * Jn``: the M ladder outer, the N ladder inner; the ladders are
+    as long as the problems of ``space`` need, longer ones only repeat the extents)."""
     p = space.size
 
     def nsteps(ext, unit):  # rungs below the extent (more would repeat it)
@@ -312,6 +321,31 @@ def search(space: Space, objective: str, fixed: dict, steps: int = 12, need_acti
     tk = np.where(kmax >= kk, kk, (kmax // uk) * uk)
     tk = _balance(kk, np.maximum(tk, 1), uk)
     feasible = (kmax >= 1) & ((tk >= uk) | (tk == kk)) & fits(space, tm, tk, tn, ex)
+    return tm, tk, tn, feasible
+
+
+def search(space: Space, objective: str, fixed: dict, steps: int = 12, need_actions: bool = True,
+           bw=None, of=None) -> Choice:
+    """The best mapping of every problem in ``space`` (see the module docstring).
+
+    ``fixed`` holds the fixed order's ``cycles``, ``dram`` and ``energy`` per problem
+    (``energy`` may be a function of an index array of problems, called only for the
+    problems whose objective or ties need it); the fixed order wins ties.
+
+    With ``of`` (and ``bw``), the search answers *queries* instead: query ``q`` is
+    problem ``of[q]`` of ``space`` at ``bw[q]`` DRAM bytes per cycle (``space.bw`` is
+    then unused), and ``fixed`` and the result are per query (``fixed["energy"]`` a
+    function of query indices, ``unit_energy`` still of problems). The same mapping as
+    a problem of its own per query, but every problem's candidates are enumerated and
+    priced once, however many bandwidths ask for it (see :func:`_search_queries`).
+    """
+    check_choice("mapping_objective", objective, OBJECTIVES)
+    if of is not None:
+        return _search_queries(space, objective, fixed, steps, need_actions, np.asarray(bw, float).reshape(-1),
+                               np.asarray(of, np.int64).reshape(-1))
+    p = space.size
+
+    tm, tk, tn, feasible = candidates(space, steps)
     # only the feasible candidates are priced, as one flat list (problem fr[i], tile fc[i])
     fr, fc = np.nonzero(feasible)
     # a few candidates (one GEMM): price their actions at once, for energy and the result
@@ -376,6 +410,168 @@ def search(space: Space, objective: str, fixed: dict, steps: int = 12, need_acti
     )
 
 
+def _search_queries(space: Space, objective: str, fixed: dict, steps: int, need_actions: bool, bw, of) -> Choice:
+    """:func:`search` of the queries ``(of[q], bw[q])``.
+
+    Only the cycles of a mapping depend on the bandwidth (:data:`BW_KEYS`), and only
+    through :func:`stalled`; the candidates, their feasibility, compute cycles, DRAM
+    bytes, actions and the energy of everything but the cycles are the problem's. So each
+    problem's candidates are priced once (with their actions), and a column (candidate,
+    order) is dropped when another one of the same problem is no worse in compute
+    cycles, DRAM bytes and that energy and precedes it or moves fewer bytes: at every
+    bandwidth it is then no worse in cycles, DRAM bytes and energy (the energy per cycle
+    is not negative), so it survives every step of the selection the dropped one would
+    survive (within a tolerance or equal to the best), the dropped one never wins and the
+    best values are unchanged. The queries select among the columns left (few: a
+    problem's front of compute cycles, bytes and energy), in the column order of
+    :func:`search`, with its rules.
+    """
+    q, u, no = of.size, space.size, len(ORDERS)
+    tm, tk, tn, feasible = candidates(space, steps)
+    fr, fc = np.nonzero(feasible)
+    nf = fr.size
+    tot = price(space, tm[fr, fc], tk[fr, fc], tn[fr, fc], ORDERS, lambda x: x[fr], actions=True)
+    comp = np.broadcast_to(tot["compute_cycles"][:, None], (nf, no))
+    dram = tot["dram"]
+    # the energy up to the first bandwidth-dependent term, summed as energy() sums it
+    units, base, rest = None, np.zeros((nf, no)), []
+    if space.unit_energy is not None and nf:
+        units = _units(space, fr)
+        keys = list(units)
+        cut = next((i for i, key in enumerate(keys) if key in BW_KEYS), len(keys))
+        base = np.broadcast_to(_energy_sum(units, tot, keys[:cut]), (nf, no))
+        rest = keys[cut:]
+    prune = (units is not None and rest == ["cycles"]
+             and bool(np.all(np.asarray(units["cycles"], float) >= 0)))
+    # columns (candidate f, order o), problem by problem in search()'s column order
+    col = (fc[:, None] * no + np.arange(no)).astype(np.int64)
+    keep = np.ones((nf, no), bool)
+    if prune:
+        # among the orders of one candidate (same compute cycles), pairwise
+        keep = ~_dominated(comp[:, :, None], dram[:, :, None], base[:, :, None], col[:, :, None],
+                           comp[:, None, :], dram[:, None, :], base[:, None, :], col[:, None, :]).any(axis=1)
+    cf, co = np.nonzero(keep)
+    if prune and cf.size:
+        # among the columns left of one problem: the first column by (compute cycles,
+        # bytes, energy, column) has none that makes it redundant (any such one would
+        # come first); keep it, drop what it makes redundant, repeat (as many rounds as
+        # the largest front has columns)
+        kc, kd, ke, kx = comp[cf, co], dram[cf, co], base[cf, co], col[cf, co]
+        by = np.lexsort((kx, ke, kd, kc, fr[cf]))
+        f, o, alive = _pack(fr[cf[by]], u, cf[by], co[by])
+        tc, td, te, tx = comp[f, o], dram[f, o], base[f, o], col[f, o]
+        kept = np.zeros_like(alive)
+        r = np.flatnonzero(alive.any(axis=1))
+        while r.size:
+            piv = alive[r].argmax(axis=1)
+            kept[r, piv] = True
+            first = [t[r, piv][:, None] for t in (tc, td, te, tx)]
+            alive[r] &= ~_dominated(*first, tc[r], td[r], te[r], tx[r])
+            alive[r, piv] = False
+            r = r[alive[r].any(axis=1)]
+        kr, ks = np.nonzero(kept)
+        cf, co = f[kr, ks], o[kr, ks]
+        by = np.lexsort((col[cf, co], kr))
+        cf, co = cf[by], co[by]
+    # the columns left, (U, K) tables in column order per problem
+    qf, qo, qv = _pack(fr[cf], u, cf, co)
+    t_comp, t_dram, t_base = comp[qf, qo], dram[qf, qo], base[qf, qo]
+    qf, qo, qv = qf[of], qo[of], qv[of]
+    # the queries: (Q, 1 + K) columns, the fixed order first
+    cyc = stalled(t_comp[of], t_dram[of], bw[:, None])
+    worst = np.iinfo(np.int64).max
+    cols = {"cycles": np.concatenate([np.asarray(fixed["cycles"], np.int64).reshape(q, 1),
+                                      np.where(qv, cyc, worst)], axis=1),
+            "dram": np.concatenate([np.asarray(fixed["dram"], np.int64).reshape(q, 1),
+                                    np.where(qv, t_dram[of], worst)], axis=1)}
+    feas = np.concatenate([np.ones((q, 1), bool), qv], axis=1)
+    order_keys = TIE_BREAKS[objective]
+    cheap = list(order_keys[:order_keys.index("energy")])
+    rtol = [CYCLES_RTOL if k == "cycles" else 0.0 for k in order_keys]
+    tied = _still_tied([cols[k] for k in cheap], feas, rtol) if cheap else feas
+    idx = tied.argmax(axis=1)
+    rows_e = np.arange(q) if not cheap else np.flatnonzero(tied.sum(axis=1) > 1)
+    if rows_e.size:
+        if units is None:
+            _units(space)  # raises: the energy is needed
+        pe = of[rows_e]
+        e = t_base[pe]
+        for key in rest:  # the remaining terms, in energy()'s order
+            if key == "cycles":
+                t = cyc[rows_e]
+            else:
+                t = np.broadcast_to(np.asarray(tot[key]).reshape(nf, -1), (nf, no))[qf[rows_e], qo[rows_e]]
+            e = e + np.asarray(units[key], dtype=float)[qf[rows_e]] * t.astype(float)
+        fe = fixed["energy"](rows_e) if callable(fixed["energy"]) else np.asarray(fixed["energy"])[rows_e]
+        ecol = np.concatenate([np.asarray(fe, float).reshape(-1, 1), np.where(qv[rows_e], e, np.inf)], axis=1)
+        idx[rows_e] = _lexmin([ecol if k == "energy" else cols[k][rows_e] for k in order_keys], tied[rows_e], rtol)
+    is_fixed = idx == 0
+    rows = np.arange(q)
+    at = np.maximum(idx - 1, 0)
+    f, o = (qf[rows, at], qo[rows, at]) if qf.shape[1] else (np.zeros(q, np.int64), np.zeros(q, np.int64))
+    picked = {}
+    if need_actions and nf:
+        for key, v in tot.items():
+            v = np.asarray(v)
+            picked[key] = v[f, o] if v.ndim == 2 else np.broadcast_to(v, (nf,))[f]
+        if qf.shape[1]:
+            picked["cycles"] = cyc[rows, at]
+    tile = (tm[fr[f], fc[f]], tk[fr[f], fc[f]], tn[fr[f], fc[f]]) if nf else (space.m[of], space.k[of], space.n[of])
+    return Choice(
+        fixed=is_fixed,
+        order=np.where(is_fixed, FIXED_ORDER, np.asarray(ORDERS)[o]),
+        tile_m=np.where(is_fixed, space.m[of], tile[0]),
+        tile_k=np.where(is_fixed, space.k[of], tile[1]),
+        tile_n=np.where(is_fixed, space.n[of], tile[2]),
+        objective=objective,
+        totals=picked,
+    )
+
+
+def group_rows(columns):
+    """The distinct rows of the equal-length 1-D arrays ``columns``, as ``(first,
+    inverse)``: what ``np.unique(np.stack(columns, 1), axis=0, return_index=True,
+    return_inverse=True)`` gives (the same rows, in the same, lexicographic, order), by
+    sorting one integer code per row instead of rows of many fields."""
+    n = np.asarray(columns[0]).size
+    code, card = np.zeros(n, np.int64), 1
+    for c in columns:
+        c = np.asarray(c).reshape(-1)
+        if n and (c == c[0]).all():  # one value (a sweep chunk's designs share most fields)
+            continue
+        vals, ci = np.unique(c, return_inverse=True)
+        if card * len(vals) >= 2**62:  # renumber the rows so far densely
+            code = np.unique(code, return_inverse=True)[1].reshape(-1)
+            card = int(code.max()) + 1
+        code = code * len(vals) + ci.reshape(-1)
+        card *= len(vals)
+    _, first, inv = np.unique(code, return_index=True, return_inverse=True)
+    return first, inv.reshape(-1)
+
+
+def _pack(group, n: int, *values):
+    """``values`` (1-D, sorted by ``group``) as ``(n, width)`` tables, group ``g`` on row
+    ``g`` in their order, and the mask of the filled cells."""
+    cnt = np.bincount(group, minlength=n)
+    width = int(cnt.max()) if group.size else 0
+    slot = np.arange(group.size) - np.repeat(np.cumsum(cnt) - cnt, cnt)
+    out = []
+    for v in values:
+        t = np.zeros((n, width), np.asarray(v).dtype)
+        t[group, slot] = v
+        out.append(t)
+    filled = np.zeros((n, width), bool)
+    filled[group, slot] = True
+    return (*out, filled)
+
+
+def _dominated(ci, di, ei, xi, cj, dj, ej, xj):
+    """Whether column ``i`` makes column ``j`` redundant (see :func:`_search_queries`):
+    no more compute cycles, DRAM bytes or bandwidth-free energy, and before it or fewer
+    bytes."""
+    return (ci <= cj) & (di <= dj) & (ei <= ej) & ((xi < xj) | (di < dj))
+
+
 def _still_tied(keys, feas, rtol=None):
     """The columns of ``feas`` that are best by every key of ``keys`` in turn (within
     ``rtol[i]`` of the best for key ``i``)."""
@@ -392,25 +588,34 @@ def _still_tied(keys, feas, rtol=None):
 def energy(space: Space, tot: dict, rows=None):
     """Energy (pJ) of priced mappings: ``sum(unit_energy[key] * tot[key])``; ``rows`` are
     the problems of the totals' first axis (default: all, in order)."""
+    units = _units(space, rows)
+    return _energy_sum(units, tot, list(units))
+
+
+def _units(space: Space, rows=None) -> dict:
+    """``unit_energy`` of the problems ``rows`` (default: all), one value per row."""
     if space.unit_energy is None:
         raise ValueError("the energy objective needs the family's unit energies")
     rows = np.arange(space.size) if rows is None else rows
     if callable(space.unit_energy):
         ur, inv = np.unique(rows, return_inverse=True)
-        units = {key: np.broadcast_to(np.asarray(v), ur.shape)[inv] for key, v in space.unit_energy(ur).items()}
-    else:
-        units = {key: np.broadcast_to(np.asarray(v), (space.size,))[rows] for key, v in space.unit_energy.items()}
-    keys = list(units)
-    nd = max(np.ndim(tot[key]) for key in keys)
+        return {key: np.broadcast_to(np.asarray(v), ur.shape)[inv] for key, v in space.unit_energy(ur).items()}
+    return {key: np.broadcast_to(np.asarray(v), (space.size,))[rows] for key, v in space.unit_energy.items()}
+
+
+def _energy_sum(units: dict, tot: dict, keys, e=0.0):
+    """``e`` plus ``units[key] * tot[key]`` over ``keys`` in turn (the terms of
+    :func:`energy`, which sums all of them from 0 in the order of ``units``)."""
+    nd = max(np.ndim(tot[key]) for key in units)
 
     def pad(x):  # order-free totals gain the order axis (last) of the others
         return x.reshape(x.shape + (1,) * (nd - x.ndim))
 
-    e = 0.0
     for key in keys:
         e = e + pad(np.asarray(units[key], dtype=float)) * pad(np.asarray(tot[key], dtype=float))
     return e
 
 
-__all__ = ["CYCLES_RTOL", "Choice", "FIXED_ORDER", "MAPPINGS", "OBJECTIVES", "ORDERS", "Space", "TIE_BREAKS", "cdiv",
-           "energy", "fetch_multiplier", "fits", "searchable", "ladder", "price", "search"]
+__all__ = ["BW_KEYS", "CYCLES_RTOL", "Choice", "FIXED_ORDER", "MAPPINGS", "OBJECTIVES", "ORDERS", "Space", "TIE_BREAKS",
+           "candidates", "cdiv", "energy", "fetch_multiplier", "fits", "group_rows", "searchable", "ladder", "price",
+           "search", "stalled"]

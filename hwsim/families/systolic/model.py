@@ -55,7 +55,7 @@ from hwsim.families.base import Perf
 from hwsim.families.systolic.config import DATAFLOWS, SystolicConfig
 from hwsim.errors import check_choice
 from hwsim.families.systolic.mapping import actions_of, fixed_energy, make_space, unit_energies
-from hwsim.mapping.engine import FIXED_ORDER, MAPPINGS, OBJECTIVES, search, searchable
+from hwsim.mapping.engine import FIXED_ORDER, MAPPINGS, OBJECTIVES, group_rows, search, searchable
 from hwsim.mapping.fields import DEFAULT_MAPPING, DEFAULT_OBJECTIVE, mapping_dict
 from hwsim.workloads.ops import GemmOp
 
@@ -322,15 +322,17 @@ def estimate_arrays(*, rows, cols, dataflow, m, k, n, count=1, a_bits=8, b_bits=
             from hwsim.families.systolic.timing import hardware_cycles
 
             # hardware_cycles takes one config; group points by the fields it reads.
-            keys = np.stack([args[0], args[1], a_bits[sel], b_bits[sel], acc_bits[sel], acc_depth[sel]], axis=-1)
-            uniq, inv = np.unique(keys, axis=0, return_inverse=True)
+            keys = [args[0], args[1], a_bits[sel], b_bits[sel], acc_bits[sel], acc_depth[sel]]
+            first, inv = group_rows(keys)
             idx = np.flatnonzero(sel)
             sub = np.zeros(idx.shape, dtype=np.int64)
-            for u, row in enumerate(uniq):
-                cfg = SystolicConfig(rows=int(row[0]), cols=int(row[1]), dataflow=str(df),
-                                     a_bits=int(row[2]), b_bits=int(row[3]), acc_bits=int(row[4]),
-                                     acc_depth=int(row[5]))
-                w = inv.reshape(-1) == u
+            by = np.argsort(inv, kind="stable")
+            ends = np.searchsorted(inv[by], np.arange(first.size + 1))
+            for u, f in enumerate(first):
+                row = [int(x[f]) for x in keys]
+                cfg = SystolicConfig(rows=row[0], cols=row[1], dataflow=str(df), a_bits=row[2], b_bits=row[3],
+                                     acc_bits=row[4], acc_depth=row[5])
+                w = by[ends[u]:ends[u + 1]]
                 sub[w] = np.asarray(hardware_cycles(cfg, mm[w], kk[w], nn[w]), dtype=np.int64)
             comp.reshape(-1)[idx] = sub
         t = traffic(args[0], args[1], str(df), mm, kk, nn, a_bits[sel], b_bits[sel], acc_bits[sel],
@@ -358,35 +360,19 @@ def estimate_arrays(*, rows, cols, dataflow, m, k, n, count=1, a_bits=8, b_bits=
         for df in np.unique(dataflow[searched]):
             for obj in np.unique(objective[searched & (dataflow == df)]):
                 sel = searched & (dataflow == df) & (objective == obj)
-                # one search per distinct problem (a workload repeats shapes, a sweep designs)
+                # one search per distinct problem (a workload repeats shapes, a sweep designs);
+                # problems that differ only in DRAM bandwidth share their candidates
                 every = np.flatnonzero(sel)
-                tab = np.stack([v[every].astype(float) for v in fields.values()] + [freq[every].astype(float)], axis=1)
-                _, first, inv = np.unique(tab, axis=0, return_index=True, return_inverse=True)
-                inv = inv.reshape(-1)
-                idx = every[first]
-                sub = {key: v[idx] for key, v in fields.items()}
-                cfgs = _configs(str(df), sub, freq[idx])
-                space = make_space(str(df), mode, **sub, unit_energy=lambda r, c=cfgs: unit_energies(c(r)))
-                fixed = {"cycles": cyc1[idx], "dram": dram_total[idx],
-                         "energy": lambda r, i=idx, c=cfgs: fixed_energy({key: v[i[r]] for key, v in out.items()},
-                                                                         cyc1[i[r]], c(r))}
-                choice = search(space, str(obj), fixed)
-                w = ~choice.fixed
-                if not w.any():
-                    continue
-                tot = choice.totals
-                acts = actions_of(tot)
-                wa = w[inv]
-                at, src = every[wa], inv[wa]  # every problem takes its representative's mapping
-                for key, v in acts.items():
-                    out[key][at] = v[src]
-                comp[at] = tot["compute_cycles"][src]
-                cyc1[at] = tot["cycles"][src]
-                folds[at] = tot["folds"][src]
-                mcols["mapping_order"][at] = choice.order[src]
-                mcols["mapping_tile_m"][at] = choice.tile_m[src]
-                mcols["mapping_tile_k"][at] = choice.tile_k[src]
-                mcols["mapping_tile_n"][at] = choice.tile_n[src]
+                prob = group_rows([v[every] for key, v in fields.items() if key != "dram_bw_bytes_per_cycle"]
+                                  + [freq[every]])[1]
+                first, inv = group_rows([prob, bw[every]])
+                of = prob[first]  # the problem of each distinct (problem, bandwidth)
+                many = np.bincount(of)[of] >= _SHARED_FROM
+                for part in (np.flatnonzero(many), np.flatnonzero(~many)):
+                    if part.size:
+                        _search_part(str(df), str(obj), mode, fields, freq, out, cyc1, dram_total, comp, folds, mcols,
+                                     every[first[part]], of[part] if many[part[0]] else None,
+                                     every, inv, part, first.size)
     res = {key: v * count for key, v in out.items() if not key.startswith("_")}
     res["dram_bytes:a"] = out["_dram_a"] * count
     res["dram_bytes:b"] = out["_dram_b"] * count
@@ -402,18 +388,66 @@ def estimate_arrays(*, rows, cols, dataflow, m, k, n, count=1, a_bits=8, b_bits=
     return {key: v.reshape(shape0) for key, v in res.items()}
 
 
+#: Problems asked at this many DRAM bandwidths or more are searched once for all of them
+#: (:func:`hwsim.mapping.engine.search` with queries); the others one by one.
+_SHARED_FROM = 3
+
+
+def _search_part(df, obj, mode, fields, freq, out, cyc1, dram_total, comp, folds, mcols, idx, of, every, inv, part,
+                 nq):
+    """Search the distinct problems ``idx`` (points of the arrays; with ``of``, their
+    problems without bandwidth, as labels) and give every point of ``every`` whose
+    distinct problem (``inv``) is among them (``part`` of the ``nq``) its mapping."""
+    qcfgs = _configs(df, {key: v[idx] for key, v in fields.items()}, freq[idx])
+    fixed = {"cycles": cyc1[idx], "dram": dram_total[idx],
+             "energy": lambda r: fixed_energy({key: v[idx[r]] for key, v in out.items()}, cyc1[idx[r]], qcfgs(r))}
+    if of is None:
+        space = make_space(df, mode, **{key: v[idx] for key, v in fields.items()},
+                           unit_energy=lambda r: unit_energies(qcfgs(r)))
+        choice = search(space, obj, fixed)
+    else:
+        _, rep, of = np.unique(of, return_index=True, return_inverse=True)
+        pidx = idx[rep]
+        pcfgs = _configs(df, {key: v[pidx] for key, v in fields.items()}, freq[pidx])
+        space = make_space(df, mode, **{key: v[pidx] for key, v in fields.items()},
+                           unit_energy=lambda r: unit_energies(pcfgs(r)))
+        choice = search(space, obj, fixed, bw=fields["dram_bw_bytes_per_cycle"][idx], of=of.reshape(-1))
+    w = ~choice.fixed
+    if not w.any():
+        return
+    loc = np.full(nq, -1)
+    loc[part] = np.arange(part.size)
+    src = loc[inv]
+    hit = src >= 0
+    hit[hit] = w[src[hit]]
+    at, src = every[hit], src[hit]  # every point takes its distinct problem's mapping
+    tot = choice.totals
+    for key, v in actions_of(tot).items():
+        out[key][at] = v[src]
+    comp[at] = tot["compute_cycles"][src]
+    cyc1[at] = tot["cycles"][src]
+    folds[at] = tot["folds"][src]
+    mcols["mapping_order"][at] = choice.order[src]
+    mcols["mapping_tile_m"][at] = choice.tile_m[src]
+    mcols["mapping_tile_k"][at] = choice.tile_k[src]
+    mcols["mapping_tile_n"][at] = choice.tile_n[src]
+
+
 def _configs(dataflow: str, sub: dict, freq):
     """A function giving the distinct configs of the problems ``rows`` of ``sub`` and, per
-    problem, the index of its config (built only when the mapper needs their energies)."""
+    problem, the index of its config (built only when the mapper needs their energies).
+
+    The configs are those of the energies per action (:func:`action_energies`), which
+    the DRAM bandwidth does not enter (the cost components have no bandwidth): problems
+    that differ only in bandwidth share one config, at the default bandwidth."""
 
     def build(rows):
         keys = ("rows", "cols", "a_bits", "b_bits", "acc_bits", "ifmap_sram_kb", "filter_sram_kb",
                 "ofmap_sram_kb", "acc_depth")
-        tab = np.stack([sub[k][rows].astype(float) for k in keys]
-                       + [sub["dram_bw_bytes_per_cycle"][rows].astype(float), freq[rows].astype(float)], axis=1)
-        uniq, inv = np.unique(tab, axis=0, return_inverse=True)
-        made = [SystolicConfig(**{k: int(v) for k, v in zip(keys, row[:-2])}, dataflow=dataflow,
-                               dram_bw_bytes_per_cycle=float(row[-2]), freq_mhz=float(row[-1])) for row in uniq]
-        return made, inv.reshape(-1)
+        cols = [sub[k][rows] for k in keys] + [freq[rows]]
+        first, inv = group_rows(cols)
+        made = [SystolicConfig(**{k: int(c[f]) for k, c in zip(keys, cols)}, dataflow=dataflow,
+                               freq_mhz=float(cols[-1][f])) for f in first]
+        return made, inv
 
     return build
