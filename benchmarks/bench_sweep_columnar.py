@@ -144,6 +144,9 @@ def main() -> None:
               f"= {rate:,.0f} points/s")
         if args.per_point:
             print(f"ratio columnar / per-point: {rate / pp:.1f}x")
+        me, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+        print(f"CPU: sweep process {me.ru_utime + me.ru_stime:.1f} s, workers {kids.ru_utime + kids.ru_stime:.1f} s "
+              f"({(me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime) / max(n, 1) * 1e6:.0f} us per point)")
         print(f"peak RSS: sweep process {_maxrss_mib(resource.RUSAGE_SELF):,.0f} MiB, "
               f"largest worker {_maxrss_mib(resource.RUSAGE_CHILDREN):,.0f} MiB")
         print(f"store: {(Path(d) / 'columnar.db').stat().st_size / 2**20:,.0f} MiB")

@@ -197,13 +197,20 @@ def _cost_key(fam: "Family", cfg, design: dict | None = None):
     """What a design's cost is computed from among its fields: the family and the design
     without the fields its cost hooks ignore (``CostHooks.ignores``), hashable; ``None``
     for a design with a value that cannot be frozen."""
-    design = _design_dict(cfg) if design is None else design
+    if design is None:
+        design = getattr(cfg, "__dict__", None)
+        if design is None or len(design) != len(_field_names(type(cfg))):
+            design = _design_dict(cfg)
     ign = fam.cost.ignores
+    key = (fam.name, type(cfg)) + tuple(v for k, v in design.items() if k not in ign)
     try:
-        key = (fam.name,) + tuple((k, _frozen(v)) for k, v in design.items() if k not in ign)
         hash(key)
-    except TypeError:
-        return None
+    except TypeError:  # nested values: by content
+        key = (fam.name,) + tuple((k, _frozen(v)) for k, v in design.items() if k not in ign)
+        try:
+            hash(key)
+        except TypeError:
+            return None
     return key
 
 
@@ -1106,6 +1113,8 @@ class Block:
     const: dict
     columns: dict
     layers: LayerBlock
+    #: the JSON text of some columns' values (the designs': the text their keys hash)
+    texts: dict = field(default_factory=dict)
 
     def __len__(self) -> int:
         return len(self.layers)
@@ -1122,6 +1131,7 @@ class Block:
 
 
 _SCALARS = (int, float, str, bool, type(None))
+_SCALAR_TYPES = frozenset(_SCALARS)
 
 
 def _design_dict(cfg) -> dict:
@@ -1129,11 +1139,44 @@ def _design_dict(cfg) -> dict:
     a plain scalar (the same dict; nested configs take ``to_dict``)."""
     from hwsim.families.base import ConfigMixin
 
-    if type(cfg).to_dict is ConfigMixin.to_dict:
-        d = {f: getattr(cfg, f) for f in _field_names(type(cfg))}
-        if all(type(v) in _SCALARS for v in d.values()):
+    cls = type(cfg)
+    if cls.to_dict is ConfigMixin.to_dict:
+        names = _field_names(cls)
+        d = getattr(cfg, "__dict__", None)
+        if d is not None and len(d) == len(names) and tuple(d) == names:  # the fields only
+            d = dict(d)
+        else:
+            d = {f: getattr(cfg, f) for f in names}
+        if _SCALAR_TYPES.issuperset(map(type, d.values())):
             return d
     return cfg.to_dict()
+
+
+def _design_json(d: dict) -> str:
+    """``_json_key(d)`` of a design dict, its scalar values' texts memoised (a sweep's
+    designs repeat a few values per field)."""
+    names = tuple(d)
+    heads = _JSON_HEADS.get(names)
+    if heads is None:
+        heads = _JSON_HEADS[names] = tuple((k, json.dumps(k) + ":") for k in sorted(d))
+    memo = _JSON_SCALARS
+    parts = []
+    try:
+        for k, h in heads:
+            v = d[k]
+            t = memo.get((type(v), v))
+            if t is None or (v == 0 and type(v) is float):  # -0.0 == 0.0: not memoised
+                t = json.dumps(v, separators=(",", ":"))
+                if len(memo) < 100_000 and not (v == 0 and type(v) is float):
+                    memo[(type(v), v)] = t
+            parts.append(h + t)
+    except TypeError:  # an unhashable value
+        return _json_key(d)
+    return "{" + ",".join(parts) + "}"
+
+
+_JSON_SCALARS: dict = {}
+_JSON_HEADS: dict = {}
 
 
 @lru_cache(maxsize=None)
@@ -1223,8 +1266,8 @@ def _design_cost(family, pricing, fam, cfg, design, act_keys) -> "_DesignCost | 
     if ckey is not None:
         ckey = (ckey, pricing, acts)
         hit = _DCOST.get(ckey)
-        if hit is not None:
-            return dataclasses.replace(hit, price=_price_fn(cost, family, design, hit.parts_in))
+        if hit is not None:  # one object: its price reads only the components it shares
+            return hit
     parts = _cost_parts(family, pricing, fam, cfg)
     # everything a design's cost is computed from, by value (the frozen component
     # dataclasses' and figures' reprs): designs with other fields and the same priced
@@ -1378,7 +1421,7 @@ def evaluate_designs(family: str, designs, workloads, *, fidelity: str = "model"
     estimator = _estimator_name(fam, mode)
     fam_json = json.dumps(family)
     full = [_design_dict(c) for c in cfgs]
-    djson = [_json_key(f) for f in full]
+    djson = [_design_json(f) for f in full]
     design_ids = [_sha(f'{{"design":{dj},"family":{fam_json}}}') for dj in djson]
     freq = [float(fam.freq_mhz(c)) for c in cfgs]
     peak = [float(fam.peak_macs_per_cycle(c)) for c in cfgs]
@@ -1390,7 +1433,8 @@ def evaluate_designs(family: str, designs, workloads, *, fidelity: str = "model"
     for wl in workloads:
         wl_key = wl.key
         prefix, suffix = _key_template(family, wl_key, fidelity, mode, code_ver, pricing, None)
-        safe = [j for j, c in enumerate(cfgs) if _int64_safe(fam, c, wl.macs)]
+        wl_macs = wl.macs
+        safe = [j for j, c in enumerate(cfgs) if _int64_safe(fam, c, wl_macs)]
         if len(safe) < len(cfgs):
             ok = set(safe)
             fallback += [evaluate(Point(family, designs[j], wl, fidelity, mode, seed, pricing, rtl_sample))
@@ -1505,7 +1549,7 @@ def _block(fam, family, wl, est, safe, cfgs, full, djson, design_ids, freq, peak
                      cost_estimator=None, cost_provenance=status or {})
     else:
         cols.update(_cost_columns(dcost, E, pidx, cyc, macs, ops, tokens, act_keys, counts, sorted_acts))
-    return Block(const, cols, layers)
+    return Block(const, cols, layers, {"design": [djson[j] for j in safe]})
 
 
 def _cost_columns(dcost: list, E, pidx: dict, cyc, macs, ops, tokens, act_keys, counts, sorted_acts) -> dict:

@@ -204,7 +204,10 @@ def encode_chunk(block, blob_memo: dict) -> tuple[list, bytes, bytes, list]:
 
     fields, arrays = [], []
     for f, col in block.columns.items():
-        if f in _BLOB_FIELDS and type(col) is list and all(type(v) is dict for v in col):
+        if f in block.texts:  # JSON texts the block has already written
+            arr = pa.array(block.texts[f], pa.string())
+            fld = pa.field(f, arr.type, metadata={_KIND: b"json"})
+        elif f in _BLOB_FIELDS and type(col) is list and all(type(v) is dict for v in col):
             texts, idx, seen = [], [], {}
             for v in col:
                 i = seen.get(id(v))

@@ -112,7 +112,7 @@ def _evaluate_task(task: Task) -> TaskResult:
                                       mode=task.mode, seed=task.seed, pricing=task.pricing,
                                       rtl_sample=task.rtl_sample, configs=cfgs)
     memo: dict = {}
-    chunks = [encode_chunk(b, memo) for b in blocks if b.records]
+    chunks = [encode_chunk(b, memo) for b in blocks if len(b)]
     rows = [encode(r.row()) for r in others]
     return TaskResult(code_version(task.family), rows, chunks=chunks)
 

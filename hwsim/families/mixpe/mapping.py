@@ -118,7 +118,7 @@ def unit_energies(cfgs) -> dict:
 def fixed_energy(actions: dict, cycles, cfgs) -> np.ndarray:
     per = [action_energies(c) for c in cfgs]
     e = np.array([p["cycle"] for p in per]) * np.asarray(cycles, float)
-    for key in set(TILE_ACTIONS) | set(TRAFFIC_ACTIONS):
+    for key in dict.fromkeys((*TILE_ACTIONS, *TRAFFIC_ACTIONS)):  # a fixed order: the same sum in every process
         e = e + np.array([p[key] for p in per]) * np.asarray(actions[key], float)
     return e
 

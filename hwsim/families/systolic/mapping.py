@@ -124,7 +124,9 @@ def fixed_energy(actions: dict, cycles, made) -> np.ndarray:
     cfgs, inv = made
     per = [action_energies(c) for c in cfgs]
     e = np.array([p["cycle"] for p in per])[inv] * np.asarray(cycles, float)
-    for key in set(a for names in _ENERGY_KEYS.values() for a in names):
+    # one fixed order (a set's would follow the string hash seed, which differs between
+    # worker processes, and the float sum with it)
+    for key in dict.fromkeys(a for names in _ENERGY_KEYS.values() for a in names):
         if key in actions:
             e = e + np.array([p.get(key, 0.0) for p in per])[inv] * np.asarray(actions[key], float)
     return e
