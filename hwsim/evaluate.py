@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import ast
 import dataclasses
+import operator
 import hashlib
 import importlib
 import importlib.util
@@ -202,7 +203,8 @@ def _cost_key(fam: "Family", cfg, design: dict | None = None):
         if design is None or len(design) != len(_field_names(type(cfg))):
             design = _design_dict(cfg)
     ign = fam.cost.ignores
-    key = (fam.name, type(cfg)) + tuple(v for k, v in design.items() if k not in ign)
+    get = _kept_getter(tuple(design), ign)
+    key = (fam.name, type(cfg), get(design))
     try:
         hash(key)
     except TypeError:  # nested values: by content
@@ -212,6 +214,15 @@ def _cost_key(fam: "Family", cfg, design: dict | None = None):
         except TypeError:
             return None
     return key
+
+
+@lru_cache(maxsize=256)
+def _kept_getter(names: tuple, ignores: tuple):
+    """A function giving the tuple of a design dict's values but ``ignores``'."""
+    kept = [n for n in names if n not in ignores]
+    if len(kept) == 1:
+        return lambda d: (d[kept[0]],)
+    return operator.itemgetter(*kept) if kept else (lambda d: ())
 
 
 def _check_cost(cfg, fam: "Family") -> None:

@@ -382,7 +382,8 @@ STORE_CASES = [
      "not a JSON object"),
     ("chunk-not-arrow", "UPDATE chunks SET records=x'00ff' WHERE chunk_id=1", None, "cannot be read"),
     ("chunk-layers-not-arrow", "UPDATE chunks SET layers=x'00ff' WHERE chunk_id=1", None, "cannot be read"),
-    ("chunk-row-missing", "UPDATE chunk_keys SET row = row + 100000", None, "has no row"),
+    ("chunk-count-wrong", "UPDATE chunks SET n = n + 1", None, "counts"),
+    ("chunk-keys-wrong", "UPDATE chunks SET keys = CAST('a' AS BLOB)", None, "keys"),
     ("no-blobs-table", "DROP TABLE blobs", None, "no table blobs"),
     ("no-meta-table", "DROP TABLE meta", None, "no table meta"),
     ("blob-missing", "DELETE FROM blobs", None, "missing"),
@@ -408,7 +409,8 @@ def test_corrupt_store_is_one_line_and_left_unchanged(good_store, tmp_path, case
                                                                           "record-not-object",
                                                                           "chunk-not-arrow",
                                                                           "chunk-layers-not-arrow",
-                                                                          "chunk-row-missing",
+                                                                          "chunk-count-wrong",
+                                                                          "chunk-keys-wrong",
                                                                           "blob-missing", "empty-file")],
                          ids=lambda c: c[0])
 def test_sweep_refuses_a_corrupt_store_without_touching_it(good_store, tmp_path, case):

@@ -131,9 +131,10 @@ def _check_ahead(spec: SweepSpec, designs) -> None:
         spec.check_design(d)
 
 
-def _evaluate(tasks, store: Store, executor, run_id: int, bar) -> int:
+def _evaluate(tasks, store: Store, executor, run_id: int, bar, stored: set) -> int:
     """Evaluate ``tasks`` and commit each one's rows in one transaction; return how many
-    points were newly stored."""
+    points were newly stored. ``stored``: the keys the store held when the tasks were
+    planned (their points are not stored again)."""
     done = 0
     want = None
     for task, res in executor.imap(tasks):
@@ -143,7 +144,7 @@ def _evaluate(tasks, store: Store, executor, run_id: int, bar) -> int:
         if res.code_version != want:
             raise HwsimError("a worker returned records of other code than this one (code version "
                              f"{res.code_version}, here {want}); install the same hwsim on every worker")
-        done += store.put_rows(res.rows, run_id, res.chunks)
+        done += store.put_rows(res.rows, run_id, res.chunks, stored=stored)
         bar.update(res.n_points)
     return done
 
@@ -216,7 +217,7 @@ def run_sweep(spec: SweepSpec, store_path, *, executor: str = "local", jobs: int
             plan = _Plan(spec, workloads, store, size, check_in_workers=n_designs > CHECK_AHEAD)
             log.info("%s: %d points planned, %d already stored", spec.name, n_points, len(plan.stored))
             with _progress_bar(n_points, progress, spec.name) as bar:
-                evaluated = _evaluate(plan.tasks(designs()), store, exe, run_id, bar)
+                evaluated = _evaluate(plan.tasks(designs()), store, exe, run_id, bar, plan.stored)
             reused = plan.reused
             planned = evaluated + reused
         store.finish_run(run_id, "done", planned)
@@ -304,7 +305,7 @@ def _run_nsga2(spec: SweepSpec, workloads, store: Store, exe, run_id, chunk_size
                 plan = _Plan(spec, workloads, store, chunk_size or _default_chunk(
                     spec, len(todo) * len(workloads), exe.workers), check_in_workers=False,
                     stored=set())  # the generation's new designs are known not stored
-                evaluated += _evaluate(plan.tasks(todo), store, exe, run_id, _NullBar())
+                evaluated += _evaluate(plan.tasks(todo), store, exe, run_id, _NullBar(), stored)
                 recs = store.get([k for ks in keys for k in ks])
                 for t, ks in zip(trials, keys):
                     rs = [recs[k] for k in ks]

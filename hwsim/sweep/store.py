@@ -10,9 +10,13 @@
 * Readers take a snapshot in one read transaction (WAL lets them read while the sweep
   writes) and never lock the writer out.
 * A columnar sweep's records are stored a block at a time (:mod:`hwsim.sweep.chunks`):
-  one ``chunks`` row holds a block's records as Arrow columns, and ``chunk_keys`` maps
-  each point key to its chunk and row (a primary key, shared with nothing: a point
-  stored by either path is never stored again by the other).
+  one ``chunks`` row holds a block's records as Arrow columns and their point keys (in
+  row order; ``dead`` lists rows whose point was already stored when the chunk came).
+  Chunks are appended, never indexed point by point: an index of random hashes costs
+  every commit a rewrite of pages all over it (~10 us per point at 10**6 points). A
+  writer drops the points the store holds before it appends (the sweep passes the keys
+  it found stored when it started; other callers get the store's keys, read once and
+  kept up to date), so a point is never stored twice.
 * Cost provenance, identical across many records, is stored once in a ``blobs`` table
   and referenced by hash from each record (expanded again when records are read); its
   large parts (the technology table's sources, each energy line, a calibration) are
@@ -86,12 +90,10 @@ CREATE TABLE IF NOT EXISTS chunks (
     run_id INTEGER NOT NULL,
     committed_at TEXT NOT NULL,
     n INTEGER NOT NULL,
+    dead TEXT,
+    keys BLOB NOT NULL,
     records BLOB NOT NULL,
     layers BLOB NOT NULL);
-CREATE TABLE IF NOT EXISTS chunk_keys (
-    point_key TEXT PRIMARY KEY,
-    chunk_id INTEGER NOT NULL,
-    row INTEGER NOT NULL) WITHOUT ROWID;
 """
 
 #: Columns of the ``layers`` table (a record's per-op results, one row per op), after
@@ -133,6 +135,7 @@ class Store:
         self.path = Path(path)
         self._conn = conn
         self._lock_fd = lock_fd
+        self._known: set | None = None  # the stored keys, once a writer has read them
 
     # ------------------------------------------------------------------ opening
     @classmethod
@@ -324,26 +327,33 @@ class Store:
         return [dict(zip(cols, row)) for row in cur.fetchall()]
 
     # ---------------------------------------------------------------- records
-    def put_rows(self, rows, run_id: int, chunks=()) -> int:
+    def put_rows(self, rows, run_id: int, chunks=(), stored: set | None = None) -> int:
         """Insert encoded records in one transaction; return how many were new.
 
         ``rows`` are tuples made by :func:`encode`, ``chunks`` tuples made by
-        :func:`hwsim.sweep.chunks.encode_chunk` (a block of records each). A point
-        already stored (by either) is not stored again.
+        :func:`hwsim.sweep.chunks.encode_chunk` (a block of records each). A point the
+        store holds is not stored again: ``stored`` is the set of keys the store held
+        when the caller (a sweep) started, whose other points it evaluates once each;
+        without it the store's own keys are read (once, then kept up to date).
         """
         self._need_writer()
         now = _now()
+        if stored is None:
+            stored = self._known_keys()
+            track = True
+        else:
+            track = False
         blobs = {h: b for r in rows for h, b in r[6]}
         for ch in chunks:
             blobs.update(ch[3])
         c = self._conn
+        new_keys: list = []
         with self.transaction():
             if blobs:
                 c.executemany("INSERT OR IGNORE INTO blobs (hash, data) VALUES (?, ?)", list(blobs.items()))
             before = c.total_changes
-            if rows and self._any("chunk_keys"):
-                have = self._have("chunk_keys", [r[0] for r in rows])
-                rows = [r for r in rows if r[0] not in have]
+            if stored:
+                rows = [r for r in rows if r[0] not in stored]
             c.executemany(
                 "INSERT OR IGNORE INTO records (point_key, design_id, workload, schema_version,"
                 " code_version, run_id, committed_at, data) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
@@ -355,36 +365,28 @@ class Store:
                 c.executemany(
                     f"INSERT OR IGNORE INTO layers ({cols}) VALUES ({', '.join('?' * (2 + len(LAYER_COLUMNS)))})",
                     layer_rows)
+            if track:
+                new_keys += [r[0] for r in rows]
             for keys, recs, layers, _ in chunks:
-                n += self._put_chunk(keys, recs, layers, run_id, now)
+                dead = [i for i, k in enumerate(keys) if k in stored] if stored else []
+                live = len(keys) - len(dead)
+                if live:
+                    c.execute("INSERT INTO chunks (run_id, committed_at, n, dead, keys, records, layers) "
+                              "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                              (run_id, now, live, json.dumps(dead) if dead else None,
+                               "\n".join(keys).encode(), recs, layers))
+                    n += live
+                    if track:
+                        new_keys += keys
             c.execute("UPDATE runs SET evaluated = evaluated + ? WHERE run_id=?", (n, run_id))
+        if track:
+            stored.update(new_keys)
         return n
 
-    def _any(self, table: str) -> bool:
-        return self._conn.execute(f"SELECT 1 FROM {table} LIMIT 1").fetchone() is not None
-
-    def _have(self, table: str, keys) -> set:
-        """The keys of ``keys`` that ``table`` (records or chunk_keys) holds."""
-        keys = list(keys)
-        out = set()
-        for i in range(0, len(keys), 500):
-            part = keys[i:i + 500]
-            out.update(r[0] for r in self._conn.execute(
-                f"SELECT point_key FROM {table} WHERE point_key IN ({','.join('?' * len(part))})", part))
-        return out
-
-    def _put_chunk(self, keys: list, recs: bytes, layers: bytes, run_id: int, now: str) -> int:
-        c = self._conn
-        skip = self._have("records", keys) if self._any("records") else set()
-        cid = c.execute("INSERT INTO chunks (run_id, committed_at, n, records, layers) "
-                        "VALUES (?, ?, ?, ?, ?)", (run_id, now, len(keys), recs, layers)).lastrowid
-        before = c.total_changes
-        c.executemany("INSERT OR IGNORE INTO chunk_keys (point_key, chunk_id, row) VALUES (?, ?, ?)",
-                      [(k, cid, i) for i, k in enumerate(keys) if k not in skip])
-        n = c.total_changes - before
-        if n == 0:  # every point was stored before
-            c.execute("DELETE FROM chunks WHERE chunk_id=?", (cid,))
-        return n
+    def _known_keys(self) -> set:
+        if self._known is None:
+            self._known = self.keys()
+        return self._known
 
     def _has_chunks(self) -> bool:
         try:
@@ -392,35 +394,50 @@ class Store:
         except sqlite3.OperationalError:  # a version 1 store opened read-only
             return False
 
+    def _any(self, table: str) -> bool:
+        return self._conn.execute(f"SELECT 1 FROM {table} LIMIT 1").fetchone() is not None
+
+    def _chunk_keys(self, where: str = "", args=()) -> list:
+        """``(chunk_id, [key per row], set of live rows)`` of every chunk (``where``: some)."""
+        out = []
+        for cid, n, dead, keys in self._conn.execute(
+                f"SELECT chunk_id, n, dead, keys FROM chunks {where} ORDER BY chunk_id", args):
+            try:
+                ks = bytes(keys).decode().split("\n")
+                gone = set(json.loads(dead)) if dead else set()
+            except (TypeError, ValueError, UnicodeDecodeError) as e:
+                raise HwsimError(f"{self.path}: corrupt store: the keys of chunk {cid} cannot be read "
+                                 f"({shorten(str(e), 60)})") from None
+            live = set(range(len(ks))) - gone
+            if len(live) != n:
+                raise HwsimError(f"{self.path}: corrupt store: chunk {cid} counts {n} points, "
+                                 f"its keys {len(live)}")
+            out.append((cid, ks, live))
+        return out
+
     def _chunk_rows(self, where: str = "", args=()) -> list:
         return list(self._conn.execute(
             f"SELECT chunk_id, run_id, committed_at, records, layers FROM chunks {where} ORDER BY chunk_id",
             args))
 
-    def _live(self) -> dict:
-        """``chunk_id -> set of rows`` of the stored points (``chunk_keys``: a chunk's
-        other rows are points another chunk or the records table holds)."""
-        out: dict[int, set] = {}
-        for cid, row in self._conn.execute("SELECT chunk_id, row FROM chunk_keys"):
-            out.setdefault(cid, set()).add(row)
-        return out
-
-    def _decode_chunk(self, row, blobs: dict, done: dict, rows: set) -> list[tuple]:
-        """``(row, record dict)`` of the records ``rows`` of a chunk row."""
+    def _decode_chunk(self, row, keys: list, blobs: dict, done: dict, rows: set) -> list[tuple]:
+        """``(row, record dict)`` of the records ``rows`` of a chunk row whose keys are
+        ``keys``."""
         from hwsim.sweep.chunks import decode_layers, decode_records
 
         cid, run_id, committed_at, recs, layers = row
         ds = decode_records(recs, self.path, cid)
         ls = decode_layers(layers, self.path, cid)
-        if len(ls) != len(ds):
-            raise HwsimError(f"{self.path}: corrupt store: chunk {cid} has {len(ds)} records and "
-                             f"{len(ls)} per-op blocks")
+        if not len(ls) == len(ds) == len(keys):
+            raise HwsimError(f"{self.path}: corrupt store: chunk {cid} has {len(ds)} records, "
+                             f"{len(ls)} per-op blocks and {len(keys)} keys")
         out = []
         for i in sorted(rows):
-            if i >= len(ds):
-                raise HwsimError(f"{self.path}: corrupt store: chunk {cid} has no row {i}")
             d = ds[i]
-            _expand(d, blobs, self.path, d.get("point_key"), done)
+            if d.get("point_key") != keys[i]:
+                raise HwsimError(f"{self.path}: corrupt store: chunk {cid} row {i} is not the point "
+                                 f"its keys name")
+            _expand(d, blobs, self.path, keys[i], done)
             d["layers"] = ls[i]
             d["run_id"] = run_id
             d["committed_at"] = committed_at
@@ -434,13 +451,14 @@ class Store:
     def count(self) -> int:
         n = int(self._conn.execute("SELECT COUNT(*) FROM records").fetchone()[0])
         if self._has_chunks():
-            n += int(self._conn.execute("SELECT COUNT(*) FROM chunk_keys").fetchone()[0])
+            n += int(self._conn.execute("SELECT COALESCE(SUM(n), 0) FROM chunks").fetchone()[0])
         return n
 
     def keys(self) -> set:
         out = {r[0] for r in self._conn.execute("SELECT point_key FROM records")}
         if self._has_chunks():
-            out.update(r[0] for r in self._conn.execute("SELECT point_key FROM chunk_keys"))
+            for _, ks, live in self._chunk_keys():
+                out.update(ks[i] for i in live)
         return out
 
     def get(self, keys) -> dict:
@@ -461,18 +479,13 @@ class Store:
                 _expand(d, blobs, self.path, k, done)
                 d["layers"] = layers.get(k, [])
         if self._has_chunks():
-            want: dict[int, set] = {}
-            for i in range(0, len(keys), 500):
-                part = keys[i:i + 500]
-                for k, cid, row in self._conn.execute(
-                        f"SELECT point_key, chunk_id, row FROM chunk_keys WHERE point_key IN "
-                        f"({','.join('?' * len(part))})", part):
-                    want.setdefault(cid, set()).add(row)
-            if want:
-                blobs = self._blobs() if blobs is None else blobs
-                for cid, rows in want.items():
+            wanted = set(keys)
+            blobs = self._blobs() if blobs is None else blobs
+            for cid, ks, live in self._chunk_keys():
+                rows = {i for i in live if ks[i] in wanted}
+                if rows:
                     for row in self._chunk_rows("WHERE chunk_id=?", (cid,)):
-                        for _, d in self._decode_chunk(row, blobs, done, rows):
+                        for _, d in self._decode_chunk(row, ks, blobs, done, rows):
                             d.pop("run_id")
                             d.pop("committed_at")
                             out[d["point_key"]] = d
@@ -512,13 +525,16 @@ class Store:
         except sqlite3.OperationalError:
             return []
         if self._has_chunks():
-            from hwsim.sweep.chunks import decode_layers, decode_records
+            from hwsim.sweep.chunks import decode_layers
 
-            live = self._live()
-            for cid, _, _, recs, layers in self._chunk_rows():
-                keys = [d["point_key"] for d in decode_records(recs, self.path, cid)]
+            live = {cid: (ks, rows) for cid, ks, rows in self._chunk_keys()}
+            for cid, _, _, _, layers in self._chunk_rows():
+                keys, rows = live[cid]
                 ls = decode_layers(layers, self.path, cid)
-                for i in sorted(live.get(cid, ())):
+                if len(ls) != len(keys):
+                    raise HwsimError(f"{self.path}: corrupt store: chunk {cid} has {len(ls)} per-op "
+                                     f"blocks and {len(keys)} keys")
+                for i in sorted(rows):
                     for j, lr in enumerate(ls[i]):
                         row = {"point_key": keys[i], "idx": j, **lr}
                         for f in _LAYER_JSON:
@@ -550,10 +566,10 @@ class Store:
                     d["committed_at"] = committed_at
                     recs.append(d)
                 if self._has_chunks():
-                    live = self._live()
+                    live = {cid: (ks, rows) for cid, ks, rows in self._chunk_keys()}
                     for row in self._chunk_rows():
-                        if row[0] in live:
-                            recs += [d for _, d in self._decode_chunk(row, blobs, done, live[row[0]])]
+                        ks, rows = live[row[0]]
+                        recs += [d for _, d in self._decode_chunk(row, ks, blobs, done, rows)]
             finally:
                 c.execute("COMMIT")
         except sqlite3.DatabaseError as e:
