@@ -69,6 +69,20 @@ def _scalar_array(vals: list, kinds: set):
     return arr
 
 
+def _shared(name: str, vals: list, text):
+    """A dictionary-encoded JSON column of objects shared by records: ``text(v)`` once
+    per distinct object (by identity)."""
+    texts, idx, seen = [], [], {}
+    for v in vals:
+        i = seen.get(id(v))
+        if i is None:
+            i = seen[id(v)] = len(texts)
+            texts.append(text(v))
+        idx.append(i)
+    arr = pa.DictionaryArray.from_arrays(pa.array(idx, pa.int32()), pa.array(texts, pa.string()))
+    return pa.field(name, arr.type, metadata={_KIND: b"json"}), arr
+
+
 def _column(name: str, vals: list, shared_text):
     """``(arrow field, array)`` of one record field over the block's records.
 
@@ -81,15 +95,7 @@ def _column(name: str, vals: list, shared_text):
     if kinds == {dict}:
         ids = {id(v) for v in vals}
         if len(ids) * 2 <= len(vals):  # shared objects: each one's text once
-            texts, idx, seen = [], [], {}
-            for v in vals:
-                i = seen.get(id(v))
-                if i is None:
-                    i = seen[id(v)] = len(texts)
-                    texts.append(shared_text(v))
-                idx.append(i)
-            arr = pa.DictionaryArray.from_arrays(pa.array(idx, pa.int32()), pa.array(texts, pa.string()))
-            return pa.field(name, arr.type, metadata={_KIND: b"json"}), arr
+            return _shared(name, vals, shared_text)
         keys = tuple(vals[0])
         if keys and all(tuple(v) == keys for v in vals):
             children = []
@@ -208,15 +214,7 @@ def encode_chunk(block, blob_memo: dict) -> tuple[list, bytes, bytes, list]:
             arr = pa.array(block.texts[f], pa.string())
             fld = pa.field(f, arr.type, metadata={_KIND: b"json"})
         elif f in _BLOB_FIELDS and type(col) is list and all(type(v) is dict for v in col):
-            texts, idx, seen = [], [], {}
-            for v in col:
-                i = seen.get(id(v))
-                if i is None:
-                    i = seen[id(v)] = len(texts)
-                    texts.append(blob_text(v))
-                idx.append(i)
-            arr = pa.DictionaryArray.from_arrays(pa.array(idx, pa.int32()), pa.array(texts, pa.string()))
-            fld = pa.field(f, arr.type, metadata={_KIND: b"json"})
+            fld, arr = _shared(f, col, blob_text)
         else:
             fld, arr = _typed(f, col, shared_text)
         fields.append(fld)
