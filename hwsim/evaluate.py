@@ -225,10 +225,28 @@ def _kept_getter(names: tuple, ignores: tuple):
     return operator.itemgetter(*kept) if kept else (lambda d: ())
 
 
+def _cost_inputs(fam: "Family", cfg, **kw):
+    """``fam.cost.inputs(cfg, **kw)``, shared by the designs with one cost key (the check
+    of a design and its pricing then build them once)."""
+    ck = _cost_key(fam, cfg)
+    if ck is None:
+        return fam.cost.inputs(cfg, **kw)
+    key = (ck, tuple(sorted(kw.items())))
+    hit = _INPUTS.get(key)
+    if hit is None:
+        if len(_INPUTS) >= _DCOST_MAX:
+            _INPUTS.clear()
+        hit = _INPUTS[key] = fam.cost.inputs(cfg, **kw)
+    return hit
+
+
+_INPUTS: dict = {}
+
+
 def _check_cost(cfg, fam: "Family") -> None:
     fields = {f.name for f in dataclasses.fields(cfg)}
     try:
-        inputs = fam.cost.inputs(cfg)
+        inputs = _cost_inputs(fam, cfg)
     except ConfigError as e:
         raise ConfigError(e.key if e.key in fields else "design", e.reason) from None
     design = getattr(inputs, "design", None)
@@ -778,7 +796,7 @@ def _cost_parts(family: str, pr: Pricing, fam: Family, cfg):
         if "clock_gating" not in inspect.signature(fam.cost.inputs).parameters:
             raise ConfigError("clock_gating", f"family {family!r} prices no clock-gating choice")
         kw["clock_gating"] = pr.clock_gating
-    inputs = fam.cost.inputs(cfg, **kw)
+    inputs = _cost_inputs(fam, cfg, **kw)
     area = fam.cost.pe_array_area(cfg) if fam.cost.pe_array_area else None
     extra = None
     if pr.synthesised_area and fam.cost.synthesised_area is not None:
@@ -1280,20 +1298,20 @@ def _design_cost(family, pricing, fam, cfg, design, act_keys) -> "_DesignCost | 
         if hit is not None:  # one object: its price reads only the components it shares
             return hit
     parts = _cost_parts(family, pricing, fam, cfg)
-    # everything a design's cost is computed from, by value (the frozen component
-    # dataclasses' and figures' reprs): designs with other fields and the same priced
-    # components share it too
-    key = (family, pricing, repr(parts[1:]), acts)
-    hit = _DCOST.get(key)
+    hit = None
+    if ckey is None:
+        # everything a design's cost is computed from, by value (the frozen component
+        # dataclasses' and figures' reprs): designs with other fields and the same priced
+        # components share it too
+        key = (family, pricing, repr(parts[1:]), acts)
+        hit = _DCOST.get(key)
     if hit is not None:
         dc = dataclasses.replace(hit, price=_price_fn(cost, family, design, parts), parts_in=parts)
     else:
         dc = _new_design_cost(family, pricing, fam, cfg, design, act_keys, parts)
     if len(_DCOST) >= _DCOST_MAX:
         _DCOST.clear()
-    _DCOST[key] = dc
-    if ckey is not None:
-        _DCOST[ckey] = dc
+    _DCOST[ckey if ckey is not None else key] = dc
     return dc
 
 
