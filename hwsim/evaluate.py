@@ -243,6 +243,10 @@ def _cost_inputs(fam: "Family", cfg, **kw):
 _INPUTS: dict = {}
 
 
+#: Components whose area and leakage priced without error (frozen, compared by value).
+_PRICED: set = set()
+
+
 def _check_cost(cfg, fam: "Family") -> None:
     fields = {f.name for f in dataclasses.fields(cfg)}
     try:
@@ -255,8 +259,19 @@ def _check_cost(cfg, fam: "Family") -> None:
         # table, a clock no banking can serve), named by the design field behind it
         for comp in design.components:
             try:
+                if comp in _PRICED:  # an equal component priced before
+                    continue
+            except TypeError:  # an unhashable field: priced every time
+                pass
+            try:
                 comp.area(_tech())
                 comp.leakage(_tech())
+                try:
+                    if len(_PRICED) >= 100_000:
+                        _PRICED.clear()
+                    _PRICED.add(comp)
+                except TypeError:
+                    pass
             except ConfigError as e:
                 key = getattr(comp, "origin", None)
                 key = key if key in fields else "design"
