@@ -9,6 +9,7 @@ import logging
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 
 from hwsim.cost.tech import Figure, Tech
 from hwsim.errors import ConfigError, check_int
@@ -116,35 +117,44 @@ class EnergyBreakdown:
     def _factor(self, comp: str, action: str | None = None) -> float:
         return calibration_factor(self.calibration, comp, action)
 
-    @property
-    def dynamic_pj_by_part(self) -> dict[str, float]:
+    @cached_property
+    def _dynamic_by_part(self) -> dict[str, float]:
+        # the figures below all derive from these two sums: each is summed once
         out: dict[str, float] = {}
         for ln in self.lines:
             out[ln.component] = out.get(ln.component, 0.0) + ln.energy_pj * self._factor(ln.component, ln.action)
         return out
 
-    @property
-    def leakage_pj_by_part(self) -> dict[str, float]:
+    @cached_property
+    def _leakage_by_part(self) -> dict[str, float]:
         out: dict[str, float] = {}
         for ln in self.leakage:
             out[ln.component] = out.get(ln.component, 0.0) + ln.energy_pj
         return out
 
     @property
+    def dynamic_pj_by_part(self) -> dict[str, float]:
+        return dict(self._dynamic_by_part)
+
+    @property
+    def leakage_pj_by_part(self) -> dict[str, float]:
+        return dict(self._leakage_by_part)
+
+    @property
     def by_part(self) -> dict[str, float]:
         """Dynamic plus leakage energy (pJ) per component."""
-        out = dict(self.dynamic_pj_by_part)
-        for k, v in self.leakage_pj_by_part.items():
+        out = dict(self._dynamic_by_part)
+        for k, v in self._leakage_by_part.items():
             out[k] = out.get(k, 0.0) + v
         return out
 
     @property
     def dynamic_pj(self) -> float:
-        return sum(self.dynamic_pj_by_part.values())
+        return sum(self._dynamic_by_part.values())
 
     @property
     def leakage_pj(self) -> float:
-        return sum(self.leakage_pj_by_part.values())
+        return sum(self._leakage_by_part.values())
 
     @property
     def total_pj(self) -> float:
