@@ -34,13 +34,13 @@ from __future__ import annotations
 
 import ast
 import dataclasses
-import operator
 import hashlib
 import importlib
 import importlib.util
 import inspect
 import json
 import logging
+import operator
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -180,18 +180,40 @@ def check_config(cfg, fam: "Family | None" = None):
     if fam is None or fam.cost is None or _cost_fn() is None:
         return cfg
     key = _cost_key(fam, cfg)
-    if key is not None and key in _CHECKED:
-        return cfg
-    _check_cost(cfg, fam)
-    if key is not None:
-        if len(_CHECKED) >= _DCOST_MAX:
-            _CHECKED.clear()
-        _CHECKED[key] = True
+    if _cached(_CHECKED, key) is None:
+        _check_cost(cfg, fam, key)
+        _remember(_CHECKED, key, True)
     return cfg
 
 
 #: Cost keys (:func:`_cost_key`) of the designs :func:`check_config` passed.
 _CHECKED: dict = {}
+#: Most entries each of this module's caches holds (then it starts again, empty).
+_CACHE_MAX = 4096
+
+
+def _cached(cache: dict, key):
+    """``cache[key]``, or ``None`` when absent (or the key is ``None`` or unhashable)."""
+    if key is None:
+        return None
+    try:
+        return cache.get(key)
+    except TypeError:
+        return None
+
+
+def _remember(cache: dict, key, value, limit: int = _CACHE_MAX):
+    """``cache[key] = value`` (nothing for a ``None`` or unhashable key), the cache
+    emptied first when full; returns ``value``."""
+    if key is not None:
+        try:
+            hash(key)
+        except TypeError:
+            return value
+        if len(cache) >= limit:
+            cache.clear()
+        cache[key] = value
+    return value
 
 
 def _cost_key(fam: "Family", cfg, design: dict | None = None):
@@ -225,32 +247,25 @@ def _kept_getter(names: tuple, ignores: tuple):
     return operator.itemgetter(*kept) if kept else (lambda d: ())
 
 
-def _cost_inputs(fam: "Family", cfg, **kw):
-    """``fam.cost.inputs(cfg, **kw)``, shared by the designs with one cost key (the check
-    of a design and its pricing then build them once)."""
-    ck = _cost_key(fam, cfg)
-    if ck is None:
-        return fam.cost.inputs(cfg, **kw)
-    key = (ck, tuple(sorted(kw.items())))
-    hit = _INPUTS.get(key)
-    if hit is None:
-        if len(_INPUTS) >= _DCOST_MAX:
-            _INPUTS.clear()
-        hit = _INPUTS[key] = fam.cost.inputs(cfg, **kw)
-    return hit
+def _cost_inputs(fam: "Family", cfg, ckey=None, **kw):
+    """``fam.cost.inputs(cfg, **kw)``, shared by the designs with one cost key ``ckey``
+    (:func:`_cost_key`, computed when not given): the check of a design and its pricing
+    then build them once."""
+    ckey = _cost_key(fam, cfg) if ckey is None else ckey
+    key = None if ckey is None else (ckey, tuple(sorted(kw.items())))
+    hit = _cached(_INPUTS, key)
+    return hit if hit is not None else _remember(_INPUTS, key, fam.cost.inputs(cfg, **kw))
 
 
 _INPUTS: dict = {}
-
-
 #: Components whose area and leakage priced without error (frozen, compared by value).
-_PRICED: set = set()
+_PRICED: dict = {}
 
 
-def _check_cost(cfg, fam: "Family") -> None:
+def _check_cost(cfg, fam: "Family", ckey=None) -> None:
     fields = {f.name for f in dataclasses.fields(cfg)}
     try:
-        inputs = _cost_inputs(fam, cfg)
+        inputs = _cost_inputs(fam, cfg, ckey)
     except ConfigError as e:
         raise ConfigError(e.key if e.key in fields else "design", e.reason) from None
     design = getattr(inputs, "design", None)
@@ -258,20 +273,12 @@ def _check_cost(cfg, fam: "Family") -> None:
         # every component prices its area and leakage now (an SRAM outside the CACTI
         # table, a clock no banking can serve), named by the design field behind it
         for comp in design.components:
-            try:
-                if comp in _PRICED:  # an equal component priced before
-                    continue
-            except TypeError:  # an unhashable field: priced every time
-                pass
+            if _cached(_PRICED, comp):  # an equal component priced before
+                continue
             try:
                 comp.area(_tech())
                 comp.leakage(_tech())
-                try:
-                    if len(_PRICED) >= 100_000:
-                        _PRICED.clear()
-                    _PRICED.add(comp)
-                except TypeError:
-                    pass
+                _remember(_PRICED, comp, True, limit=100_000)
             except ConfigError as e:
                 key = getattr(comp, "origin", None)
                 key = key if key in fields else "design"
@@ -799,9 +806,10 @@ def _pricer(point: Point, fam: Family, cfg, design: dict):
     return _design_pricer(point.family, point.pricing, fam, cfg, design)
 
 
-def _cost_parts(family: str, pr: Pricing, fam: Family, cfg):
+def _cost_parts(family: str, pr: Pricing, fam: Family, cfg, ckey=None):
     """What pricing a design needs: ``(tech, inputs, pe_array_area, extra_area,
-    calibration)`` (see :func:`hwsim.cost.report.cost_record`)."""
+    calibration)`` (see :func:`hwsim.cost.report.cost_record`); ``ckey`` its
+    :func:`_cost_key` when the caller has it."""
     tech = _tech(pr.node_nm)
     kw = {}
     if pr.dram is not None:
@@ -811,7 +819,7 @@ def _cost_parts(family: str, pr: Pricing, fam: Family, cfg):
         if "clock_gating" not in inspect.signature(fam.cost.inputs).parameters:
             raise ConfigError("clock_gating", f"family {family!r} prices no clock-gating choice")
         kw["clock_gating"] = pr.clock_gating
-    inputs = _cost_inputs(fam, cfg, **kw)
+    inputs = _cost_inputs(fam, cfg, ckey, **kw)
     area = fam.cost.pe_array_area(cfg) if fam.cost.pe_array_area else None
     extra = None
     if pr.synthesised_area and fam.cost.synthesised_area is not None:
@@ -1133,12 +1141,16 @@ class DictColumn:
 
     names: tuple
     columns: list
+    n: int = 0  # records (the length of a column without keys)
 
     def tolist(self) -> list:
-        cols = [c.tolist() if hasattr(c, "tolist") else c for c in self.columns]
+        cols = [_as_list(c) for c in self.columns]
         return [dict(zip(self.names, row)) for row in zip(*cols)] if cols else [{} for _ in range(self.n)]
 
-    n: int = 0
+
+def _as_list(col) -> list:
+    """A block column's values as a list (see :class:`Block`)."""
+    return col.tolist() if hasattr(col, "tolist") else col
 
 
 @dataclass(eq=False)
@@ -1166,7 +1178,7 @@ class Block:
     @property
     def records(self) -> list[dict]:
         names = list(self.columns)
-        cols = [c.tolist() if hasattr(c, "tolist") else c for c in self.columns.values()]
+        cols = [_as_list(c) for c in self.columns.values()]
         return [{**self.const, **dict(zip(names, row))} for row in zip(*cols)]
 
     def to_records(self) -> list[Record]:
@@ -1208,10 +1220,11 @@ def _design_json(d: dict) -> str:
     try:
         for k, h in heads:
             v = d[k]
-            t = memo.get((type(v), v))
-            if t is None or (v == 0 and type(v) is float):  # -0.0 == 0.0: not memoised
+            signed_zero = v == 0 and type(v) is float  # -0.0 == 0.0: not memoised
+            t = None if signed_zero else memo.get((type(v), v))
+            if t is None:
                 t = json.dumps(v, separators=(",", ":"))
-                if len(memo) < 100_000 and not (v == 0 and type(v) is float):
+                if len(memo) < 100_000 and not signed_zero:
                     memo[(type(v), v)] = t
             parts.append(h + t)
     except TypeError:  # an unhashable value
@@ -1248,13 +1261,12 @@ class _DesignCost:
     parts: tuple  # keys of a record's energy_pj_by_part
     provenance: dict
     estimator: str
-    parts_in: tuple = ()  # the design's _cost_parts
     area_by_part: dict | None = None
 
 
 #: Provenance parts seen in this process, by content: designs that share a part (the
 #: technology table's sources, one SRAM macro's energy line, a calibration) then share
-#: one object, which the store writes once (:func:`hwsim.sweep.store.encode_block`).
+#: one object, which the store writes once (:func:`hwsim.sweep.chunks.encode_chunk`).
 _INTERNED: dict = {}
 
 
@@ -1297,7 +1309,6 @@ def _shared_provenance(p: dict) -> dict:
 #: calibration, the pricing and the block's actions): designs that differ only in fields
 #: their cost does not read (DRAM bandwidth, mapping choices) share one.
 _DCOST: dict = {}
-_DCOST_MAX = 4096
 
 
 def _design_cost(family, pricing, fam, cfg, design, act_keys) -> "_DesignCost | None":
@@ -1308,26 +1319,20 @@ def _design_cost(family, pricing, fam, cfg, design, act_keys) -> "_DesignCost | 
     # designs equal but for fields the cost ignores (DRAM bandwidth, mapping choices)
     ckey = _cost_key(fam, cfg, design)
     if ckey is not None:
-        ckey = (ckey, pricing, acts)
-        hit = _DCOST.get(ckey)
+        key = (ckey, pricing, acts)
+        hit = _DCOST.get(key)
         if hit is not None:  # one object: its price reads only the components it shares
             return hit
-    parts = _cost_parts(family, pricing, fam, cfg)
-    hit = None
+    parts = _cost_parts(family, pricing, fam, cfg, ckey)
     if ckey is None:
         # everything a design's cost is computed from, by value (the frozen component
         # dataclasses' and figures' reprs): designs with other fields and the same priced
         # components share it too
         key = (family, pricing, repr(parts[1:]), acts)
         hit = _DCOST.get(key)
-    if hit is not None:
-        dc = dataclasses.replace(hit, price=_price_fn(cost, family, design, parts), parts_in=parts)
-    else:
-        dc = _new_design_cost(family, pricing, fam, cfg, design, act_keys, parts)
-    if len(_DCOST) >= _DCOST_MAX:
-        _DCOST.clear()
-    _DCOST[ckey if ckey is not None else key] = dc
-    return dc
+        if hit is not None:
+            return _remember(_DCOST, key, dataclasses.replace(hit, price=_price_fn(cost, family, design, parts)))
+    return _remember(_DCOST, key, _new_design_cost(family, pricing, fam, cfg, design, act_keys, parts))
 
 
 def _new_design_cost(family, pricing, fam, cfg, design, act_keys, parts) -> "_DesignCost":
@@ -1338,7 +1343,7 @@ def _new_design_cost(family, pricing, fam, cfg, design, act_keys, parts) -> "_De
     return _DesignCost(price, lin, base, tuple(base["energy_pj_by_part"]),
                        _shared_provenance(_compact_provenance(base)),
                        f"hwsim.cost.report.cost_record v{base.get('cost_record_version')} "
-                       f"({base.get('node_nm')} nm table)", parts)
+                       f"({base.get('node_nm')} nm table)")
 
 
 def _coefficients(costs: list, act_keys: list, counts: np.ndarray) -> tuple:
@@ -1600,8 +1605,8 @@ def _cost_columns(dcost: list, E, pidx: dict, cyc, macs, ops, tokens, act_keys, 
     """The cost fields of a block's records as columns (see :func:`_block`)."""
     D = len(dcost)
     parts = {dc.parts for dc in dcost}
-    linear = all(dc.linear.components for dc in dcost)
-    if linear and len(parts) == 1:
+    legacy: dict = {}  # record -> the cost model's own record (designs priced by the legacy tables)
+    if len(parts) == 1 and all(dc.linear.components for dc in dcost):
         (names,) = parts
         pcols = [E[:, pidx[p]] for p in names]
         e = np.zeros(D)
@@ -1610,7 +1615,7 @@ def _cost_columns(dcost: list, E, pidx: dict, cyc, macs, ops, tokens, act_keys, 
         by_part = DictColumn(names, pcols, D)
     else:  # parts differing between designs, or designs priced by the legacy tables
         e = np.zeros(D)
-        by_part, legacy = [], {}
+        by_part = []
         E_l = E.tolist()
         for r, dc in enumerate(dcost):
             if dc.linear.components:
@@ -1634,10 +1639,9 @@ def _cost_columns(dcost: list, E, pidx: dict, cyc, macs, ops, tokens, act_keys, 
         tpm = np.where(area_mm2 > 0, tops_c / np.where(area_mm2 > 0, area_mm2, 1.0), 0.0)
         per_op = Masked(e / np.where(ops != 0, ops.astype(float), 1.0), ops == 0)
         per_tok = Masked(e / tokens, np.zeros(D, bool)) if tokens else Masked(np.zeros(D), np.ones(D, bool))
-    if not (linear and len(parts) == 1):
-        for r, c in legacy.items():  # the cost model's own figures
-            tpw[r] = float(c["tops_per_w"])
-            tpm[r] = float(c["tops_per_mm2"])
+    for r, c in legacy.items():  # the cost model's own figures
+        tpw[r] = float(c["tops_per_w"])
+        tpm[r] = float(c["tops_per_mm2"])
     return dict(energy_pj=e, area_um2=area, energy_pj_by_part=by_part,
                 area_um2_by_part=[_area_by_part(dc) for dc in dcost],
                 cost_estimator=[dc.estimator for dc in dcost], cost_provenance=[dc.provenance for dc in dcost],

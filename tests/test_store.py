@@ -138,7 +138,7 @@ def test_resume_after_sigkill_evaluates_every_point_exactly_once(tmp_path):
     assert res.evaluated == len(planned) - len(before)
     with Store.open_reader(db) as st:
         keys = [r[0] for r in st._conn.execute("SELECT point_key FROM records")]
-        keys += [ks[i] for _, ks, live in st._chunk_keys() for i in live]
+        keys += [ks[i] for _, _, _, ks, live, _, _ in st._chunks(data=False) for i in live]
         runs = st.runs()
     assert len(keys) == len(set(keys)) == len(planned)
     assert set(keys) == planned

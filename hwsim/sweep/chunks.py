@@ -42,10 +42,21 @@ def _json(v) -> str:
     return json.dumps(v, sort_keys=True, allow_nan=False)
 
 
-def _scalar_array(vals: list, kinds: set):
+def _finite(a: np.ndarray) -> None:
+    """Refuse what JSON refuses (the per-record store path raises the same)."""
+    if a.dtype.kind == "f" and not np.isfinite(a).all():
+        raise ValueError("Out of range float values are not JSON compliant")
+
+
+def _json_field(name: str, arr):
+    """``(arrow field, array)`` of a column of JSON texts."""
+    return pa.field(name, arr.type, metadata={_KIND: b"json"}), arr
+
+
+def _scalar_array(vals: list):
     """A typed Arrow array of ``vals`` (one scalar type and None), or None when they are
-    not (mixed types, an int beyond int64, a float that JSON refuses)."""
-    kinds = kinds - {_NONE}
+    not (mixed types, an int beyond int64)."""
+    kinds = {type(v) for v in vals} - {_NONE}
     if len(kinds) > 1:
         return None
     if not kinds:
@@ -59,9 +70,7 @@ def _scalar_array(vals: list, kinds: set):
     except (OverflowError, pa.ArrowInvalid):
         return None
     if t is float:
-        a = np.asarray(arr.fill_null(0.0))
-        if not np.isfinite(a).all():
-            raise ValueError("Out of range float values are not JSON compliant")
+        _finite(np.asarray(arr.fill_null(0.0)))
     if t is str and len(vals) > 8:
         d = arr.dictionary_encode()
         if len(d.dictionary) * 2 <= len(vals):
@@ -79,45 +88,33 @@ def _shared(name: str, vals: list, text):
             i = seen[id(v)] = len(texts)
             texts.append(text(v))
         idx.append(i)
-    arr = pa.DictionaryArray.from_arrays(pa.array(idx, pa.int32()), pa.array(texts, pa.string()))
-    return pa.field(name, arr.type, metadata={_KIND: b"json"}), arr
+    return _json_field(name, pa.DictionaryArray.from_arrays(pa.array(idx, pa.int32()), pa.array(texts, pa.string())))
 
 
-def _column(name: str, vals: list, shared_text):
-    """``(arrow field, array)`` of one record field over the block's records.
-
-    ``shared_text(v)`` is the stored text of a dict value shared by records (one per
-    distinct object)."""
-    kinds = {type(v) for v in vals}
-    arr = _scalar_array(vals, kinds)
+def _column(name: str, vals: list):
+    """``(arrow field, array)`` of one record field over the block's records."""
+    arr = _scalar_array(vals)
     if arr is not None:
         return pa.field(name, arr.type), arr
-    if kinds == {dict}:
+    if all(type(v) is dict for v in vals):
         ids = {id(v) for v in vals}
         if len(ids) * 2 <= len(vals):  # shared objects: each one's text once
-            return _shared(name, vals, shared_text)
+            return _shared(name, vals, _json)
         keys = tuple(vals[0])
         if keys and all(tuple(v) == keys for v in vals):
             children = []
             for k in keys:
-                sub = [v[k] for v in vals]
-                a = _scalar_array(sub, {type(x) for x in sub})
+                a = _scalar_array([v[k] for v in vals])
                 if a is None or isinstance(a.type, pa.DictionaryType) or a.type == pa.null():
                     break
                 children.append(a)
             else:
                 arr = pa.StructArray.from_arrays(children, names=list(keys))
                 return pa.field(name, arr.type), arr
-    arr = pa.array([_json(v) for v in vals], pa.string())
-    return pa.field(name, arr.type, metadata={_KIND: b"json"}), arr
+    return _json_field(name, pa.array([_json(v) for v in vals], pa.string()))
 
 
-def _finite(a: np.ndarray) -> None:
-    if a.dtype.kind == "f" and not np.isfinite(a).all():
-        raise ValueError("Out of range float values are not JSON compliant")
-
-
-def _typed(name: str, col, shared_text):
+def _typed(name: str, col):
     """``(arrow field, array)`` of a block column (see :class:`hwsim.evaluate.Block`)."""
     from hwsim.evaluate import DictColumn, Masked
 
@@ -135,7 +132,7 @@ def _typed(name: str, col, shared_text):
             _finite(c)
         arr = pa.StructArray.from_arrays([pa.array(c) for c in col.columns], names=list(col.names))
         return pa.field(name, arr.type), arr
-    return _column(name, col.tolist() if hasattr(col, "tolist") else list(col), shared_text)
+    return _column(name, col.tolist() if hasattr(col, "tolist") else list(col))
 
 
 def _ipc(table: pa.Table) -> bytes:
@@ -150,8 +147,9 @@ def _table(data: bytes) -> pa.Table:
         return r.read_all()
 
 
-def _layers_table(lb, P: int, O: int) -> pa.Table:
+def _layers_table(lb) -> pa.Table:
     flat = lambda a: np.ascontiguousarray(np.asarray(a)).reshape(-1)  # noqa: E731
+    rows = lb.cycles.size
     cols = {
         "cycles": pa.array(flat(lb.cycles), pa.int64()),
         "compute_cycles": pa.array(flat(lb.compute_cycles), pa.int64()),
@@ -160,20 +158,17 @@ def _layers_table(lb, P: int, O: int) -> pa.Table:
         "utilization": pa.array(flat(lb.utilization).astype(float), pa.float64()),
         "dram_bytes": pa.array(flat(lb.dram_bytes), pa.int64()),
         "energy_pj": (pa.array(flat(lb.energy_pj).astype(float), pa.float64()) if lb.energy_pj is not None
-                      else pa.nulls(P * O, pa.float64())),
+                      else pa.nulls(rows, pa.float64())),
     }
     for c in ("utilization", "energy_pj"):
-        a = np.asarray(cols[c].fill_null(0.0))
-        if not np.isfinite(a).all():
-            raise ValueError("Out of range float values are not JSON compliant")
+        _finite(np.asarray(cols[c].fill_null(0.0)))
     if lb.energy_parts:
         names = sorted(lb.energy_parts)
         kids = []
         for p in names:
             v = flat(lb.energy_parts[p]).astype(float)
             present = flat(lb.energy_present[p]).astype(bool)
-            if not np.isfinite(v[present]).all():
-                raise ValueError("Out of range float values are not JSON compliant")
+            _finite(v[present])
             kids.append(pa.array(v, pa.float64(), mask=~present))
         cols["energy_pj_by_part"] = pa.StructArray.from_arrays(kids, names=names)
     if lb.mapping:
@@ -197,11 +192,7 @@ def encode_chunk(block, blob_memo: dict) -> tuple[list, bytes, bytes, list]:
     :func:`hwsim.sweep.store.encode` stores it: one blob per distinct object)."""
     from hwsim.sweep.store import _BLOB_FIELDS, _stored_blob
 
-    P, O = block.layers.cycles.shape
     blobs: list = []
-
-    def shared_text(v):
-        return _json(v)
 
     def blob_text(v):
         if len(v) > 1:
@@ -211,22 +202,18 @@ def encode_chunk(block, blob_memo: dict) -> tuple[list, bytes, bytes, list]:
     fields, arrays = [], []
     for f, col in block.columns.items():
         if f in block.texts:  # JSON texts the block has already written
-            arr = pa.array(block.texts[f], pa.string())
-            fld = pa.field(f, arr.type, metadata={_KIND: b"json"})
+            fld, arr = _json_field(f, pa.array(block.texts[f], pa.string()))
         elif f in _BLOB_FIELDS and type(col) is list and all(type(v) is dict for v in col):
             fld, arr = _shared(f, col, blob_text)
         else:
-            fld, arr = _typed(f, col, shared_text)
+            fld, arr = _typed(f, col)
         fields.append(fld)
         arrays.append(arr)
     meta = {b"const": _json(block.const).encode()}
     table = pa.Table.from_arrays(arrays, schema=pa.schema(fields, metadata=meta))
     keys = list(block.columns["point_key"])
-    # the blobs of every record (any subset of chunks carries what it refers to)
-    seen_b: dict = {}
-    for h, t in blobs:
-        seen_b.setdefault(h, t)
-    return keys, _ipc(table), _ipc(_layers_table(block.layers, P, O)), list(seen_b.items())
+    # the blobs of every record, each once (a hash names one text)
+    return keys, _ipc(table), _ipc(_layers_table(block.layers)), list(dict(blobs).items())
 
 
 def _corrupt(path, chunk_id, e) -> HwsimError:

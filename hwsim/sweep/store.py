@@ -46,8 +46,6 @@ import sqlite3
 from pathlib import Path
 from urllib.parse import quote
 
-import numpy as np
-
 from hwsim.errors import ConfigError, HwsimError, shorten
 from hwsim.evaluate import SCHEMA_VERSION
 
@@ -338,11 +336,11 @@ class Store:
         """
         self._need_writer()
         now = _now()
-        if stored is None:
-            stored = self._known_keys()
-            track = True
-        else:
-            track = False
+        track = stored is None  # the store's own keys: kept up to date
+        if track:
+            if self._known is None:
+                self._known = self.keys()
+            stored = self._known
         blobs = {h: b for r in rows for h, b in r[6]}
         for ch in chunks:
             blobs.update(ch[3])
@@ -383,56 +381,52 @@ class Store:
             stored.update(new_keys)
         return n
 
-    def _known_keys(self) -> set:
-        if self._known is None:
-            self._known = self.keys()
-        return self._known
-
     def _has_chunks(self) -> bool:
         try:
-            return self._any("chunks")
+            return self._conn.execute("SELECT 1 FROM chunks LIMIT 1").fetchone() is not None
         except sqlite3.OperationalError:  # a version 1 store opened read-only
             return False
 
-    def _any(self, table: str) -> bool:
-        return self._conn.execute(f"SELECT 1 FROM {table} LIMIT 1").fetchone() is not None
-
-    def _chunk_keys(self, where: str = "", args=()) -> list:
-        """``(chunk_id, [key per row], set of live rows)`` of every chunk (``where``: some)."""
-        out = []
-        for cid, n, dead, keys in self._conn.execute(
-                f"SELECT chunk_id, n, dead, keys FROM chunks {where} ORDER BY chunk_id", args):
+    def _chunks(self, data: bool = True):
+        """Every chunk, in commit order: ``(chunk_id, run_id, committed_at, keys, live
+        rows, records bytes, layers bytes)`` (the bytes ``None`` unless ``data``)."""
+        cols = "records, layers" if data else "NULL, NULL"
+        for cid, run_id, at, n, dead, keys, recs, layers in self._conn.execute(
+                f"SELECT chunk_id, run_id, committed_at, n, dead, keys, {cols} FROM chunks ORDER BY chunk_id"):
             try:
                 ks = bytes(keys).decode().split("\n")
                 gone = set(json.loads(dead)) if dead else set()
             except (TypeError, ValueError, UnicodeDecodeError) as e:
                 raise HwsimError(f"{self.path}: corrupt store: the keys of chunk {cid} cannot be read "
                                  f"({shorten(str(e), 60)})") from None
-            live = set(range(len(ks))) - gone
+            live = sorted(set(range(len(ks))) - gone)
             if len(live) != n:
                 raise HwsimError(f"{self.path}: corrupt store: chunk {cid} counts {n} points, "
                                  f"its keys {len(live)}")
-            out.append((cid, ks, live))
-        return out
+            yield cid, run_id, at, ks, live, recs, layers
 
-    def _chunk_rows(self, where: str = "", args=()) -> list:
-        return list(self._conn.execute(
-            f"SELECT chunk_id, run_id, committed_at, records, layers FROM chunks {where} ORDER BY chunk_id",
-            args))
+    def _chunk_layers(self, cid, keys: list, layers: bytes) -> list:
+        from hwsim.sweep.chunks import decode_layers
 
-    def _decode_chunk(self, row, keys: list, blobs: dict, done: dict, rows: set) -> list[tuple]:
-        """``(row, record dict)`` of the records ``rows`` of a chunk row whose keys are
-        ``keys``."""
-        from hwsim.sweep.chunks import decode_layers, decode_records
-
-        cid, run_id, committed_at, recs, layers = row
-        ds = decode_records(recs, self.path, cid)
         ls = decode_layers(layers, self.path, cid)
-        if not len(ls) == len(ds) == len(keys):
-            raise HwsimError(f"{self.path}: corrupt store: chunk {cid} has {len(ds)} records, "
-                             f"{len(ls)} per-op blocks and {len(keys)} keys")
+        if len(ls) != len(keys):
+            raise HwsimError(f"{self.path}: corrupt store: chunk {cid} has {len(ls)} per-op blocks "
+                             f"and {len(keys)} keys")
+        return ls
+
+    def _chunk_records(self, chunk, rows, blobs: dict, done: dict) -> list[dict]:
+        """The record dicts (with ``layers``, ``run_id`` and ``committed_at``) of the
+        rows ``rows`` of a chunk (a :meth:`_chunks` tuple)."""
+        from hwsim.sweep.chunks import decode_records
+
+        cid, run_id, committed_at, keys, _, recs, layers = chunk
+        ds = decode_records(recs, self.path, cid)
+        ls = self._chunk_layers(cid, keys, layers)
+        if len(ds) != len(keys):
+            raise HwsimError(f"{self.path}: corrupt store: chunk {cid} has {len(ds)} records and "
+                             f"{len(keys)} keys")
         out = []
-        for i in sorted(rows):
+        for i in rows:
             d = ds[i]
             if d.get("point_key") != keys[i]:
                 raise HwsimError(f"{self.path}: corrupt store: chunk {cid} row {i} is not the point "
@@ -441,7 +435,7 @@ class Store:
             d["layers"] = ls[i]
             d["run_id"] = run_id
             d["committed_at"] = committed_at
-            out.append((i, d))
+            out.append(d)
         return out
 
     def _blobs(self) -> dict:
@@ -457,7 +451,7 @@ class Store:
     def keys(self) -> set:
         out = {r[0] for r in self._conn.execute("SELECT point_key FROM records")}
         if self._has_chunks():
-            for _, ks, live in self._chunk_keys():
+            for _, _, _, ks, live, _, _ in self._chunks(data=False):
                 out.update(ks[i] for i in live)
         return out
 
@@ -481,14 +475,13 @@ class Store:
         if self._has_chunks():
             wanted = set(keys)
             blobs = self._blobs() if blobs is None else blobs
-            for cid, ks, live in self._chunk_keys():
-                rows = {i for i in live if ks[i] in wanted}
-                if rows:
-                    for row in self._chunk_rows("WHERE chunk_id=?", (cid,)):
-                        for _, d in self._decode_chunk(row, ks, blobs, done, rows):
-                            d.pop("run_id")
-                            d.pop("committed_at")
-                            out[d["point_key"]] = d
+            for chunk in self._chunks():
+                ks = chunk[3]
+                rows = [i for i in chunk[4] if ks[i] in wanted]
+                for d in self._chunk_records(chunk, rows, blobs, done) if rows else ():
+                    d.pop("run_id")
+                    d.pop("committed_at")
+                    out[d["point_key"]] = d
         return out
 
     def _layers(self, keys=None) -> dict:
@@ -525,16 +518,9 @@ class Store:
         except sqlite3.OperationalError:
             return []
         if self._has_chunks():
-            from hwsim.sweep.chunks import decode_layers
-
-            live = {cid: (ks, rows) for cid, ks, rows in self._chunk_keys()}
-            for cid, _, _, _, layers in self._chunk_rows():
-                keys, rows = live[cid]
-                ls = decode_layers(layers, self.path, cid)
-                if len(ls) != len(keys):
-                    raise HwsimError(f"{self.path}: corrupt store: chunk {cid} has {len(ls)} per-op "
-                                     f"blocks and {len(keys)} keys")
-                for i in sorted(rows):
+            for cid, _, _, keys, rows, _, layers in self._chunks():
+                ls = self._chunk_layers(cid, keys, layers)
+                for i in rows:
                     for j, lr in enumerate(ls[i]):
                         row = {"point_key": keys[i], "idx": j, **lr}
                         for f in _LAYER_JSON:
@@ -566,10 +552,8 @@ class Store:
                     d["committed_at"] = committed_at
                     recs.append(d)
                 if self._has_chunks():
-                    live = {cid: (ks, rows) for cid, ks, rows in self._chunk_keys()}
-                    for row in self._chunk_rows():
-                        ks, rows = live[row[0]]
-                        recs += [d for _, d in self._decode_chunk(row, ks, blobs, done, rows)]
+                    for chunk in self._chunks():
+                        recs += self._chunk_records(chunk, chunk[4], blobs, done)
             finally:
                 c.execute("COMMIT")
         except sqlite3.DatabaseError as e:
@@ -709,84 +693,3 @@ def encode(record_dict: dict) -> tuple:
             d["code_version"], json.dumps(d, sort_keys=True, allow_nan=False), blobs, layer_rows)
 
 
-def _json_fragments(col) -> list:
-    """The JSON text of each value of a 1-D column (as :func:`json.dumps` writes it)."""
-    a = np.asarray(col)
-    if a.dtype.kind == "b":
-        return ["true" if x else "false" for x in a.tolist()]
-    if a.dtype.kind in "iu":
-        return [str(x) for x in a.tolist()]
-    if a.dtype.kind == "f":
-        if not np.isfinite(a).all():
-            raise ValueError("Out of range float values are not JSON compliant")
-        return [repr(x) for x in a.tolist()]
-    memo: dict = {}
-    out = []
-    for x in a.tolist():
-        t = memo.get(x)
-        if t is None:
-            t = memo[x] = json.dumps(x, allow_nan=False)
-        out.append(t)
-    return out
-
-
-def _dict_texts(columns: dict, present: dict | None = None) -> list | None:
-    """``json.dumps({name: column[i]}, sort_keys=True)`` for every row ``i`` of equally
-    long 1-D columns, without building the dicts; ``present[name]`` (boolean columns)
-    leaves a name out of the rows where it is false. ``None`` without columns."""
-    names = sorted(columns)
-    if not names:
-        return None
-    frags = [_json_fragments(columns[k]) for k in names]
-    heads = [json.dumps(k) + ": " for k in names]
-    # one format per row (the keys and separators in the template)
-    tpl = "{" + ", ".join(h.replace("%", "%%") + "%s" for h in heads) + "}"
-    if present is None or all(bool(np.all(present[k])) for k in names):
-        return [tpl % row for row in zip(*frags)]
-    masks = np.stack([np.asarray(present[k], dtype=bool) for k in names], axis=1)
-    full = masks.all(axis=1).tolist()
-    out = []
-    for row, ok, keep in zip(zip(*frags), full, masks.tolist()):
-        if ok:
-            out.append(tpl % row)
-        else:
-            out.append("{" + ", ".join(h + f for h, f, k in zip(heads, row, keep) if k) + "}")
-    return out
-
-
-def encode_block(block, blob_memo: dict | None = None) -> list[tuple]:
-    """The records of a :class:`hwsim.evaluate.Block` encoded for :meth:`Store.put_rows`,
-    as :func:`encode` encodes each (the same rows; the layer rows built column-wise).
-
-    ``blob_memo`` may be shared by the blocks of one task: a design's cost provenance
-    (one object shared by its records) is then written to JSON once."""
-    lb = block.layers
-    P, O = lb.cycles.shape
-    if P == 0:
-        return []
-    flat = lambda a: np.asarray(a).reshape(-1)  # noqa: E731 - row-major: record, then op
-    cols = [flat(lb.cycles).tolist(), flat(lb.compute_cycles).tolist(), flat(lb.stall_cycles).tolist(),
-            flat(lb.macs).tolist(), flat(lb.utilization).tolist(), flat(lb.dram_bytes).tolist(),
-            flat(lb.energy_pj).tolist() if lb.energy_pj is not None else [None] * (P * O)]
-    ebp = _dict_texts({p: flat(v) for p, v in lb.energy_parts.items()},
-                      {p: flat(v) for p, v in lb.energy_present.items()}) or ["{}"] * (P * O)
-    mapping = _dict_texts({f: flat(v) for f, v in lb.mapping.items()}) or ["{}"] * (P * O)
-    shapes = [(op.name, int(op.m), int(op.k), int(op.n), int(op.count)) for op in lb.ops]
-    blob_memo = {} if blob_memo is None else blob_memo
-    out = []
-    for j, rec in enumerate(block.records):
-        d = dict(rec)
-        key = d["point_key"]
-        blobs: list = []
-        for f in _BLOB_FIELDS:
-            v = d.get(f)
-            if isinstance(v, dict) and len(v) > 1:
-                d[f] = _stored_blob(v, blobs, blob_memo)
-        base = j * O
-        layer_rows = [(key, i) + shapes[i] + (cols[0][base + i], cols[1][base + i], cols[2][base + i],
-                                              cols[3][base + i], cols[4][base + i], cols[5][base + i],
-                                              cols[6][base + i], ebp[base + i], mapping[base + i])
-                      for i in range(O)]
-        out.append((key, d["design_id"], d["workload"], int(d["schema_version"]), d["code_version"],
-                    json.dumps(d, sort_keys=True, allow_nan=False), blobs, layer_rows))
-    return out

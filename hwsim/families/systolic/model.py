@@ -398,12 +398,12 @@ def _search_part(df, obj, mode, fields, freq, out, cyc1, dram_total, comp, folds
     """Search the distinct problems ``idx`` (points of the arrays; with ``of``, their
     problems without bandwidth, as labels) and give every point of ``every`` whose
     distinct problem (``inv``) is among them (``part`` of the ``nq``) its mapping."""
-    qcfgs = _configs(df, {key: v[idx] for key, v in fields.items()}, freq[idx])
+    sub = {key: v[idx] for key, v in fields.items()}
+    qcfgs = _configs(df, sub, freq[idx])
     fixed = {"cycles": cyc1[idx], "dram": dram_total[idx],
              "energy": lambda r: fixed_energy({key: v[idx[r]] for key, v in out.items()}, cyc1[idx[r]], qcfgs(r))}
     if of is None:
-        space = make_space(df, mode, **{key: v[idx] for key, v in fields.items()},
-                           unit_energy=lambda r: unit_energies(qcfgs(r)))
+        space = make_space(df, mode, **sub, unit_energy=lambda r: unit_energies(qcfgs(r)))
         choice = search(space, obj, fixed)
     else:
         _, rep, of = np.unique(of, return_index=True, return_inverse=True)
